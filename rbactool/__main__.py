@@ -1,0 +1,3 @@
+from rbactool.cli import main
+
+main()

@@ -1,0 +1,64 @@
+"""Domain errors. Each carries the process exit code the CLI maps it to.
+
+Exit codes (mapped once, in cli.main): 0 ok; 1 findings or differences; 2 usage error;
+3 invalid input (template, role file, spec, catalog, scope); 4 Azure failure.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_INVALID_INPUT = 3
+EXIT_AZURE = 4
+
+
+class RbactoolError(Exception):
+    """Base class of every error rbactool raises on purpose."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+
+class InputError(RbactoolError):
+    """The user's input is invalid (exit 3)."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+
+class RoleFormatError(InputError):
+    """A role definition document cannot be read."""
+
+
+class ScopeError(InputError, ValueError):
+    """An ARM scope string is malformed."""
+
+
+class ParameterError(InputError, ValueError):
+    """A template parameter is missing or has a bad value."""
+
+
+class TemplateError(InputError):
+    """A template is unknown, broken, or renders something that is not a role."""
+
+
+class SpecError(InputError):
+    """A roles spec (roles/*.yaml) is invalid."""
+
+
+class CatalogError(InputError):
+    """The operations catalog or built-in roles data cannot be loaded."""
+
+
+class OutputError(InputError):
+    """An output path cannot be written."""
+
+
+class AzureOperationError(RbactoolError):
+    """A call to Azure failed (exit 4)."""
+
+    exit_code = EXIT_AZURE
+
+    def __init__(self, message: str, *, status_code: int | None = None, error_code: str | None = None):
+        super().__init__(message)
+        self.status_code = status_code
+        self.error_code = error_code
