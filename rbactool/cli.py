@@ -1,0 +1,84 @@
+"""The command-line interface: a click group that only assembles commands.
+
+Each command lives in ``rbactool/commands/<name>.py`` and is imported only when it runs, so
+``rbactool --help`` and offline commands start fast (and never import ``azure.*``).
+Exit codes are mapped here, once: see ``rbactool.errors``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from rbactool import __version__
+from rbactool.errors import EXIT_INVALID_INPUT, RbactoolError
+
+# command name -> (module under rbactool.commands, attribute, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "render": ("render", "render_command", "Render custom role JSON from a template or a roles spec."),
+    "templates": ("render", "templates_command", "List the templates and their parameters."),
+}
+
+
+class LazyGroup(click.Group):
+    """Imports a command's module only when that command is invoked or its help is shown."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = COMMANDS.get(cmd_name)
+        if spec is None:
+            return None
+        module = importlib.import_module(f"rbactool.commands.{spec[0]}")
+        return getattr(module, spec[1])
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except RbactoolError as e:
+            raise CliError(str(e), e.exit_code) from e
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help from the table, so `rbactool --help` imports no command module.
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class CliError(click.ClickException):
+    """A ClickException with the exit code of the domain error it wraps."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_INVALID_INPUT):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _configure_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("rbactool")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # The Azure SDK's own logger stays at WARNING below -vv (its DEBUG output is redacted by
+    # azure-core's logging policy, which never prints the Authorization header).
+    logging.getLogger("azure").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="rbactool")
+@click.option("-v", "--verbose", count=True, help="Log to stderr: -v info, -vv debug.")
+def cli(verbose: int) -> None:
+    """Azure RBAC as code: render, validate, diff and apply custom roles and role assignments."""
+    _configure_logging(verbose)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point. Commands exit non-zero through ``ctx.exit(code)``; domain errors
+    become one ``Error: ...`` line on stderr with their exit code (see LazyGroup.invoke)."""
+    cli.main(args=argv, prog_name="rbactool")

@@ -1,0 +1,389 @@
+"""Templates -> role definitions.
+
+A template is ``<name>.json.j2`` that renders one role in the az CLI shape. It starts with a
+front matter block inside a Jinja comment, in YAML::
+
+    {#---
+    summary: One line shown by `rbactool templates`.
+    name: Default role name            # overridable with --set name=...
+    description: Default description   # overridable with --set description=...
+    parameters:
+      auth_mode: {type: choice, choices: [key, aml_token, aad_token], default: key, help: ...}
+    ---#}
+
+Every template also gets ``subscription``, ``resource_group``, ``management_group`` (type-checked
+before rendering), and the computed ``assignable_scope`` / ``assignable_scopes``.
+
+Safety: Jinja runs with StrictUndefined and autoescaping off, and *every* ``{{ ... }}`` must end
+in ``| tojson`` (enforced at render time), so no value can break out of its JSON string.
+The rendered text is parsed, checked against a JSON Schema, and read into the role model.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rbactool.errors import ParameterError, RoleFormatError, TemplateError
+from rbactool.model import RoleDefinition, role_from_dict
+from rbactool.scopes import (
+    check_guid,
+    check_management_group_id,
+    check_resource_group_name,
+    management_group_scope,
+    parse_scope,
+    resource_group_scope,
+    subscription_scope,
+)
+
+TEMPLATE_SUFFIX = ".json.j2"
+ENV_TEMPLATES = "RBACTOOL_TEMPLATES"
+_FRONT_MATTER_RE = re.compile(r"\A\s*\{#-?---\s*\n(.*?)\n---\s*-?#\}\s*\n?", re.DOTALL)
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+PARAM_TYPES = ("string", "bool", "int", "choice", "guid", "scope", "list")
+SCOPE_PARAMS = ("subscription", "resource_group", "management_group")
+RESERVED = (*SCOPE_PARAMS, "assignable_scope", "assignable_scopes", "name", "description")
+MAX_NAME = 512
+MAX_DESCRIPTION = 2048
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    type: str = "string"
+    default: Any = None
+    required: bool = False
+    help: str = ""
+    choices: tuple[str, ...] = ()
+
+    def convert(self, value: Any, template: str) -> Any:
+        """Type-check one value (strings from --set are converted)."""
+        where = f"parameter {self.name!r} of template {template!r}"
+        if self.type == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "yes", "1", "on", "false", "no", "0", "off"):
+                return value.lower() in ("true", "yes", "1", "on")
+            raise ParameterError(f"{where} must be true or false, got {value!r}")
+        if self.type == "int":
+            if isinstance(value, bool):
+                raise ParameterError(f"{where} must be an integer, got {value!r}")
+            try:
+                return int(value)
+            except (TypeError, ValueError) as e:
+                raise ParameterError(f"{where} must be an integer, got {value!r}") from e
+        if self.type == "list":
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ParameterError(f"{where} must be a list of strings, got {value!r}")
+            return value
+        if not isinstance(value, str):
+            raise ParameterError(f"{where} must be a string, got {value!r}")
+        if self.type == "choice" and value not in self.choices:
+            raise ParameterError(f"{where} must be one of {', '.join(self.choices)}, got {value!r}")
+        if self.type == "guid":
+            check_guid(value, where)
+        if self.type == "scope":
+            parse_scope(value)
+        return value
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    path: Path
+    summary: str
+    default_name: str
+    default_description: str
+    params: tuple[ParamSpec, ...]
+    body: str
+
+    def param(self, name: str) -> ParamSpec | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+def _parse_front_matter(name: str, path: Path, text: str) -> Template:
+    import yaml
+
+    m = _FRONT_MATTER_RE.match(text)
+    if not m:
+        raise TemplateError(f"template {name!r} ({path}): missing front matter '{{#--- ... ---#}}' at the top")
+    try:
+        meta = yaml.safe_load(m.group(1)) or {}
+    except yaml.YAMLError as e:
+        raise TemplateError(f"template {name!r} ({path}): front matter is not valid YAML: {_yaml_msg(e)}") from e
+    if not isinstance(meta, dict):
+        raise TemplateError(f"template {name!r} ({path}): front matter must be a mapping")
+    unknown = set(meta) - {"summary", "name", "description", "parameters"}
+    if unknown:
+        raise TemplateError(f"template {name!r} ({path}): unknown front matter key(s): {', '.join(sorted(unknown))}")
+    params = []
+    for pname, spec in (meta.get("parameters") or {}).items():
+        if pname in RESERVED:
+            raise TemplateError(f"template {name!r}: parameter {pname!r} is reserved")
+        if not isinstance(spec, dict):
+            raise TemplateError(f"template {name!r}: parameter {pname!r} must be a mapping")
+        bad = set(spec) - {"type", "default", "required", "help", "choices"}
+        ptype = spec.get("type", "string")
+        if bad or ptype not in PARAM_TYPES:
+            raise TemplateError(
+                f"template {name!r}: parameter {pname!r} has unknown key(s) {sorted(bad)} or type {ptype!r}"
+            )
+        params.append(
+            ParamSpec(
+                name=pname,
+                type=ptype,
+                default=spec.get("default"),
+                required=bool(spec.get("required", "default" not in spec)),
+                help=str(spec.get("help", "")),
+                choices=tuple(spec.get("choices", ())),
+            )
+        )
+    for key in ("name", "description"):
+        if not isinstance(meta.get(key), str):
+            raise TemplateError(f"template {name!r} ({path}): front matter needs a default {key!r} (a string)")
+    return Template(
+        name=name,
+        path=path,
+        summary=str(meta.get("summary", "")),
+        default_name=meta["name"],
+        default_description=meta["description"],
+        params=tuple(params),
+        body=text[m.end():],
+    )
+
+
+def _yaml_msg(e: Exception) -> str:
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    if mark is not None:
+        return f"{problem} at line {mark.line + 1} column {mark.column + 1}"
+    return problem
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def shipped_templates_dir() -> Path:
+    """The templates that come with rbactool (the repository's top-level templates/)."""
+    return Path(__file__).resolve().parent / "templates"
+
+
+def template_dirs(extra: Iterable[str | os.PathLike] = ()) -> list[Path]:
+    """Search path: --templates DIRs, then $RBACTOOL_TEMPLATES (os.pathsep-separated), then shipped."""
+    dirs = [Path(d) for d in extra]
+    env = os.environ.get(ENV_TEMPLATES)
+    if env:
+        dirs += [Path(d) for d in env.split(os.pathsep) if d]
+    for d in dirs:
+        if not d.is_dir():
+            raise TemplateError(f"templates directory {d} does not exist")
+    return [*dirs, shipped_templates_dir()]
+
+
+def discover(dirs: Sequence[Path]) -> dict[str, Path]:
+    """name -> path; a directory earlier in *dirs* wins."""
+    found: dict[str, Path] = {}
+    for d in dirs:
+        if not d.is_dir():
+            continue
+        for p in sorted(d.glob(f"*{TEMPLATE_SUFFIX}")):
+            found.setdefault(p.name[: -len(TEMPLATE_SUFFIX)], p)
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _load_template_file(name: str, path: Path, mtime: float) -> Template:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise TemplateError(f"template {name!r} ({path}): cannot read: {e}") from e
+    return _parse_front_matter(name, path, text)
+
+
+def load_template(name: str, dirs: Sequence[Path]) -> Template:
+    found = discover(dirs)
+    path = found.get(name)
+    if path is None:
+        close = difflib.get_close_matches(name, list(found), n=1, cutoff=0.5)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        known = ", ".join(sorted(found)) or "none"
+        raise TemplateError(f"unknown template {name!r}{hint}; known templates: {known}")
+    return _load_template_file(name, path, path.stat().st_mtime)
+
+
+def list_templates(dirs: Sequence[Path]) -> list[Template]:
+    return [_load_template_file(n, p, p.stat().st_mtime) for n, p in sorted(discover(dirs).items())]
+
+
+# --------------------------------------------------------------------------- scopes and values
+
+
+def assignable_scope(
+    subscription: str | None = None, resource_group: str | None = None, management_group: str | None = None
+) -> str:
+    """The resource group when given, else the subscription, else the management group."""
+    if management_group and (subscription or resource_group):
+        raise ParameterError("give a subscription (and resource group) or a management group, not both")
+    if resource_group:
+        if not subscription:
+            raise ParameterError("resource_group needs a subscription (--subscription or AZURE_SUBSCRIPTION_ID)")
+        return resource_group_scope(subscription, resource_group)
+    if subscription:
+        return subscription_scope(subscription)
+    if management_group:
+        return management_group_scope(management_group)
+    raise ParameterError("missing scope: give --subscription (or AZURE_SUBSCRIPTION_ID) or --management-group")
+
+
+def parse_set_options(items: Iterable[str]) -> dict[str, str]:
+    """``key=value`` strings (from --set) into a dict; the value is taken literally."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ParameterError(f"--set {item!r}: expected key=value")
+        if key in out:
+            raise ParameterError(f"--set {key!r} given twice")
+        out[key] = value
+    return out
+
+
+def resolve_values(template: Template, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Check every value against the template's declared parameters; fill defaults."""
+    declared = {p.name for p in template.params} | {"name", "description"}
+    unknown = sorted(set(values) - declared)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(declared), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        params = ", ".join(sorted(declared))
+        raise ParameterError(f"template {template.name!r} has no parameter {unknown[0]!r}{hint}; parameters: {params}")
+    out: dict[str, Any] = {}
+    for p in template.params:
+        if p.name in values:
+            out[p.name] = p.convert(values[p.name], template.name)
+        elif p.required:
+            raise ParameterError(f"template {template.name!r} needs parameter {p.name!r} (--set {p.name}=...)")
+        else:
+            out[p.name] = p.convert(p.default, template.name) if p.default is not None else None
+    name = values.get("name", template.default_name)
+    description = values.get("description", template.default_description)
+    for key, val, limit in (("name", name, MAX_NAME), ("description", description, MAX_DESCRIPTION)):
+        if not isinstance(val, str):
+            raise ParameterError(f"parameter {key!r} must be a string, got {val!r}")
+        if key == "name" and not val.strip():
+            raise ParameterError("parameter 'name' must not be empty")
+        if len(val) > limit:
+            raise ParameterError(f"parameter {key!r} is {len(val)} characters; Azure allows at most {limit}")
+    out["name"] = name
+    out["description"] = description
+    return out
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _finalize(value: Any) -> Any:
+    from markupsafe import Markup
+
+    if isinstance(value, Markup):  # what | tojson returns
+        return value
+    raise _UnsafeInterpolation(value)
+
+
+class _UnsafeInterpolation(Exception):
+    pass
+
+
+@functools.lru_cache(maxsize=1)
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        finalize=_finalize,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _rendered_schema_validator():
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parent / "schemas" / "rendered-role.schema.json").read_text("utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def render_text(
+    template: Template,
+    values: Mapping[str, Any] | None = None,
+    *,
+    subscription: str | None = None,
+    resource_group: str | None = None,
+    management_group: str | None = None,
+    assignable_scopes: Sequence[str] | None = None,
+) -> str:
+    """Render a template to JSON text (before canonicalisation). Parameters are checked first."""
+    import jinja2
+
+    if subscription is not None:
+        check_guid(subscription, "subscription")
+    if resource_group is not None:
+        check_resource_group_name(resource_group)
+    if management_group is not None:
+        check_management_group_id(management_group)
+    if assignable_scopes:
+        scopes = [str(parse_scope(s)) for s in assignable_scopes]
+    else:
+        scopes = [assignable_scope(subscription, resource_group, management_group)]
+    context = resolve_values(template, values or {})
+    context.update(
+        subscription=subscription,
+        resource_group=resource_group,
+        management_group=management_group,
+        assignable_scope=scopes[0],
+        assignable_scopes=scopes,
+    )
+    where = f"template {template.name!r} ({template.path})"
+    try:
+        return _environment().from_string(template.body).render(context)
+    except _UnsafeInterpolation as e:
+        raise TemplateError(
+            f"{where}: every {{{{ ... }}}} must end in '| tojson' (a value was interpolated raw: {e.args[0]!r:.60})"
+        ) from e
+    except jinja2.TemplateSyntaxError as e:
+        raise TemplateError(f"{where}: syntax error at line {e.lineno}: {e.message}") from e
+    except jinja2.UndefinedError as e:
+        raise TemplateError(f"{where}: {e.message}") from e
+    except jinja2.TemplateError as e:
+        raise TemplateError(f"{where}: {e}") from e
+
+
+def render_role(template: Template, values: Mapping[str, Any] | None = None, **scope: Any) -> RoleDefinition:
+    """Render, parse, schema-check and read one role. A broken template is reported as such."""
+    text = render_text(template, values, **scope)
+    where = f"template {template.name!r} ({template.path})"
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise TemplateError(f"{where} rendered invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
+    errors = sorted(_rendered_schema_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        pointer = "/" + "/".join(str(p) for p in err.absolute_path)
+        raise TemplateError(f"{where} rendered a role that breaks the role schema at {pointer}: {err.message}")
+    try:
+        role = role_from_dict(doc, source=f"template:{template.name}")
+    except RoleFormatError as e:
+        raise TemplateError(f"{where} rendered an invalid role: {e}") from e
+    return replace(role, source=f"template:{template.name}")
