@@ -1,0 +1,169 @@
+"""`rbactool render` and `rbactool templates`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from rbactool import render as rendering
+from rbactool.errors import ParameterError
+from rbactool.files import write_files
+from rbactool.model import SHAPE_ARM, SHAPE_AZ, dumps_json, dumps_role, to_dict
+
+FORMATS = (SHAPE_AZ, SHAPE_ARM)
+
+
+def scope_options(fn):
+    """--subscription / --resource-group / --management-group, shared by commands that render."""
+    for decorator in reversed(
+        (
+            click.option(
+                "--subscription",
+                "-s",
+                envvar="AZURE_SUBSCRIPTION_ID",
+                show_envvar=True,
+                metavar="GUID",
+                help="Subscription of the assignable scope.",
+            ),
+            click.option("--resource-group", "-g", metavar="NAME", help="Resource group (assignable scope)."),
+            click.option(
+                "--management-group", "-m", metavar="ID", help="Management group (instead of a subscription)."
+            ),
+        )
+    ):
+        fn = decorator(fn)
+    return fn
+
+
+def template_dir_option(fn):
+    return click.option(
+        "--templates",
+        "template_dirs",
+        multiple=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        metavar="DIR",
+        help="Extra template directory, searched before the shipped templates (repeatable; "
+        "also $RBACTOOL_TEMPLATES).",
+    )(fn)
+
+
+def scope_values(ctx: click.Context, subscription, resource_group, management_group) -> dict:
+    """The scope options as given; a subscription from the environment yields to --management-group."""
+    if (
+        management_group
+        and subscription
+        and ctx.get_parameter_source("subscription") == ParameterSource.ENVIRONMENT
+        and not resource_group
+    ):
+        subscription = None
+    return {"subscription": subscription, "resource_group": resource_group, "management_group": management_group}
+
+
+@click.command("render")
+@click.argument("template", required=False)
+@scope_options
+@click.option("--set", "set_values", multiple=True, metavar="KEY=VALUE", help="Template parameter (repeatable).")
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default=SHAPE_AZ, show_default=True,
+    help="az: the az CLI shape (az role definition create); arm: the ARM resource shape.",
+)
+@click.option(
+    "--roles", "roles_spec", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC",
+    help="Render every role of a roles spec (roles/*.yaml) instead of one template.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), metavar="PATH",
+    help="Write to this file (with TEMPLATE) or into this existing directory (with --roles); "
+    "default: stdout.",
+)
+@template_dir_option
+@click.pass_context
+def render_command(ctx, template, subscription, resource_group, management_group, set_values, fmt, roles_spec,
+                   output, template_dirs):
+    """Render custom role JSON from TEMPLATE, or every role of a roles spec.
+
+    \b
+    Examples:
+      rbactool render online-endpoint-scoring -s <subscription-guid> -g ml-rg
+      rbactool render online-endpoint-scoring-strict -s <guid> -g ml-rg --set auth_mode=aml_token
+      rbactool render --roles roles/online-endpoints.yaml -s <guid> -o out/
+    """
+    scope = scope_values(ctx, subscription, resource_group, management_group)
+    if roles_spec is not None:
+        if template or set_values:
+            raise click.UsageError("give either TEMPLATE (with --set) or --roles, not both")
+        # In a spec, $AZURE_SUBSCRIPTION_ID only fills in where the spec names no subscription.
+        fallbacks = {}
+        if ctx.get_parameter_source("subscription") == ParameterSource.ENVIRONMENT:
+            fallbacks["subscription"] = scope.pop("subscription")
+        _render_spec(roles_spec, scope, fallbacks, fmt, output, template_dirs)
+        return
+    if not template:
+        raise click.UsageError("missing TEMPLATE (see `rbactool templates`) or --roles SPEC")
+    dirs = rendering.template_dirs(template_dirs)
+    tpl = rendering.load_template(template, dirs)
+    values = rendering.parse_set_options(set_values)
+    role = rendering.render_role(tpl, values, **scope)
+    text = dumps_role(role, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_files({output: text})
+
+
+def _render_spec(spec_path: Path, scope: dict, fallbacks: dict, fmt: str, output: Path | None,
+                 template_dirs) -> None:
+    from rbactool.spec import load_spec, render_spec
+
+    spec = load_spec(spec_path)
+    rendered = render_spec(spec, extra_template_dirs=tuple(template_dirs), overrides=scope, fallbacks=fallbacks)
+    if output is None:
+        click.echo(dumps_json([to_dict(r.role, fmt) for r in rendered]), nl=False)
+        return
+    if output.exists() and not output.is_dir():
+        raise ParameterError(f"-o {output}: with --roles, -o must be a directory")
+    write_files({output / f"{r.key}.json": dumps_role(r.role, fmt) for r in rendered})
+    for r in rendered:
+        click.echo(f"wrote {output / (r.key + '.json')}  ({r.role.name})", err=True)
+
+
+@click.command("templates")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@template_dir_option
+def templates_command(fmt, template_dirs):
+    """List the templates (shipped and --templates DIR) with their parameters."""
+    templates = rendering.list_templates(rendering.template_dirs(template_dirs))
+    if fmt == "json":
+        doc = {
+            "schema_version": 1,
+            "templates": [
+                {
+                    "name": t.name,
+                    "path": str(t.path),
+                    "summary": t.summary,
+                    "name_default": t.default_name,
+                    "description_default": t.default_description,
+                    "parameters": [
+                        {"name": p.name, "type": p.type, "default": p.default, "required": p.required,
+                         "choices": list(p.choices), "help": p.help}
+                        for p in t.params
+                    ],
+                }
+                for t in templates
+            ],
+        }
+        click.echo(json.dumps(doc, indent=2))
+        return
+    for t in templates:
+        click.secho(t.name, bold=True)
+        click.echo(f"  {t.summary}")
+        click.echo(f"  name: {t.default_name}")
+        click.echo("  parameters: subscription, resource_group | management_group, name, description"
+                   + "".join(f", {p.name}" for p in t.params))
+        for p in t.params:
+            extra = f" one of {'|'.join(p.choices)}" if p.choices else ""
+            default = " (required)" if p.required else f" (default: {p.default})"
+            click.echo(f"    {p.name}: {p.type}{extra}{default}  {p.help}")
