@@ -494,8 +494,8 @@ def to_az_dict(role: RoleDefinition) -> dict[str, Any]:
     """The az CLI shape (``az role definition create --role-definition``)."""
     role = role.deduplicated()
     out: dict[str, Any] = {"Name": role.name}
-    if role.role_id:
-        out["Id"] = role.role_id
+    if role.resource_id or role.role_id:
+        out["Id"] = role.resource_id or role.role_id
     out["IsCustom"] = role.is_custom
     out["Description"] = role.description
     if len(role.permissions) == 1 and role.permissions[0].is_flat:

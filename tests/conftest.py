@@ -1,0 +1,43 @@
+"""Shared helpers for rbactool's tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rbactool.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SUB = "11111111-2222-3333-4444-555555555555"
+
+
+class Run:
+    def __init__(self, result):
+        self.result = result
+        self.exit_code = result.exit_code
+        self.stdout = result.stdout
+        self.stderr = result.stderr
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def run(monkeypatch):
+    """Invoke the CLI in-process: run("render", "x", env={...}) -> Run(exit_code, stdout, stderr)."""
+    monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
+    monkeypatch.delenv("RBACTOOL_TEMPLATES", raising=False)
+    monkeypatch.delenv("RBACTOOL_CATALOG", raising=False)
+
+    def _run(*args, env=None, input=None):
+        result = CliRunner().invoke(cli, [str(a) for a in args], env=env, input=input)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Run(result)
+
+    return _run
