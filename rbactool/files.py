@@ -34,11 +34,8 @@ def write_files(files: Mapping[Path, str], what: str = "-o") -> None:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
                 f.write(text)
         for tmp, path in staged:
-            os.replace(tmp, path)
+            Path(tmp).replace(path)
     except OSError as e:
         for tmp, _ in staged:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+            Path(tmp).unlink(missing_ok=True)
         raise OutputError(f"{what}: cannot write {e.filename or ''}: {e.strerror}") from e

@@ -367,6 +367,11 @@ def render_text(
         raise TemplateError(f"{where}: {e.message}") from e
     except jinja2.TemplateError as e:
         raise TemplateError(f"{where}: {e}") from e
+    except TypeError as e:
+        # tojson of an undefined name (StrictUndefined) or of a value JSON cannot hold
+        undefined = "StrictUndefined" in str(e)
+        what = "uses an undefined variable inside '| tojson'" if undefined else str(e)
+        raise TemplateError(f"{where}: {what}") from e
 
 
 def render_role(template: Template, values: Mapping[str, Any] | None = None, **scope: Any) -> RoleDefinition:

@@ -138,7 +138,9 @@ def load_spec(path: str | os.PathLike) -> RolesSpec:
         raise SpecError(f"{p}: roles spec is empty")
     if not isinstance(doc, dict):
         raise SpecError(f"{p}: a roles spec must be a mapping with 'version' and 'roles'")
-    errors = sorted(_spec_validator().iter_errors(doc), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    errors = sorted(
+        _spec_validator().iter_errors(doc), key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path])
+    )
     if errors:
         raise SpecError(f"{p}: {_schema_message(errors[0])}")
     roles = tuple(
@@ -270,7 +272,8 @@ def substitute(text: str, values: Mapping[str, str | None], where: str) -> str:
         name = m.group(1)
         value = values.get(name)
         if not value:
-            raise SpecError(f"{where}: ${{{name}}} is used but no {name} is set (spec defaults or --{name.replace('_', '-')})")
+            option = "--" + name.replace("_", "-")
+            raise SpecError(f"{where}: ${{{name}}} is used but no {name} is set (spec defaults or {option})")
         return value
 
     return _PLACEHOLDER_RE.sub(repl, text)

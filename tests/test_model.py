@@ -2,10 +2,10 @@ import dataclasses
 import json
 
 import pytest
+from conftest import DATA, SHARED_DATA
 
 from rbactool import model
 from rbactool.errors import RoleFormatError
-from conftest import DATA, SHARED_DATA
 
 RAW_BUILTINS = SHARED_DATA / "sources" / "built-in-roles-raw.json"
 
@@ -49,7 +49,7 @@ def test_round_trip_of_every_builtin_role_in_every_shape(shape):
 def test_list_shape_rewrites_the_export_exactly_where_it_has_no_duplicates():
     raw = json.loads(RAW_BUILTINS.read_text())
     written = json.loads(model.dumps_roles(model.load_roles(RAW_BUILTINS)))
-    same = sum(a == b for a, b in zip(raw, written))
+    same = sum(a == b for a, b in zip(raw, written, strict=True))
     with_duplicates = sum(
         any(len(v) != len({s.lower() for s in v}) for p in r["permissions"] for k, v in p.items() if isinstance(v, list))
         for r in raw
