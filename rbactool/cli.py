@@ -20,6 +20,8 @@ from rbactool.errors import EXIT_INVALID_INPUT, RbactoolError
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "render": ("render", "render_command", "Render custom role JSON from a template or a roles spec."),
     "templates": ("render", "templates_command", "List the templates and their parameters."),
+    "convert": ("convert", "convert_command", "Rewrite role files canonically, in the az, ARM or az-list shape."),
+    "emulator": ("emulator", "emulator_command", "Run a local HTTPS emulator of the ARM Microsoft.Authorization API."),
 }
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,6 +43,8 @@ from rbactool.scopes import (
     resource_group_scope,
     subscription_scope,
 )
+
+logger = logging.getLogger(__name__)
 
 TEMPLATE_SUFFIX = ".json.j2"
 ENV_TEMPLATES = "RBACTOOL_TEMPLATES"
@@ -217,6 +220,7 @@ def load_template(name: str, dirs: Sequence[Path]) -> Template:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         known = ", ".join(sorted(found)) or "none"
         raise TemplateError(f"unknown template {name!r}{hint}; known templates: {known}")
+    logger.info("template %s: %s", name, path)
     return _load_template_file(name, path, path.stat().st_mtime)
 
 
@@ -354,6 +358,7 @@ def render_text(
         assignable_scope=scopes[0],
         assignable_scopes=scopes,
     )
+    logger.debug("rendering %s with parameters %s, assignable scopes %s", template.name, sorted(context), scopes)
     where = f"template {template.name!r} ({template.path})"
     try:
         return _environment().from_string(template.body).render(context)
