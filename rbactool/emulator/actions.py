@@ -1,0 +1,57 @@
+"""Validation of permission strings against the operations catalog (plus per-test extras)."""
+
+from __future__ import annotations
+
+import functools
+
+from rbactool.catalog import Catalog, compile_pattern, load_catalog, namespace_of
+from rbactool.emulator.armerror import ArmError
+
+
+@functools.lru_cache(maxsize=1)
+def packaged_catalog() -> Catalog:
+    return load_catalog(None)
+
+
+class ActionChecker:
+    def __init__(self, catalog: Catalog, extra: dict[str, bool]):
+        self.catalog = catalog
+        self.extra = extra  # lower-cased operation name -> is_data_action
+
+    def _extra_match(self, pattern: str, data: bool) -> bool:
+        if not self.extra:
+            return False
+        regex = compile_pattern(pattern)
+        return any(is_data == data and regex.match(name) for name, is_data in self.extra.items())
+
+    def _known_namespace(self, ns: str) -> bool:
+        low = ns.lower()
+        return self.catalog.is_known_namespace(ns) or any(namespace_of(n) == low for n in self.extra)
+
+    def check(self, pattern: str, *, data: bool) -> None:
+        """Raise the ARM error for a permission string that matches no operation of its kind."""
+        if data:
+            if pattern.strip() == "*" or not self._matches(pattern, data=True):
+                raise ArmError(
+                    400, "InvalidDataActionOrNotDataAction",
+                    f"'{pattern}' does not match any of the actions supported by the providers.",
+                )
+            return
+        if pattern == "*" or pattern.startswith("*/"):
+            return
+        if self._matches(pattern, data=False):
+            return
+        ns = namespace_of(pattern)
+        if "*" not in ns and not self._known_namespace(ns):
+            raise ArmError(
+                400, "InvalidActionOrNotAction",
+                "The resource provider referenced in the action is not returned in the list of providers "
+                "from Azure Resource Manager.",
+            )
+        raise ArmError(
+            400, "InvalidActionOrNotAction",
+            f"'{pattern}' does not match any of the actions supported by the providers.",
+        )
+
+    def _matches(self, pattern: str, *, data: bool) -> bool:
+        return bool(self.catalog.expand(pattern, data_action=data)) or self._extra_match(pattern, data)

@@ -1,0 +1,355 @@
+"""The emulator's request pipeline, independent of HTTP plumbing.
+
+Order for ARM paths: authentication -> fault rules -> throttle -> routing -> api-version ->
+handler. ``/__emulator/...`` (test control) and the fake Entra endpoints skip authentication.
+Every request except the control API is appended to the request log *before* its response is
+written. The ``Authorization`` header is never logged or echoed.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from rbactool.emulator import armerror, assignments, auth, providerops, roledefs
+from rbactool.emulator.armerror import ArmError
+from rbactool.emulator.backend import Backend
+from rbactool.emulator.config import SUPPORTED_API_VERSIONS, EmulatorConfig, check_changes
+from rbactool.emulator.faults import FaultRule, Faults, Throttle
+from rbactool.emulator.persist import PersistError, save_state
+from rbactool.emulator.routing import Call, Response, normalise_path, parse_request_scope, split_arm_path
+from rbactool.emulator.state import PRINCIPAL_TYPES, CallerGrant, Principal, State
+from rbactool.scopes import is_guid
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY = 4 * 1024 * 1024
+CONTROL_PREFIX = "/__emulator"
+_LOGGED_BODY = 64 * 1024
+_HIDDEN_HEADERS = {"authorization", "cookie", "proxy-authorization"}
+_ENTRA_TOKEN = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$", re.IGNORECASE)
+_ENTRA_OIDC = re.compile(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$", re.IGNORECASE)
+_BAD_SUB = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
+
+_HANDLERS = {
+    ("roleDefinitions", "GET", False): roledefs.list_,
+    ("roleDefinitions", "GET", True): roledefs.get,
+    ("roleDefinitions", "PUT", True): roledefs.put,
+    ("roleDefinitions", "DELETE", True): roledefs.delete,
+    ("roleAssignments", "GET", False): assignments.list_,
+    ("roleAssignments", "GET", True): assignments.get,
+    ("roleAssignments", "PUT", True): assignments.put,
+    ("roleAssignments", "DELETE", True): assignments.delete,
+    ("providerOperations", "GET", False): providerops.list_,
+    ("providerOperations", "GET", True): providerops.get,
+    ("permissions", "GET", False): providerops.permissions,
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    target: str  # path plus query, as received
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+    host: str  # host:port the client used (for nextLink and the OpenID document)
+
+
+class App:
+    def __init__(self, state: State, *, persist_path: Path | None = None, log_size: int = 100_000):
+        self.state = state
+        self.backend = Backend(state)
+        self.faults = Faults()
+        self.throttle = Throttle()
+        self.persist_path = persist_path
+        self._log: collections.deque[dict] = collections.deque(maxlen=log_size)
+        self._log_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ entry point
+    def handle(self, req: Request) -> Response:
+        start = time.perf_counter()
+        split = urlsplit(req.target)
+        path = normalise_path(split.path)
+        query = {k.lower(): v for k, v in parse_qsl(split.query, keep_blank_values=True)}
+        control = path.lower().startswith(CONTROL_PREFIX + "/") or path.lower() == CONTROL_PREFIX
+        try:
+            resp = self._control(req, path) if control else self._arm(req, path, query)
+        except ArmError as e:
+            resp = Response(e.status, e.body(), dict(e.headers))
+        except Exception:  # the dispatch boundary: the server must never die on a request
+            logger.exception("internal error on %s %s", req.method, path)
+            e = armerror.internal_error()
+            resp = Response(e.status, e.body())
+        if not control:
+            self._record(req, path, split.query, resp, time.perf_counter() - start)
+        return resp
+
+    # ------------------------------------------------------------------ ARM
+    def _arm(self, req: Request, path: str, query: dict[str, str]) -> Response:
+        base_url = self._base_url(req)
+        m = _ENTRA_TOKEN.match(path)
+        if m and req.method == "POST":
+            status, body = auth.token_response(req.body, self.state.tenant_id)
+            return Response(status, body)
+        m = _ENTRA_OIDC.match(path)
+        if m and req.method == "GET":
+            return Response(200, auth.openid_configuration(base_url, m.group(1)))
+        cfg = self.state.config
+        caller = auth.caller_from_header(req.headers.get("authorization"), cfg.required_token)
+        self.faults.check(req.method, path)
+        route = split_arm_path(path)
+        if route is None:
+            raise armerror.unknown_route(req.method, path)
+        scope = parse_request_scope(route.scope_text)
+        if scope is None:
+            bad = _BAD_SUB.match(route.scope_text)
+            if bad and not is_guid(bad.group(1)):
+                raise ArmError(400, "InvalidSubscriptionId",
+                               f"The provided subscription identifier '{bad.group(1)}' is malformed or invalid.")
+            raise armerror.unknown_route(req.method, path)
+        if route.resource == "providerOperations" and scope.kind != "root":
+            raise armerror.unknown_route(req.method, path)
+        handler = _HANDLERS.get((route.resource, req.method, route.name is not None))
+        if handler is None:
+            raise armerror.method_not_allowed(req.method)
+        version = query.get("api-version")
+        if not version:
+            raise armerror.missing_api_version()
+        if version not in SUPPORTED_API_VERSIONS:
+            raise armerror.invalid_api_version(version, SUPPORTED_API_VERSIONS)
+        write = req.method in ("PUT", "DELETE", "POST", "PATCH")
+        remaining = None
+        if cfg.throttle:
+            limit = cfg.throttle_writes_per_hour if write else cfg.throttle_reads_per_hour
+            remaining = self.throttle.take(caller, scope.subscription or "tenant", write, limit)
+        if cfg.check_subscriptions and scope.subscription and scope.subscription.lower() not in {
+            s.lower() for s in self.state.subscriptions
+        }:
+            raise ArmError(404, "SubscriptionNotFound", f"The subscription '{scope.subscription}' could not be found.")
+        body = None
+        if req.method == "PUT":
+            body = _json_body(req.body)
+        call = Call(req.method, path, scope, route.resource, route.name, query, body, caller, time.time(), base_url)
+        resp = handler(self.backend, call)
+        if write and 200 <= resp.status < 300 and resp.status != 204:
+            self._persist()
+        header = "x-ms-ratelimit-remaining-subscription-" + ("writes" if write else "reads")
+        default = cfg.throttle_writes_per_hour if write else cfg.throttle_reads_per_hour
+        resp.headers[header] = str(remaining if remaining is not None else default - 1)
+        return resp
+
+    def _base_url(self, req: Request) -> str:
+        public = self.state.config.public_url
+        if public:
+            return public.rstrip("/")
+        return f"https://{req.host}"
+
+    # ------------------------------------------------------------------ request log
+    def _record(self, req: Request, path: str, raw_query: str, resp: Response, elapsed: float) -> None:
+        entry = {
+            "time": time.time(),
+            "method": req.method,
+            "path": path,
+            "query": raw_query,
+            "status": resp.status,
+            "code": resp.body["error"].get("code") if isinstance(resp.body, dict) and
+            isinstance(resp.body.get("error"), dict) else None,
+            "latency_ms": round(elapsed * 1000, 3),
+            "headers": {k: v for k, v in req.headers.items() if k not in _HIDDEN_HEADERS},
+            "body": req.body[:_LOGGED_BODY].decode("utf-8", "replace") if req.body else None,
+        }
+        with self._log_lock:
+            self._log.append(entry)
+
+    def requests(self) -> list[dict]:
+        with self._log_lock:
+            return list(self._log)
+
+    def clear_requests(self) -> None:
+        with self._log_lock:
+            self._log.clear()
+
+    # ------------------------------------------------------------------ Python control API
+    def reset(self) -> None:
+        """Empty state and log, default config, no faults (tenant and subscriptions are kept)."""
+        with self.state.lock:
+            self.state.clear()
+            self.state.config = EmulatorConfig()
+            self.backend.extra_operations.clear()
+            self._persist()
+        self.faults.clear()
+        self.throttle.clear()
+        self.clear_requests()
+
+    def configure(self, **changes: Any) -> EmulatorConfig:
+        checked = check_changes(changes)
+        with self.state.lock:
+            self.state.config = self.state.config.replace(**checked)
+            return self.state.config
+
+    def add_principal(self, object_id: str, type: str = "User", display_name: str = "",  # noqa: A002
+                      visible_after_s: float | None = None) -> Principal:
+        if not is_guid(object_id):
+            raise ValueError(f"principal object id must be a GUID, got {object_id!r}")
+        canonical = {t.lower(): t for t in PRINCIPAL_TYPES}.get(str(type).lower())
+        if canonical is None:
+            raise ValueError(f"principal type must be one of {', '.join(PRINCIPAL_TYPES)}, got {type!r}")
+        with self.state.lock:
+            delay = self.state.config.principal_visibility_delay_s if visible_after_s is None else visible_after_s
+            p = Principal(object_id, canonical, display_name, time.time() + float(delay))
+            self.state.principals[object_id.lower()] = p
+            self._persist()
+        return p
+
+    def remove_principal(self, object_id: str) -> None:
+        with self.state.lock:
+            self.state.principals.pop(object_id.lower(), None)
+            self._persist()
+
+    def add_fault(self, **rule: Any) -> None:
+        self.faults.add(FaultRule.from_dict(rule))
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def set_caller_grants(self, caller: str, grants: list[tuple[str, str]] | list[dict]) -> None:
+        """The roles (name or GUID) *caller* holds, with their scopes (see config enforce_permissions)."""
+        out = []
+        for g in grants:
+            role, scope = (g["role"], g["scope"]) if isinstance(g, dict) else g
+            guid = self._role_guid(role)
+            out.append(CallerGrant(guid, scope))
+        with self.state.lock:
+            self.state.caller_grants[caller.lower()] = tuple(out)
+            self._persist()
+
+    def _role_guid(self, role: str) -> str:
+        if is_guid(role):
+            return role
+        low = role.lower()
+        with self.state.lock:
+            for rec in [*self.backend.builtins.values(), *self.state.custom_roles.values()]:
+                if rec.role_name.lower() == low:
+                    return rec.guid
+        raise ValueError(f"unknown role {role!r}")
+
+    def set_management_group(self, group: str, subscriptions: list[str]) -> None:
+        with self.state.lock:
+            self.state.management_groups[group.lower()] = tuple(subscriptions)
+            self._persist()
+
+    def add_operations(self, operations: list[dict]) -> None:
+        """Extend the action catalogue: ``[{"name": "Contoso.Foo/bars/read", "isDataAction": false}]``."""
+        for op in operations:
+            if not isinstance(op, dict) or not isinstance(op.get("name"), str) or "/" not in op["name"]:
+                raise ValueError("an operation needs a 'name' like Contoso.Foo/bars/read")
+        with self.state.lock:
+            for op in operations:
+                self.backend.extra_operations[op["name"].lower()] = bool(op.get("isDataAction", False))
+
+    def dump(self) -> dict:
+        with self.state.lock:
+            doc = self.state.to_json()
+            doc["config"] = self.state.config.to_dict()
+        doc["faults"] = self.faults.rules()
+        return doc
+
+    def _persist(self) -> None:
+        if self.persist_path is None:
+            return
+        with self.state.lock:
+            try:
+                save_state(self.persist_path, self.state)
+            except PersistError as e:
+                logger.error("%s", e)
+                raise ArmError(500, "InternalServerError", "The emulator could not save its state.") from e
+
+    # ------------------------------------------------------------------ HTTP control API
+    def _control(self, req: Request, path: str) -> Response:
+        parts = [p for p in path[len(CONTROL_PREFIX):].split("/") if p]
+        method = req.method
+        try:
+            body = _json_body(req.body) if req.body else {}
+            return self._control_route(method, parts, body)
+        except ValueError as e:
+            raise ArmError(400, "InvalidEmulatorRequest", str(e)) from e
+
+    def _control_route(self, method: str, parts: list[str], body: Any) -> Response:
+        head = parts[0] if parts else ""
+        if (method, head) == ("POST", "reset") and len(parts) == 1:
+            self.reset()
+            return Response(200, {"reset": True})
+        if head == "principals" and len(parts) == 2 and method == "PUT":
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
+            p = self.add_principal(parts[1], body.get("type", "User"), body.get("displayName", ""),
+                                   body.get("visibleAfterS"))
+            return Response(200, p.to_json())
+        if head == "principals" and len(parts) == 2 and method == "DELETE":
+            self.remove_principal(parts[1])
+            return Response(200, {})
+        if head == "config" and len(parts) == 1:
+            if method == "PUT":
+                if not isinstance(body, dict):
+                    raise ValueError("the body must be a JSON object")
+                return Response(200, self.configure(**body).to_dict())
+            if method == "GET":
+                return Response(200, self.state.config.to_dict())
+        if head == "faults" and len(parts) == 1:
+            if method == "POST":
+                self.add_fault(**(body if isinstance(body, dict) else {"_": body}))
+                return Response(201, {"faults": self.faults.rules()})
+            if method == "DELETE":
+                self.clear_faults()
+                return Response(200, {"faults": []})
+            if method == "GET":
+                return Response(200, {"faults": self.faults.rules()})
+        if head == "requests" and len(parts) == 1:
+            if method == "GET":
+                return Response(200, {"value": self.requests()})
+            if method == "DELETE":
+                self.clear_requests()
+                return Response(200, {"value": []})
+        if head == "callers" and len(parts) == 2 and method == "PUT":
+            grants = body.get("grants") if isinstance(body, dict) else None
+            if not isinstance(grants, list):
+                raise ValueError("the body must be {\"grants\": [{\"role\": ..., \"scope\": ...}]}")
+            self.set_caller_grants(parts[1], grants)
+            return Response(200, {"grants": grants})
+        if head == "management-groups" and len(parts) == 2 and method == "PUT":
+            subs = body.get("subscriptions") if isinstance(body, dict) else None
+            if not isinstance(subs, list):
+                raise ValueError("the body must be {\"subscriptions\": [...]}")
+            self.set_management_group(parts[1], subs)
+            return Response(200, {"subscriptions": subs})
+        if head == "operations" and len(parts) == 1 and method == "PUT":
+            ops = body.get("operations") if isinstance(body, dict) else None
+            if not isinstance(ops, list):
+                raise ValueError("the body must be {\"operations\": [{\"name\": ..., \"isDataAction\": ...}]}")
+            self.add_operations(ops)
+            return Response(200, {"operations": ops})
+        if head == "state" and len(parts) == 1 and method == "GET":
+            return Response(200, self.dump())
+        raise ArmError(404, "InvalidEmulatorRequest", f"Unknown emulator control request {method} /{'/'.join(parts)}.")
+
+
+def _json_body(raw: bytes) -> Any:
+    if not raw:
+        raise armerror.invalid_request_content("the request body is empty.")
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise armerror.invalid_request_content(str(e)) from e
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
