@@ -21,6 +21,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "render": ("render", "render_command", "Render custom role JSON from a template or a roles spec."),
     "templates": ("render", "templates_command", "List the templates and their parameters."),
     "convert": ("convert", "convert_command", "Rewrite role files canonically, in the az, ARM or az-list shape."),
+    "validate": (
+        "validate",
+        "validate_command",
+        "Check role definitions offline against the operations catalog and Azure's rules.",
+    ),
+    "explain": (
+        "validate", "explain_command", "Show what a permission string or a role grants, operation by operation."
+    ),
     "emulator": ("emulator", "emulator_command", "Run a local HTTPS emulator of the ARM Microsoft.Authorization API."),
 }
 

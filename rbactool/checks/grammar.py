@@ -1,0 +1,68 @@
+"""The grammar of a permission string (Azure's rules, no catalog needed)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from rbactool.checks import CheckContext
+from rbactool.findings import Finding
+
+_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+$")
+_WILD_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9.*-]+$")
+_SEGMENT_RE = re.compile(r"^[A-Za-z0-9._\-:{}$*]+$")
+
+
+def grammar_problem(value: str, attr: str) -> tuple[str, str] | None:
+    """(code, message) for the first grammar problem of a stripped permission string, else None.
+
+    Empty strings are reported by the structure checks and return None here only when not empty.
+    """
+    if not value:
+        return ("EMPTY_PERMISSION_STRING", "empty permission string")
+    if any(ch.isspace() for ch in value):
+        return ("WHITESPACE_IN_PERMISSION", f"remove the whitespace from {value!r}")
+    if value.count("*") > 1:
+        return ("MULTIPLE_WILDCARDS", f"{value!r} has {value.count('*')} wildcards; Azure allows one per string")
+    if value == "*":
+        if attr != "actions":
+            return (
+                "BARE_WILDCARD_OUTSIDE_ACTIONS",
+                "`*` alone is only allowed in Actions; use a namespace pattern such as Microsoft.Storage/*",
+            )
+        return None
+    segments = value.split("/")
+    namespace = segments[0]
+    ns_ok = _WILD_NAMESPACE_RE.match(namespace) if "*" in namespace else _NAMESPACE_RE.match(namespace)
+    if not ns_ok:
+        return (
+            "ACTION_SYNTAX",
+            f"{value!r} must start with a provider namespace such as Microsoft.Compute/",
+        )
+    if len(segments) < 2:
+        return ("ACTION_SYNTAX", f"{value!r} names a namespace but no operation: add /resourceType/operation or /*")
+    if segments[-1] == "" and "" not in segments[1:-1] and len(segments) > 2:
+        return ("TRAILING_SLASH", f"{value!r} ends with '/': it names no operation; remove the slash or "
+                "complete the operation name")
+    for seg in segments[1:]:
+        if seg == "":
+            return ("ACTION_SYNTAX", f"{value!r} has an empty segment ('//' or a trailing '/')")
+        if not _SEGMENT_RE.match(seg):
+            return ("ACTION_SYNTAX", f"{value!r} has an invalid segment {seg!r}")
+    return None
+
+
+def check_permission_strings(ctx: CheckContext) -> Iterator[Finding]:
+    for s in ctx.strings():
+        stripped = s.value.strip()
+        if not stripped:
+            continue  # EMPTY_PERMISSION_STRING comes from the structure checks
+        if stripped != s.value:
+            yield ctx.finding(
+                "SURROUNDING_WHITESPACE", f"remove the blanks around {stripped!r} in {s.list_name}",
+                pointer=ctx.pointer(s), value=s.value,
+            )
+        problem = grammar_problem(stripped, s.attr)
+        if problem is not None:
+            code, message = problem
+            yield ctx.finding(code, f"{s.list_name}: {message}", pointer=ctx.pointer(s), value=s.value)

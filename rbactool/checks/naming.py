@@ -1,0 +1,66 @@
+"""Role-name checks: Entra directory role names, clashes with built-in role names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rbactool.checks import CheckContext
+from rbactool.findings import Finding
+
+#: Microsoft Entra (directory) built-in role names that people mistake for Azure RBAC roles.
+#: Names that are *also* Azure RBAC built-in roles (e.g. "Security Reader") are excluded at runtime.
+ENTRA_ROLE_NAMES = (
+    "Global Administrator", "Global Reader", "Company Administrator", "Directory Readers",
+    "Directory Writers", "Directory Synchronization Accounts", "User Administrator",
+    "Privileged Role Administrator", "Privileged Authentication Administrator", "Application Administrator",
+    "Cloud Application Administrator", "Application Developer", "Authentication Administrator",
+    "Groups Administrator", "Helpdesk Administrator", "Password Administrator", "Exchange Administrator",
+    "SharePoint Administrator", "Teams Administrator", "Intune Administrator", "Billing Administrator",
+    "Conditional Access Administrator", "Security Operator", "Compliance Administrator",
+    "Hybrid Identity Administrator", "License Administrator", "Guest Inviter", "Reports Reader",
+)
+#: Distinctive Entra phrases matched anywhere in a name.
+_ENTRA_PHRASES = ("global administrator", "global admin", "global reader", "directory reader",
+                  "directory writer", "company administrator", "privileged role administrator")
+
+
+def _builtin_names() -> frozenset[str]:
+    from rbactool.builtins import load_builtin_roles
+
+    return frozenset(r.name.lower() for r in load_builtin_roles().all())
+
+
+def check_entra_role_name(ctx: CheckContext) -> Iterator[Finding]:
+    name = " ".join(ctx.role.name.split()).lower()
+    if not name or not ctx.role.is_custom:
+        return
+    exact = next((n for n in ENTRA_ROLE_NAMES if n.lower() == name), None)
+    phrase = next((p for p in _ENTRA_PHRASES if p in name), None)
+    if exact is None and phrase is None:
+        return
+    if exact is not None and name in _builtin_names():
+        return
+    like = exact or phrase
+    yield ctx.finding(
+        "ENTRA_ROLE_NAME",
+        f"{ctx.role.name!r} reads like the Microsoft Entra directory role {like!r}: an Azure RBAC role "
+        "grants access to Azure resources, not to the directory; rename it, or assign the Entra role in "
+        "Microsoft Entra ID instead",
+        pointer=ctx.role.field_pointer("name"), value=ctx.role.name,
+    )
+
+
+def check_builtin_name_clash(ctx: CheckContext) -> Iterator[Finding]:
+    role = ctx.role
+    if not role.is_custom or not role.name.strip():
+        return
+    from rbactool.builtins import load_builtin_roles
+
+    builtin = load_builtin_roles().by_name(role.name.strip())
+    if builtin is None or (role.role_id and builtin.role_id and role.role_id.lower() == builtin.role_id.lower()):
+        return
+    yield ctx.finding(
+        "BUILTIN_NAME_CLASH",
+        f"{role.name!r} is the name of a built-in role; ARM refuses a custom role with it: choose another name",
+        pointer=role.field_pointer("name"), value=role.name,
+    )

@@ -1,0 +1,281 @@
+"""`rbactool validate` and `rbactool explain`: thin click shells over ``rbactool.validate``."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from rbactool.errors import EXIT_FINDINGS, InputError, RoleFormatError
+
+FORMATS = ("text", "json", "sarif")
+FAIL_ON = ("error", "security-warning", "warning", "suggestion", "none")
+_COLORS = {"ERROR": "red", "SECURITY_WARNING": "magenta", "WARNING": "yellow", "SUGGESTION": "cyan"}
+
+
+def _styler(color: bool):
+    if not color:
+        return lambda text, kind: text
+
+    def style(text: str, kind: str) -> str:
+        if kind == "bold":
+            return click.style(text, bold=True)
+        if kind == "dim":
+            return click.style(text, dim=True)
+        return click.style(text, fg=_COLORS.get(kind), bold=kind == "ERROR")
+
+    return style
+
+
+def expand_inputs(inputs: tuple[str, ...]) -> list[str]:
+    """Files as given; directories recursively (``*.json``, sorted); ``-`` for stdin."""
+    out: list[str] = []
+    for item in inputs:
+        if item == "-":
+            out.append("-")
+            continue
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(str(f) for f in p.rglob("*.json") if f.is_file())
+            if not found:
+                raise InputError(f"{item}: directory contains no *.json role files")
+            out.extend(found)
+        else:
+            out.append(item)
+    return out
+
+
+def read_input(name: str) -> str:
+    from rbactool.model import read_text_file
+
+    if name == "-":
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise RoleFormatError("-: standard input is not UTF-8 text") from e
+    return read_text_file(name)
+
+
+def _load_config(config_path: str | None, no_config: bool):
+    from rbactool.config import Config, find_config, load_config
+
+    if no_config:
+        return Config()
+    if config_path:
+        return load_config(config_path)
+    found = find_config()
+    return load_config(found) if found else Config()
+
+
+@click.command("validate")
+@click.argument("files", nargs=-1, metavar="FILE|DIR|-...")
+@click.option("--roles", "specs", multiple=True, metavar="SPEC.yaml",
+              help="A roles spec (roles/*.yaml): render its roles, then validate them. Repeatable.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Output format. json has a schema_version; sarif is for GitHub code scanning.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
+              help="Exit 1 when a finding is at or above this type [default: error, or fail_on in the config]. "
+                   "security-warning is the recommended CI setting.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Config file [default: the nearest .rbactool.yaml upward from the current directory].")
+@click.option("--no-config", is_flag=True, help="Ignore any .rbactool.yaml.")
+@click.option("--ignore", "ignore_codes", multiple=True, metavar="CODE",
+              help="Suppress every finding with this code (counted as suppressed). Repeatable.")
+@click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, envvar="RBACTOOL_CATALOG",
+              help="Operations catalog to check against [default: the packaged snapshot].")
+@click.option("--show-suppressed", is_flag=True, help="Text format: also list suppressed findings.")
+@click.option("--list-rules", is_flag=True, help="Print every finding code with its type and explanation, and exit.")
+@click.pass_context
+def validate_command(ctx, files, specs, fmt, fail_on, config_path, no_config, ignore_codes, catalog_path,
+                     show_suppressed, list_rules):
+    """Check role definitions offline against the operations catalog and Azure's rules.
+
+    FILE may be the az CLI shape, the ARM resource shape, or the array `az role definition list`
+    prints; a directory is searched for *.json; `-` reads standard input.
+
+    Finding types, most serious first: ERROR (ARM would reject the role), SECURITY_WARNING,
+    WARNING, SUGGESTION. Exit codes: 0 no finding at or above --fail-on; 1 findings; 2 usage
+    error; 3 invalid input (unreadable file, invalid JSON, bad config or catalog).
+    """
+    from rbactool import output
+
+    if list_rules:
+        click.echo(output.format_rules_json() if fmt == "json" else output.format_rules_text(), nl=False)
+        return
+    if not files and not specs:
+        raise click.UsageError("give at least one FILE, DIR, '-' or --roles SPEC (or --list-rules)")
+
+    from rbactool.catalog import load_catalog
+    from rbactool.config import cli_ignores, parse_fail_on
+    from rbactool.validate import validate_roles, validate_text
+
+    config = _load_config(config_path, no_config)
+    if fail_on is not None:
+        config = replace(config, fail_on=parse_fail_on(fail_on))
+    extra_ignores = cli_ignores(ignore_codes)
+    catalog = load_catalog(catalog_path)
+
+    roles = []
+    findings = []
+    texts: dict[str, str] = {}
+    names = expand_inputs(files)
+    if names.count("-") > 1:
+        raise click.UsageError("'-' (standard input) can be given only once")
+    for name in names:
+        text = read_input(name)
+        texts[name] = text
+        file_roles, problems = validate_text(text, source=name)
+        roles.extend(file_roles)
+        findings.extend(problems)
+    for spec_path in specs:
+        from rbactool.spec import load_spec, render_spec
+
+        spec = load_spec(spec_path)
+        for rendered in render_spec(spec):
+            roles.append(replace(rendered.role, source=str(spec_path)))
+        names.append(str(spec_path))
+
+    report = validate_roles(roles, catalog, config, extra_findings=findings, extra_ignores=extra_ignores,
+                            files=names)
+    if fmt == "json":
+        click.echo(output.format_json(report, catalog_origin=catalog.origin), nl=False)
+    elif fmt == "sarif":
+        click.echo(output.format_sarif(report, texts=texts), nl=False)
+    else:
+        color = sys.stdout.isatty() if ctx.color is None else ctx.color
+        click.echo(output.format_text(report, style=_styler(color), show_suppressed=show_suppressed), nl=False)
+    if report.failed():
+        ctx.exit(EXIT_FINDINGS)
+
+
+# --------------------------------------------------------------------------- explain
+
+
+def _resolve_explain_target(target: str, catalog):
+    """-> ("roles", [RoleDefinition]) or ("pattern", str)."""
+    from rbactool.builtins import load_builtin_roles
+
+    p = Path(target)
+    if target == "-" or p.is_file():
+        from rbactool.model import parse_roles
+
+        return "roles", parse_roles(read_input(target), source=target)
+    builtins = load_builtin_roles()
+    role = builtins.resolve(target)
+    if role is not None:
+        return "roles", [role]
+    if "/" in target or target.strip() == "*":
+        return "pattern", target.strip()
+    from rbactool.render import load_template, render_role, template_dirs
+
+    try:
+        template = load_template(target, template_dirs())
+    except InputError:
+        close = builtins.closest_names(target)
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        raise InputError(
+            f"{target!r} is not a file, a built-in role, a template, or a permission string{hint}"
+        ) from None
+    return "roles", [render_role(template, {}, subscription="00000000-0000-0000-0000-000000000000")]
+
+
+def explain_data(target: str, catalog) -> dict:
+    """The JSON-ready explanation of a permission string or of every role in a target."""
+    from rbactool.model import Permission, RoleDefinition
+    from rbactool.validate import effective_operations, risk_classes
+
+    def op_dict(op) -> dict:
+        return {"name": op.name, "display_name": op.display_name, "data_action": op.is_data_action,
+                "risk_classes": list(risk_classes(op.name, op.is_data_action)), "source": op.source}
+
+    def role_dict(role: RoleDefinition) -> dict:
+        eff = effective_operations(role, catalog)
+        patterns = []
+        for g in eff.grants:
+            patterns.append({
+                "block": g.block, "list": "DataActions" if g.is_data else "Actions", "pattern": g.pattern,
+                "operations": [op_dict(o) for o in g.effective],
+                "removed": [{"name": o.name, "data_action": o.is_data_action} for o in g.removed],
+                "matched": len(g.operations), "condition": g.condition,
+            })
+        risky = eff.risky()
+        return {
+            "role": role.name, "source": role.source, "builtin": not role.is_custom,
+            "patterns": patterns,
+            "not_patterns": [{"block": n.block, "pattern": n.pattern, "removed": len(n.removed)}
+                             for n in eff.not_grants],
+            "unresolved": [*eff.unresolved_actions, *eff.unresolved_data_actions],
+            "risk": {cls: [o.name for o in ops] for cls, ops in risky.items()},
+            "totals": {"actions": len(eff.actions), "data_actions": len(eff.data_actions),
+                       "removed": len({(o.name.lower(), o.is_data_action) for g in eff.grants for o in g.removed}),
+                       **{cls: len(ops) for cls, ops in risky.items()}},
+        }
+
+    kind, value = _resolve_explain_target(target, catalog)
+    if kind == "pattern":
+        # A bare pattern: show what it grants as an Action and as a DataAction.
+        role = RoleDefinition(name=value, permissions=(Permission(actions=(value,), data_actions=(value,)),),
+                              source=None)
+        roles = [role]
+    else:
+        roles = value
+    return {"schema_version": 1, "target": target, "kind": kind,
+            "catalog": {"snapshot_date": catalog.snapshot_date, "origin": catalog.origin},
+            "roles": [role_dict(r) for r in roles]}
+
+
+def format_explain_text(data: dict) -> str:
+    lines = []
+    for r in data["roles"]:
+        title = r["role"] if data["kind"] == "roles" else f"permission string {r['role']!r}"
+        lines.append(f"{title}{' (built-in)' if r['builtin'] else ''}")
+        for p in r["patterns"]:
+            if data["kind"] == "pattern" and not p["operations"] and not p["removed"]:
+                continue
+            cond = " [conditional]" if p["condition"] else ""
+            lines.append(f"  {p['list']}: {p['pattern']}{cond}  -> {len(p['operations'])} operation(s)"
+                         + (f", {len(p['removed'])} removed by Not{p['list']}" if p["removed"] else ""))
+            for op in p["operations"]:
+                risk = f"  [{', '.join(op['risk_classes'])}]" if op["risk_classes"] else ""
+                kind = "data" if op["data_action"] else "action"
+                name = f"  {op['display_name']}" if op["display_name"] else ""
+                lines.append(f"      {op['name']}  ({kind}){risk}{name}")
+            for op in p["removed"]:
+                lines.append(f"    - {op['name']}  (removed)")
+        if r["unresolved"]:
+            lines.append("  not in the catalog (granted as written if Azure knows them):")
+            lines.extend(f"      {u}" for u in r["unresolved"])
+        t = r["totals"]
+        risk = "".join(f", {n} {cls}" for cls, n in t.items() if cls not in ("actions", "data_actions", "removed"))
+        lines.append(f"  total: {t['actions']} action(s), {t['data_actions']} data action(s), "
+                     f"{t['removed']} removed by NotActions{risk}")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+@click.command("explain")
+@click.argument("target", metavar="FILE|BUILTIN-ROLE|TEMPLATE|PERMISSION")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, envvar="RBACTOOL_CATALOG",
+              help="Operations catalog [default: the packaged snapshot].")
+def explain_command(target, fmt, catalog_path):
+    """Show what a permission string or a role grants, operation by operation.
+
+    TARGET is a role file, a built-in role name or GUID ("AzureML Data Scientist"), a template
+    name, or a permission string such as 'Microsoft.Storage/storageAccounts/*/action'.
+    Effective operations honour NotActions per permission block; each operation shows its
+    display name, whether it is a data action, and its risk classes.
+    """
+    import json
+
+    from rbactool.catalog import load_catalog
+
+    catalog = load_catalog(catalog_path)
+    data = explain_data(target, catalog)
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        click.echo(format_explain_text(data), nl=False)

@@ -1,0 +1,199 @@
+"""``.rbactool.yaml``: the validator's settings, found upward from the current directory.
+
+```yaml
+fail_on: security-warning          # error (default) | security-warning | warning | suggestion | none
+catalog_max_age_days: 180          # CATALOG_OUTDATED after this many days
+severity:                          # change the type of a finding code
+  DUPLICATE_PERMISSION: warning
+ignore:                            # every entry needs a reason; fields are ANDed, list values ORed
+  - code: CREDENTIAL_EXPOSURE
+    role: "Endpoint operator*"     # globs, case-insensitive: code, file, role, operation
+    operation: "*/onlineEndpoints/listKeys/action"
+    reason: "operators rotate keys by design (SEC-123)"
+```
+
+A finding matches ``operation`` when its offending value matches, or when every operation it
+names matches. Suppressed findings are kept in the report (and the JSON/SARIF output), never
+silently dropped. Unknown keys, unknown codes and entries without a reason are ConfigError.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rbactool.errors import InputError
+from rbactool.findings import ERROR, RULES, Finding, parse_type
+
+CONFIG_NAMES = (".rbactool.yaml", ".rbactool.yml")
+DEFAULT_CATALOG_MAX_AGE_DAYS = 180
+_MATCH_FIELDS = ("code", "file", "role", "operation")
+
+
+class ConfigError(InputError):
+    """``.rbactool.yaml`` is invalid (exit 3)."""
+
+
+@dataclass(frozen=True)
+class Ignore:
+    reason: str
+    code: tuple[str, ...] = ()
+    file: tuple[str, ...] = ()
+    role: tuple[str, ...] = ()
+    operation: tuple[str, ...] = ()
+    origin: str = "config"
+
+    def matches(self, finding: Finding) -> bool:
+        loc = finding.location
+        if self.code and finding.code not in self.code:
+            return False
+        if self.file and not _any_glob(self.file, loc.file or ""):
+            return False
+        if self.role and not _any_glob(self.role, loc.role or ""):
+            return False
+        if self.operation:
+            value_ok = loc.value is not None and _any_glob(self.operation, loc.value.strip())
+            ops_ok = bool(finding.operations) and all(_any_glob(self.operation, o) for o in finding.operations)
+            if not (value_ok or ops_ok):
+                return False
+        return True
+
+
+def _any_glob(patterns: Iterable[str], value: str) -> bool:
+    low = value.lower()
+    return any(fnmatch.fnmatchcase(low, p.lower()) for p in patterns)
+
+
+@dataclass(frozen=True)
+class Config:
+    fail_on: str | None = ERROR  # a finding type, or None for "never"
+    severity: dict[str, str] = field(default_factory=dict)
+    ignores: tuple[Ignore, ...] = ()
+    catalog_max_age_days: int = DEFAULT_CATALOG_MAX_AGE_DAYS
+    path: str | None = None
+
+    def __hash__(self) -> int:  # severity is a dict; hash by identity is enough
+        return id(self)
+
+    def suppression(self, finding: Finding) -> Ignore | None:
+        for ign in self.ignores:
+            if ign.matches(finding):
+                return ign
+        return None
+
+
+def parse_fail_on(value: str) -> str | None:
+    if value.strip().lower() == "none":
+        return None
+    return parse_type(value)
+
+
+def config_from_dict(doc: Any, *, origin: str = "<config>") -> Config:
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{origin}: expected a mapping at the top level")
+    known = {"fail_on", "severity", "ignore", "catalog_max_age_days"}
+    for key in doc:
+        if key not in known:
+            raise ConfigError(f"{origin}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+    fail_on: str | None = ERROR
+    if "fail_on" in doc:
+        try:
+            fail_on = parse_fail_on(str(doc["fail_on"]))
+        except ValueError as e:
+            raise ConfigError(f"{origin}: fail_on: {e}") from e
+    severity = {}
+    sev = doc.get("severity") or {}
+    if not isinstance(sev, dict):
+        raise ConfigError(f"{origin}: severity must map finding codes to types")
+    for code, t in sev.items():
+        _check_code(code, origin, "severity")
+        try:
+            severity[code] = parse_type(str(t))
+        except ValueError as e:
+            raise ConfigError(f"{origin}: severity.{code}: {e}") from e
+    age = doc.get("catalog_max_age_days", DEFAULT_CATALOG_MAX_AGE_DAYS)
+    if not isinstance(age, int) or isinstance(age, bool) or age < 0:
+        raise ConfigError(f"{origin}: catalog_max_age_days must be a non-negative integer, got {age!r}")
+    ignores = doc.get("ignore") or []
+    if not isinstance(ignores, list):
+        raise ConfigError(f"{origin}: ignore must be a list of entries")
+    return Config(
+        fail_on=fail_on,
+        severity=severity,
+        ignores=tuple(_ignore(e, i, origin) for i, e in enumerate(ignores)),
+        catalog_max_age_days=age,
+        path=origin,
+    )
+
+
+def _check_code(code: Any, origin: str, where: str) -> None:
+    if not isinstance(code, str) or code not in RULES:
+        raise ConfigError(
+            f"{origin}: {where}: unknown finding code {code!r} (see `rbactool validate --list-rules`)"
+        )
+
+
+def _ignore(entry: Any, i: int, origin: str) -> Ignore:
+    where = f"ignore[{i}]"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{origin}: {where} must be a mapping with a reason")
+    for key in entry:
+        if key not in (*_MATCH_FIELDS, "reason"):
+            raise ConfigError(f"{origin}: {where}: unknown key {key!r} (known: code, file, role, operation, reason)")
+    reason = entry.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ConfigError(f"{origin}: {where}: every ignore entry needs a non-empty reason")
+    fields: dict[str, tuple[str, ...]] = {}
+    for key in _MATCH_FIELDS:
+        if key not in entry:
+            continue
+        v = entry[key]
+        values = v if isinstance(v, list) else [v]
+        if not values or not all(isinstance(x, str) and x for x in values):
+            raise ConfigError(f"{origin}: {where}.{key} must be a non-empty string or list of strings")
+        fields[key] = tuple(values)
+    if not fields:
+        raise ConfigError(f"{origin}: {where} matches everything: give at least one of code, file, role, operation")
+    for code in fields.get("code", ()):
+        _check_code(code, origin, f"{where}.code")
+    return Ignore(reason=reason.strip(), origin=f"{origin}: {where}", **fields)
+
+
+def load_config(path: str | os.PathLike) -> Config:
+    import yaml
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read config: {e.strerror or e}") from e
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{p}: not valid YAML: {e}") from e
+    return config_from_dict(doc, origin=str(p))
+
+
+def find_config(start: str | os.PathLike | None = None) -> Path | None:
+    """The nearest ``.rbactool.yaml`` in *start* (default: the current directory) or above."""
+    here = Path(start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        for name in CONFIG_NAMES:
+            candidate = d / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def cli_ignores(codes: Iterable[str]) -> tuple[Ignore, ...]:
+    out = []
+    for code in codes:
+        _check_code(code, "--ignore", "--ignore")
+        out.append(Ignore(reason="--ignore on the command line", code=(code,), origin="--ignore"))
+    return tuple(out)

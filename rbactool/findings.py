@@ -1,0 +1,290 @@
+"""Findings: what the validator reports, and the registry of every finding code.
+
+A finding is a stable code plus context. Its type (ERROR, SECURITY_WARNING, WARNING,
+SUGGESTION), title and explanation live in ``RULES``; code never spells a type. Codes are
+UPPER_SNAKE, stable forever and never reused: to retire a rule, keep its entry and mark it
+``retired=True``. Creating a finding with a code that is not registered is a programming
+error (``ValueError``), so a typo in a check cannot slip through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+ERROR = "ERROR"
+SECURITY_WARNING = "SECURITY_WARNING"
+WARNING = "WARNING"
+SUGGESTION = "SUGGESTION"
+
+#: Finding types, most serious first.
+TYPES = (ERROR, SECURITY_WARNING, WARNING, SUGGESTION)
+_RANK = {ERROR: 4, SECURITY_WARNING: 3, WARNING: 2, SUGGESTION: 1}
+
+#: ``--fail-on`` values: a finding type in CLI spelling, or ``none`` (never fail on findings).
+FAIL_ON_CHOICES = ("error", "security-warning", "warning", "suggestion", "none")
+
+
+def type_rank(finding_type: str) -> int:
+    return _RANK[finding_type]
+
+
+def parse_type(text: str) -> str:
+    """``security-warning`` / ``SECURITY_WARNING`` -> ``SECURITY_WARNING``; ValueError otherwise."""
+    t = text.strip().upper().replace("-", "_")
+    if t not in _RANK:
+        raise ValueError(f"unknown finding type {text!r} (one of {', '.join(x.lower() for x in TYPES)})")
+    return t
+
+
+def at_or_above(finding_type: str, threshold: str | None) -> bool:
+    """Whether a finding of *finding_type* reaches a ``--fail-on`` threshold (None = never)."""
+    return threshold is not None and _RANK[finding_type] >= _RANK[threshold]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    type: str
+    title: str
+    explanation: str
+    group: str
+    retired: bool = False
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding is: the file, the role, a JSON pointer in the file, the offending value."""
+
+    file: str | None = None
+    role: str | None = None
+    pointer: str | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    type: str
+    message: str
+    location: Location = field(default_factory=Location)
+    #: Concrete operations the finding is about (risk findings: the granted operations).
+    operations: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return RULES[self.code].title
+
+    def sort_key(self) -> tuple:
+        loc = self.location
+        return (
+            loc.file or "",
+            _pointer_key(loc.pointer),
+            loc.role or "",
+            -_RANK[self.type],
+            self.code,
+            loc.value or "",
+            self.message,
+        )
+
+    def with_location(self, **changes: str | None) -> Finding:
+        return replace(self, location=replace(self.location, **changes))
+
+
+def _pointer_key(pointer: str | None) -> tuple:
+    if not pointer:
+        return ()
+    # Numeric segments sort numerically, so /Actions/10 comes after /Actions/2.
+    return tuple((0, int(s), "") if s.isdigit() else (1, 0, s) for s in pointer.split("/")[1:])
+
+
+def make_finding(
+    code: str,
+    message: str,
+    *,
+    file: str | None = None,
+    role: str | None = None,
+    pointer: str | None = None,
+    value: str | None = None,
+    operations: Iterable[str] = (),
+) -> Finding:
+    """Create a finding; its type comes from the registry. Unknown code -> ValueError."""
+    rule = RULES.get(code)
+    if rule is None:
+        raise ValueError(f"unknown finding code {code!r}: register it in rbactool.findings.RULES")
+    if rule.retired:
+        raise ValueError(f"finding code {code!r} is retired and must not be emitted")
+    return Finding(code, rule.type, message, Location(file, role, pointer, value), tuple(operations))
+
+
+def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    return tuple(sorted(findings, key=Finding.sort_key))
+
+
+# --------------------------------------------------------------------------- the registry
+
+_RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
+    # (code, type, group, title, explanation)
+    # ---- structure
+    ("SCHEMA_VIOLATION", ERROR, "structure", "Role document does not match the role-definition schema",
+     "The document is valid JSON but not a role definition in any shape rbactool reads (az CLI, ARM "
+     "resource, or the list printed by `az role definition list`): a field has the wrong type, a "
+     "required field is missing, or a field is unknown. Azure would reject it or silently ignore the "
+     "field. Fix the field at the reported JSON pointer."),
+    ("ROLE_UNREADABLE", ERROR, "structure", "Role definition cannot be read",
+     "The document passed the schema but the role model still refused it (for example a key given "
+     "twice in different case, which the az CLI treats as the same key). The message says what to fix."),
+    ("MISSING_NAME", ERROR, "structure", "Role has no name",
+     "`Name` (az) / `roleName` (ARM) is required and must not be empty or blank."),
+    ("MISSING_ASSIGNABLE_SCOPES", ERROR, "structure", "Custom role has no assignable scopes",
+     "`AssignableScopes` is required and needs at least one scope: a subscription, a resource group "
+     "or one management group. `az role definition create` refuses the role without it."),
+    ("NO_PERMISSIONS", ERROR, "structure", "Role grants nothing",
+     "No permission block of a custom role has any Actions or DataActions: the role grants nothing. "
+     "(Microsoft ships a few empty built-in roles; built-in roles are not checked for this.)"),
+    ("EMPTY_PERMISSION_STRING", ERROR, "structure", "Empty permission string",
+     "A permission string is empty or blank. ARM rejects the role with InvalidActionOrNotAction."),
+    ("DUPLICATE_PERMISSION", SUGGESTION, "structure", "Permission string listed twice",
+     "The same permission string appears twice in one list (permission strings compare "
+     "case-insensitively). Remove the repeat; `rbactool render` writes lists de-duplicated."),
+    ("DUPLICATE_ASSIGNABLE_SCOPE", SUGGESTION, "structure", "Assignable scope listed twice",
+     "The same scope appears twice in AssignableScopes (scopes compare case-insensitively)."),
+    ("NAME_TOO_LONG", ERROR, "structure", "Role name longer than 512 characters",
+     "Azure limits a role name to 512 characters."),
+    ("DESCRIPTION_TOO_LONG", ERROR, "structure", "Description longer than 2048 characters",
+     "Azure limits a role description to 2048 characters."),
+    ("CONDITION_WITHOUT_VERSION", ERROR, "structure", "Condition without conditionVersion",
+     "A permission block with an ABAC `condition` needs `conditionVersion` \"2.0\"."),
+    # ---- action grammar
+    ("ACTION_SYNTAX", ERROR, "grammar", "Malformed permission string",
+     "A permission string has the form `{Company}.{Provider}/{resourceType}/.../{operation}` "
+     "(for example `Microsoft.Compute/virtualMachines/read`), or is `*` in Actions. Segments are "
+     "separated by single slashes and contain letters, digits and `. - _ : $ { }`."),
+    ("MULTIPLE_WILDCARDS", ERROR, "grammar", "More than one wildcard in a permission string",
+     "Azure allows at most one `*` per permission string."),
+    ("WHITESPACE_IN_PERMISSION", ERROR, "grammar", "Whitespace inside a permission string",
+     "Permission strings contain no spaces; ARM does not match a string with a space to any operation."),
+    ("SURROUNDING_WHITESPACE", WARNING, "grammar", "Leading or trailing whitespace in a permission string",
+     "The string has leading or trailing blanks. One Microsoft built-in role ships such a string, so ARM "
+     "appears to tolerate it, but the blank is never intended: remove it."),
+    ("TRAILING_SLASH", WARNING, "grammar", "Permission string ends with '/'",
+     "The string ends with a slash, so it names no operation and grants (or removes) nothing. Several "
+     "Microsoft built-in roles ship such strings (`Microsoft.Insights/alertRules/`), so ARM accepts it, "
+     "but it is a mistake: complete the operation name or remove the slash."),
+    ("BARE_WILDCARD_OUTSIDE_ACTIONS", ERROR, "grammar", "`*` alone outside Actions",
+     "`*` on its own is only meaningful in Actions (every control-plane operation). In DataActions, "
+     "NotActions or NotDataActions use a namespace-qualified pattern such as `Microsoft.Storage/*`."),
+    # ---- catalog
+    ("NAMESPACE_TYPO", ERROR, "catalog", "Unknown provider namespace close to a known one",
+     "The provider namespace is not in the catalog but is one or two edits away from a known namespace. "
+     "ARM rejects the whole role with InvalidActionOrNotAction. Use the suggested namespace."),
+    ("UNKNOWN_NAMESPACE", ERROR, "catalog", "Unknown provider namespace",
+     "The namespace is not in the operations catalog, which is fresh for every namespace it lists. ARM "
+     "rejects the role with InvalidActionOrNotAction (\"The resource provider referenced in the action "
+     "is not returned in the list of providers\")."),
+    ("UNVERIFIED_NAMESPACE", WARNING, "catalog", "Namespace not in the (partly stale) catalog",
+     "The namespace is neither in the operations catalog nor used by any built-in role. The shipped "
+     "catalog lags Azure for most providers, so this may be a new provider; check it with "
+     "`az provider operation show --namespace NS`, or validate with a fresher catalog (`--catalog`)."),
+    ("UNKNOWN_OPERATION", ERROR, "catalog", "Unknown operation",
+     "The operation is not in the catalog, whose data for this provider is fresh. ARM rejects the "
+     "whole role with InvalidActionOrNotAction. Check the spelling (see the suggestion, if any)."),
+    ("UNVERIFIED_OPERATION", WARNING, "catalog", "Operation not in the (stale) catalog data of its provider",
+     "The operation is not in the catalog, but the catalog's data for this provider is older than "
+     "Azure's: the operation may be new. Check it with `az provider operation show --namespace NS`, or "
+     "validate with a fresher catalog (`--catalog`)."),
+    ("WILDCARD_MATCHES_NOTHING", ERROR, "catalog", "Wildcard matches no operation",
+     "The wildcard pattern matches no operation of its kind in a provider whose catalog data is fresh. "
+     "ARM rejects a pattern that matches nothing."),
+    ("UNVERIFIED_WILDCARD", WARNING, "catalog", "Wildcard matches nothing in the (stale) catalog",
+     "The wildcard matches no operation in the catalog, but the catalog's data for its provider is "
+     "older than Azure's. Check it with `az provider operation show --namespace NS`."),
+    ("NOT_ACTION_MATCHES_NOTHING", WARNING, "catalog", "NotActions wildcard matches no operation",
+     "A NotActions/NotDataActions wildcard matches no operation in a provider whose catalog data is fresh, "
+     "so it protects nothing. ARM accepts it (the built-in AzureML Data Scientist role has two: "
+     "`workspaces/computes/*/write` does not match `workspaces/computes/write`), but the author surely meant "
+     "to subtract something: fix the pattern."),
+    ("DATA_ACTION_IN_ACTIONS", ERROR, "catalog", "Data action listed under Actions",
+     "The operation is a data action (isDataAction=true): it belongs in DataActions/NotDataActions. "
+     "ARM rejects it under Actions/NotActions."),
+    ("ACTION_IN_DATA_ACTIONS", ERROR, "catalog", "Control-plane action listed under DataActions",
+     "The operation is a control-plane action (isDataAction=false): it belongs in Actions/NotActions. "
+     "Which kind an operation is comes from the provider, not from what it does: e.g. every "
+     "Microsoft.MachineLearningServices operation, including onlineEndpoints/score/action, is an Action."),
+    ("NOT_ACTION_SUBTRACTS_NOTHING", SUGGESTION, "catalog", "NotActions entry removes nothing",
+     "NotActions/NotDataActions only subtract from the Actions/DataActions of the same permission block "
+     "(they are not deny rules). This entry matches nothing that block grants, so it has no effect."),
+    ("CASE_MISMATCH", SUGGESTION, "catalog", "Spelling differs in case from Azure's",
+     "Permission strings are case-insensitive, so this works, but matching Azure's spelling keeps "
+     "reviews and diffs readable."),
+    ("NARROWER_THAN_WILDCARD", SUGGESTION, "catalog", "Wildcard grants risky operations: list what you need",
+     "The wildcard grants operations with a risk class next to harmless ones. If the role needs only the "
+     "harmless ones, list them explicitly (a wildcard also grants operations Azure adds later)."),
+    ("CATALOG_OUTDATED", WARNING, "catalog", "Operations catalog snapshot is old",
+     "The operations catalog is older than the configured maximum age (`catalog_max_age_days`). "
+     "Unknown-operation findings become less reliable; refresh the catalog."),
+    # ---- assignable scopes
+    ("SCOPE_ROOT", ERROR, "scopes", "Root scope `/` in a custom role",
+     "Only built-in roles may use the tenant root `/` as assignable scope."),
+    ("SCOPE_WILDCARD", ERROR, "scopes", "Wildcard in an assignable scope",
+     "AssignableScopes do not accept wildcards."),
+    ("SCOPE_MALFORMED", ERROR, "scopes", "Malformed assignable scope",
+     "An assignable scope must be /subscriptions/{guid}, /subscriptions/{guid}/resourceGroups/{name}, "
+     "/providers/Microsoft.Management/managementGroups/{id} or a resource id."),
+    ("SCOPE_PLACEHOLDER", WARNING, "scopes", "Placeholder in an assignable scope",
+     "The scope contains a placeholder such as `<subscriptionId>` or `{rg}`. Replace it (or render the "
+     "role from a template with `rbactool render`) before creating the role."),
+    ("SCOPE_MULTIPLE_MANAGEMENT_GROUPS", ERROR, "scopes", "More than one management group",
+     "A custom role may name at most one management group in AssignableScopes."),
+    ("DATA_ACTIONS_WITH_MANAGEMENT_GROUP", WARNING, "scopes", "DataActions with a management-group scope",
+     "A role with DataActions cannot be assigned at a management group (InvalidCreateRoleAssignmentRequest); "
+     "it can only be assigned at subscriptions and below. Older ARM versions refuse to create it."),
+    ("TOO_MANY_SCOPES", ERROR, "scopes", "More than 2000 assignable scopes",
+     "A custom role may have at most 2000 assignable scopes."),
+    ("SCOPE_RESOURCE_LEVEL", WARNING, "scopes", "Resource-level assignable scope",
+     "A resource id as assignable scope works but is not recommended: each such role counts against the "
+     "tenant's budget of 5000 custom roles. Use the resource group and assign the role at the resource."),
+    # ---- risk (on effective operations)
+    ("PRIVILEGE_ESCALATION", SECURITY_WARNING, "risk", "Grants privilege escalation",
+     "The role (after NotActions) grants operations that let a holder raise their own access: write role "
+     "assignments or definitions, elevate to User Access Administrator, attach managed identities, or "
+     "delete/override policies and locks."),
+    ("CREDENTIAL_EXPOSURE", SECURITY_WARNING, "risk", "Grants access to keys, secrets or tokens",
+     "The role (after NotActions) grants operations that return or rotate credentials: listKeys, "
+     "listSecrets, regenerateKeys, listCredentials, token issuance, Key Vault secret reads. A key "
+     "usually grants more than the role itself and does not expire with the assignment."),
+    ("REMOTE_EXECUTION", SECURITY_WARNING, "risk", "Grants remote code execution",
+     "The role (after NotActions) grants running code on compute: VM run commands, VM extensions, "
+     "container exec, AKS run commands."),
+    ("OWNER_CLONE", SECURITY_WARNING, "risk", "Equivalent to Owner",
+     "The role grants `*` at subscription or management-group scope and its NotActions do not remove "
+     "role-assignment writes: a holder can grant themselves anything. Use built-in Owner openly, or "
+     "narrow the role."),
+    # ---- naming
+    ("ENTRA_ROLE_NAME", WARNING, "naming", "Named like a Microsoft Entra directory role",
+     "Azure RBAC roles (resources: subscriptions, groups, resources) and Microsoft Entra roles "
+     "(directory: users, apps, Global Administrator...) are different systems. An Azure custom role "
+     "with an Entra role's name grants nothing in the directory and confuses reviewers."),
+    ("BUILTIN_NAME_CLASH", WARNING, "naming", "Custom role named like a built-in role",
+     "Role names are unique in a tenant, built-in roles included: ARM is expected to refuse a custom role "
+     "whose name is a built-in role's (RoleDefinitionWithSameNameExists), and reviewers confuse the two."),
+    # ---- the validator itself
+    ("INTERNAL_ERROR", ERROR, "internal", "A check crashed",
+     "A check raised an exception. The other checks still ran. Please report it with the input."),
+)
+
+RULES: dict[str, Rule] = {}
+for _code, _type, _group, _title, _expl in _RULE_ROWS:
+    if _code in RULES:
+        raise RuntimeError(f"finding code {_code} registered twice")
+    RULES[_code] = Rule(_code, _type, _title, _expl, _group)
+del _code, _type, _group, _title, _expl
+
+
+def rules_table() -> list[dict[str, object]]:
+    """The registry as JSON-ready rows, sorted by code."""
+    return [
+        {"code": r.code, "type": r.type, "group": r.group, "title": r.title, "explanation": r.explanation,
+         "retired": r.retired}
+        for r in sorted(RULES.values(), key=lambda r: r.code)
+    ]

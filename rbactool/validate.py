@@ -1,0 +1,352 @@
+"""The validator: run every check on roles, apply the config, and build a Report.
+
+Library API (no I/O, no printing)::
+
+    from rbactool.catalog import load_catalog
+    from rbactool.validate import validate, effective_operations, risk_classes
+
+    report = validate(role, load_catalog())          # Report; report.failed() -> bool
+    eff = effective_operations(role, load_catalog())  # EffectivePermissions
+    risk_classes("Microsoft.Storage/storageAccounts/listKeys/action")  # ('credential-exposure',)
+
+``validate_roles`` / ``validate_text`` handle many roles and whole documents (schema findings,
+catalog age); the CLI uses them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from rbactool.checks import DATA_ATTRS, CheckContext, all_checks
+from rbactool.checks.risk import RISK_CLASSES, risk_classes
+from rbactool.config import Config, Ignore
+from rbactool.findings import TYPES, Finding, at_or_above, make_finding, sort_findings, type_rank
+from rbactool.model import RoleDefinition
+
+if TYPE_CHECKING:
+    from rbactool.catalog import Catalog, Operation
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "RISK_CLASSES", "EffectivePermissions", "NotGrant", "PatternGrant", "Report", "Suppressed",
+    "effective_operations", "risk_classes", "validate", "validate_roles", "validate_text",
+]
+
+
+# --------------------------------------------------------------------------- effective permissions
+
+
+@dataclass(frozen=True)
+class PatternGrant:
+    """What one Actions/DataActions entry grants, per the catalog, and what its block's Not* removes."""
+
+    block: int
+    attr: str  # "actions" | "data_actions"
+    index: int
+    pattern: str
+    operations: tuple[Operation, ...]  # every catalog operation of the right kind the pattern matches
+    removed: tuple[Operation, ...]  # the subset the same block's NotActions/NotDataActions subtract
+    condition: str | None = None
+
+    @property
+    def is_data(self) -> bool:
+        return self.attr in DATA_ATTRS
+
+    @property
+    def effective(self) -> tuple[Operation, ...]:
+        gone = {id(o) for o in self.removed}
+        return tuple(o for o in self.operations if id(o) not in gone)
+
+
+@dataclass(frozen=True)
+class NotGrant:
+    """One NotActions/NotDataActions entry and what it subtracts from its block."""
+
+    block: int
+    attr: str  # "not_actions" | "not_data_actions"
+    index: int
+    pattern: str
+    removed: tuple[Operation, ...]
+    covered: bool  # some grant of the block matches the pattern textually (even if not in the catalog)
+
+
+@dataclass(frozen=True)
+class EffectivePermissions:
+    """A role's effective operations: per block, Actions minus NotActions, DataActions minus NotDataActions.
+
+    ``unresolved`` are granted strings without a ``*`` that the catalog does not know (kept so a
+    diff still shows them); wildcard patterns that match nothing grant nothing known.
+    """
+
+    grants: tuple[PatternGrant, ...]
+    not_grants: tuple[NotGrant, ...]
+    actions: tuple[Operation, ...]  # union over blocks, sorted by name (case-insensitive)
+    data_actions: tuple[Operation, ...]
+    unresolved_actions: tuple[str, ...] = ()
+    unresolved_data_actions: tuple[str, ...] = ()
+
+    def names(self, *, data: bool = False) -> frozenset[str]:
+        """Lower-cased names of the effective operations of one kind, including unresolved strings."""
+        ops = self.data_actions if data else self.actions
+        unresolved = self.unresolved_data_actions if data else self.unresolved_actions
+        return frozenset(o.name.lower() for o in ops) | frozenset(u.lower() for u in unresolved)
+
+    def risky(self) -> dict[str, tuple[Operation, ...]]:
+        """Risk class -> effective operations carrying it."""
+        out: dict[str, list[Operation]] = {}
+        for op in (*self.actions, *self.data_actions):
+            for cls in risk_classes(op.name, op.is_data_action):
+                out.setdefault(cls, []).append(op)
+        return {cls: tuple(out[cls]) for cls in RISK_CLASSES if cls in out}
+
+
+def _key(op: Operation) -> tuple[str, bool]:
+    return (op.name.lower(), op.is_data_action)
+
+
+def effective_operations(role: RoleDefinition, catalog: Catalog) -> EffectivePermissions:
+    """Expand every permission block of *role* against *catalog* (no I/O; expansions are cached)."""
+    from rbactool.catalog import compile_pattern
+
+    grants: list[PatternGrant] = []
+    not_grants: list[NotGrant] = []
+    union: dict[tuple[str, bool], Operation] = {}
+    unresolved: dict[bool, dict[str, str]] = {False: {}, True: {}}
+    for b, block in enumerate(role.permissions):
+        for grant_attr, not_attr, data in (("actions", "not_actions", False),
+                                           ("data_actions", "not_data_actions", True)):
+            pats = [(i, p.strip()) for i, p in enumerate(getattr(block, grant_attr)) if p.strip()]
+            nots = [(i, p.strip()) for i, p in enumerate(getattr(block, not_attr)) if p.strip()]
+            expanded = [(i, p, catalog.expand(p, data_action=data)) for i, p in pats]
+            granted: dict[tuple[str, bool], Operation] = {}
+            for _, _, ops in expanded:
+                for op in ops:
+                    granted.setdefault(_key(op), op)
+            removed_keys: set[tuple[str, bool]] = set()
+            grant_regexes = None
+            for i, n in nots:
+                sub = tuple(op for op in catalog.expand(n, data_action=data) if _key(op) in granted)
+                removed_keys.update(_key(op) for op in sub)
+                if sub:
+                    covered = True
+                else:
+                    if grant_regexes is None:
+                        grant_regexes = [(p.lower(), compile_pattern(p)) for _, p in pats]
+                    n_rx = compile_pattern(n)
+                    covered = any(rx.match(n.lower()) or n_rx.match(low) for low, rx in grant_regexes)
+                not_grants.append(NotGrant(b, not_attr, i, n, sub, covered))
+            not_rxs = [compile_pattern(n) for _, n in nots]
+            for i, p, ops in expanded:
+                removed = tuple(op for op in ops if _key(op) in removed_keys)
+                grants.append(PatternGrant(b, grant_attr, i, p, ops, removed, block.condition))
+                if not ops and "*" not in p and not any(rx.match(p.lower()) for rx in not_rxs):
+                    unresolved[data].setdefault(p.lower(), p)
+            for k, op in granted.items():
+                if k not in removed_keys:
+                    union.setdefault(k, op)
+    ordered = sorted(union.values(), key=lambda o: o.name.lower())
+    return EffectivePermissions(
+        grants=tuple(grants),
+        not_grants=tuple(not_grants),
+        actions=tuple(o for o in ordered if not o.is_data_action),
+        data_actions=tuple(o for o in ordered if o.is_data_action),
+        unresolved_actions=tuple(sorted(unresolved[False].values(), key=str.lower)),
+        unresolved_data_actions=tuple(sorted(unresolved[True].values(), key=str.lower)),
+    )
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    finding: Finding
+    reason: str
+    by: str  # where the ignore entry comes from ("path: ignore[2]" or "--ignore")
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: tuple[Finding, ...] = ()
+    suppressed: tuple[Suppressed, ...] = ()
+    roles_checked: int = 0
+    files: tuple[str, ...] = ()
+    fail_on: str | None = "ERROR"
+    catalog_snapshot: str | None = None
+
+    def failed(self, threshold: str | None | object = ...) -> bool:
+        """True when a (non-suppressed) finding is at or above *threshold* (default: the config's)."""
+        t = self.fail_on if threshold is ... else threshold
+        return any(at_or_above(f.type, t) for f in self.findings)  # type: ignore[arg-type]
+
+    @property
+    def codes(self) -> set[str]:
+        return {f.code for f in self.findings}
+
+    def counts(self) -> dict[str, int]:
+        return {t: sum(1 for f in self.findings if f.type == t) for t in TYPES}
+
+    def merged(self, other: Report) -> Report:
+        return Report(
+            findings=sort_findings((*self.findings, *other.findings)),
+            suppressed=tuple(sorted((*self.suppressed, *other.suppressed), key=lambda s: s.finding.sort_key())),
+            roles_checked=self.roles_checked + other.roles_checked,
+            files=tuple(dict.fromkeys((*self.files, *other.files))),
+            fail_on=self.fail_on,
+            catalog_snapshot=self.catalog_snapshot or other.catalog_snapshot,
+        )
+
+
+def _run_checks(ctx: CheckContext) -> list[Finding]:
+    out: list[Finding] = []
+    for name, check in all_checks():
+        try:
+            out.extend(check(ctx))
+        except Exception as e:  # a crashing check must not crash the run
+            logger.debug("check %s crashed", name, exc_info=True)
+            out.append(ctx.finding(
+                "INTERNAL_ERROR",
+                f"check {name} crashed ({type(e).__name__}: {e}); the other checks still ran",
+                pointer=ctx.role.pointer_prefix or None,
+            ))
+    return out
+
+
+def apply_config(
+    findings: Iterable[Finding], config: Config, extra_ignores: Sequence[Ignore] = ()
+) -> tuple[tuple[Finding, ...], tuple[Suppressed, ...]]:
+    """Severity overrides, then suppressions. Returns (active, suppressed), both sorted."""
+    active: list[Finding] = []
+    suppressed: list[Suppressed] = []
+    for f in findings:
+        if f.code in config.severity:
+            f = replace(f, type=config.severity[f.code])
+        ign = config.suppression(f) or next((i for i in extra_ignores if i.matches(f)), None)
+        if ign is None:
+            active.append(f)
+        else:
+            suppressed.append(Suppressed(f, ign.reason, ign.origin))
+    suppressed.sort(key=lambda s: s.finding.sort_key())
+    return sort_findings(active), tuple(suppressed)
+
+
+def role_findings(role: RoleDefinition, catalog: Catalog, *, file: str | None = None) -> list[Finding]:
+    """Raw findings of every check on one role (no config applied)."""
+    return _run_checks(CheckContext(role, catalog, file=file))
+
+
+def validate(role: RoleDefinition, catalog: Catalog, config: Config | None = None) -> Report:
+    """Validate one role. Findings that concern the run (catalog age) come from ``validate_roles``."""
+    config = config or Config()
+    active, suppressed = apply_config(role_findings(role, catalog), config)
+    files = (role.source,) if role.source else ()
+    return Report(active, suppressed, 1, files, config.fail_on, catalog.snapshot_date)
+
+
+def catalog_age_findings(catalog: Catalog, config: Config, today: _dt.date | None = None) -> list[Finding]:
+    today = today or _dt.date.today()
+    try:
+        snap = _dt.date.fromisoformat(catalog.snapshot_date)
+    except (TypeError, ValueError):
+        return []
+    age = (today - snap).days
+    if age <= config.catalog_max_age_days:
+        return []
+    return [make_finding(
+        "CATALOG_OUTDATED",
+        f"the operations catalog ({catalog.origin}) is from {catalog.snapshot_date}, {age} days old "
+        f"(limit {config.catalog_max_age_days}); refresh it or raise catalog_max_age_days",
+        value=catalog.snapshot_date,
+    )]
+
+
+def validate_roles(
+    roles: Iterable[RoleDefinition],
+    catalog: Catalog,
+    config: Config | None = None,
+    *,
+    extra_findings: Iterable[Finding] = (),
+    extra_ignores: Sequence[Ignore] = (),
+    files: Sequence[str] = (),
+    today: _dt.date | None = None,
+) -> Report:
+    """Validate many roles in one report, plus the run-level catalog-age check."""
+    config = config or Config()
+    raw: list[Finding] = list(extra_findings)
+    n = 0
+    for role in roles:
+        n += 1
+        raw.extend(role_findings(role, catalog))
+    raw.extend(catalog_age_findings(catalog, config, today))
+    active, suppressed = apply_config(raw, config, extra_ignores)
+    return Report(active, suppressed, n, tuple(files), config.fail_on, catalog.snapshot_date)
+
+
+def validate_text(text: str, source: str) -> tuple[list[RoleDefinition], list[Finding]]:
+    """Parse a JSON document into roles; structure problems become findings, not exceptions.
+
+    Invalid JSON (or an empty file) still raises RoleFormatError: that is invalid input (exit 3).
+    Each item of a role list is read on its own, so one broken item does not hide the others.
+    """
+    import json
+
+    from rbactool.errors import RoleFormatError
+    from rbactool.model import SHAPE_AZ_LIST, parse_roles, role_from_dict
+
+    try:
+        return parse_roles(text, source=source), []
+    except RoleFormatError as whole_error:
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            raise whole_error from None
+        if not isinstance(doc, (dict, list)):
+            raise
+        items: list[tuple[str, object]]
+        if isinstance(doc, list):
+            items = [(f"/{i}", item) for i, item in enumerate(doc)]
+        elif isinstance(doc.get("value"), list) and set(doc) <= {"value", "nextLink"}:
+            items = [(f"/value/{i}", item) for i, item in enumerate(doc["value"])]
+        else:
+            items = [("", doc)]
+        roles: list[RoleDefinition] = []
+        findings: list[Finding] = []
+        for prefix, item in items:
+            problems = schema_findings(item, source=source, prefix=prefix)
+            if problems:
+                findings.extend(problems)
+                continue
+            try:
+                role = role_from_dict(item, source=source, pointer_prefix=prefix)
+            except RoleFormatError as e:
+                findings.append(make_finding("ROLE_UNREADABLE", str(e), file=source, pointer=prefix or "/"))
+                continue
+            roles.append(replace(role, shape=SHAPE_AZ_LIST) if prefix else role)
+        return roles, findings
+
+
+def schema_findings(item: object, *, source: str, prefix: str = "") -> list[Finding]:
+    """SCHEMA_VIOLATION findings for one role object (see ``rbactool/schemas/role.schema.json``)."""
+    from rbactool.checks.schema import schema_errors
+
+    out = []
+    for pointer, message, value in schema_errors(item):
+        role = None
+        if isinstance(item, dict):
+            props = item.get("properties")
+            name = item.get("roleName") or (props.get("roleName") if isinstance(props, dict) else None)
+            name = name or next((v for k, v in item.items() if k.lower() in ("name", "rolename")), None)
+            role = name if isinstance(name, str) else None
+        out.append(make_finding("SCHEMA_VIOLATION", message, file=source, role=role,
+                                pointer=(prefix + pointer) or "/", value=value))
+    return out
+
+
+def summary_counts(report: Report) -> dict[str, int]:
+    counts = report.counts()
+    return {t.lower(): counts[t] for t in sorted(TYPES, key=type_rank, reverse=True)}
