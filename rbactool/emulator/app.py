@@ -90,6 +90,11 @@ class App:
             e = armerror.internal_error()
             resp = Response(e.status, e.body())
         if not control:
+            write = req.method in ("PUT", "DELETE", "POST", "PATCH")
+            header = "x-ms-ratelimit-remaining-subscription-" + ("writes" if write else "reads")
+            if header not in resp.headers:
+                cfg = self.state.config
+                resp.headers[header] = str((cfg.throttle_writes_per_hour if write else cfg.throttle_reads_per_hour) - 1)
             self._record(req, path, split.query, resp, time.perf_counter() - start)
         return resp
 
@@ -142,9 +147,8 @@ class App:
         resp = handler(self.backend, call)
         if write and 200 <= resp.status < 300 and resp.status != 204:
             self._persist()
-        header = "x-ms-ratelimit-remaining-subscription-" + ("writes" if write else "reads")
-        default = cfg.throttle_writes_per_hour if write else cfg.throttle_reads_per_hour
-        resp.headers[header] = str(remaining if remaining is not None else default - 1)
+        if remaining is not None:
+            resp.headers["x-ms-ratelimit-remaining-subscription-" + ("writes" if write else "reads")] = str(remaining)
         return resp
 
     def _base_url(self, req: Request) -> str:

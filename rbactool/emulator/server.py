@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 _REGION = "LOCALEMULATOR"
+_DRAIN_LIMIT = 64 * 1024 * 1024
 
 
 class _Server(ThreadingHTTPServer):
@@ -81,6 +82,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._write(Response(e.status, e.body()), close=True)
             return
         if length > MAX_BODY:
+            # Read and drop the body (up to a bound) so the client sees the 413 instead of a reset.
+            left = length if length <= _DRAIN_LIMIT else 0
+            while left > 0:
+                chunk = self.rfile.read(min(left, 1 << 16))
+                if not chunk:
+                    break
+                left -= len(chunk)
             e = armerror.body_too_large(MAX_BODY)
             self._write(Response(e.status, e.body()), close=True)
             return
