@@ -10,7 +10,13 @@ import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any
 
-SUPPORTED_API_VERSIONS = ("2022-04-01", "2022-05-01-preview", "2018-01-01-preview", "2015-07-01")
+#: api-version values accepted (all served with the 2022-04-01 shapes): the SDK's 2022-04-01, azure-cli's
+#: 2022-05-01-preview for definitions, and the older versions other tools and the REST examples send.
+SUPPORTED_API_VERSIONS = (
+    "2022-04-01", "2022-05-01-preview", "2022-01-01-preview", "2021-03-01-preview", "2020-10-01",
+    "2020-10-01-preview", "2020-08-01-preview", "2020-04-01-preview", "2020-03-01-preview",
+    "2018-09-01-preview", "2018-07-01", "2018-01-01-preview", "2017-05-01", "2015-07-01", "2015-06-01",
+)
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-00000000c0de"
 DEFAULT_TENANT = "00000000-0000-0000-0000-0000000000aa"
 DEFAULT_CALLER = "00000000-0000-0000-0000-0000000000cc"

@@ -50,11 +50,11 @@ def _provider_json(namespace: str, expand: bool) -> dict[str, Any] | None:
         "displayName": info.name.replace(".", " "),
         "operations": top,
     }
-    if expand:
-        out["resourceTypes"] = [
-            {"name": rt, "displayName": rt.rsplit("/", 1)[-1], "operations": items}
-            for rt, items in sorted(types.items(), key=lambda kv: kv[0].lower())
-        ]
+    # Without $expand=resourceTypes every operation is listed at provider level.
+    out["resourceTypes"] = [
+        {"name": rt, "displayName": rt.rsplit("/", 1)[-1], "operations": items}
+        for rt, items in sorted(types.items(), key=lambda kv: kv[0].lower())
+    ]
     return out
 
 
