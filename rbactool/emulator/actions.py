@@ -22,11 +22,11 @@ class ActionChecker:
         if not self.extra:
             return False
         regex = compile_pattern(pattern)
-        return any(is_data == data and regex.match(name) for name, is_data in self.extra.items())
+        return any(is_data == data and regex.match(name) for name, is_data in tuple(self.extra.items()))
 
     def _known_namespace(self, ns: str) -> bool:
         low = ns.lower()
-        return self.catalog.is_known_namespace(ns) or any(namespace_of(n) == low for n in self.extra)
+        return self.catalog.is_known_namespace(ns) or any(namespace_of(n) == low for n in tuple(self.extra))
 
     def check(self, pattern: str, *, data: bool) -> None:
         """Raise the ARM error for a permission string that matches no operation of its kind."""

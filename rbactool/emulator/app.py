@@ -113,6 +113,9 @@ class App:
         self.faults.check(req.method, path)
         route = split_arm_path(path)
         if route is None:
+            basic = self._subscriptions_and_tenants(req.method, path)
+            if basic is not None:
+                return basic
             raise armerror.unknown_route(req.method, path)
         scope = parse_request_scope(route.scope_text)
         if scope is None:
@@ -150,6 +153,32 @@ class App:
         if remaining is not None:
             resp.headers["x-ms-ratelimit-remaining-subscription-" + ("writes" if write else "reads")] = str(remaining)
         return resp
+
+    def _subscriptions_and_tenants(self, method: str, path: str) -> Response | None:
+        """``GET /subscriptions[/{id}]`` and ``GET /tenants``: what az login and whoami-style code ask first."""
+        if method != "GET":
+            return None
+        parts = [p for p in path.split("/") if p]
+        tenant = self.state.tenant_id
+        if parts == ["tenants"]:
+            return Response(200, {"value": [{"id": f"/tenants/{tenant}", "tenantId": tenant,
+                                             "tenantCategory": "Home", "displayName": "rbactool emulator"}]})
+        if not parts or parts[0].lower() != "subscriptions" or len(parts) > 2:
+            return None
+        subs = [
+            {"id": f"/subscriptions/{s}", "subscriptionId": s, "tenantId": tenant,
+             "displayName": f"rbactool emulator subscription {i + 1}", "state": "Enabled",
+             "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "Emulator",
+                                      "spendingLimit": "Off"},
+             "authorizationSource": "RoleBased"}
+            for i, s in enumerate(self.state.subscriptions)
+        ]
+        if len(parts) == 1:
+            return Response(200, {"value": subs})
+        for sub in subs:
+            if sub["subscriptionId"].lower() == parts[1].lower():
+                return Response(200, sub)
+        raise ArmError(404, "SubscriptionNotFound", f"The subscription '{parts[1]}' could not be found.")
 
     def _base_url(self, req: Request) -> str:
         public = self.state.config.public_url

@@ -284,3 +284,15 @@ def test_control_api_over_http(emulator, sub, client):
     assert len(state["assignments"]) == 1 and state["faults"][0]["status"] == 503
     assert raw(emulator, "POST", "/__emulator/reset", token=False).status_code == 200
     assert list(client.role_assignments.list_for_subscription()) == []
+
+
+def test_subscriptions_and_tenants(emulator):
+    subs = raw(emulator, "GET", "/subscriptions?api-version=2022-12-01").json()["value"]
+    assert [s["subscriptionId"] for s in subs] == [emulator.subscription_id]
+    assert subs[0]["tenantId"] == emulator.tenant_id
+    one = raw(emulator, "GET", f"/subscriptions/{emulator.subscription_id}?api-version=2022-12-01")
+    assert one.status_code == 200
+    missing = raw(emulator, "GET", "/subscriptions/99999999-9999-4999-8999-999999999999?api-version=2022-12-01")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "SubscriptionNotFound"
+    tenants = raw(emulator, "GET", "/tenants?api-version=2022-12-01").json()["value"]
+    assert tenants[0]["tenantId"] == emulator.tenant_id
