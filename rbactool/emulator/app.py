@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BODY = 4 * 1024 * 1024
 CONTROL_PREFIX = "/__emulator"
-_LOGGED_BODY = 64 * 1024
+_LOGGED_BODY = 16 * 1024
 _HIDDEN_HEADERS = {"authorization", "cookie", "proxy-authorization"}
 _ENTRA_TOKEN = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$", re.IGNORECASE)
 _ENTRA_OIDC = re.compile(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$", re.IGNORECASE)
@@ -65,7 +65,7 @@ class Request:
 
 
 class App:
-    def __init__(self, state: State, *, persist_path: Path | None = None, log_size: int = 100_000):
+    def __init__(self, state: State, *, persist_path: Path | None = None, log_size: int = 20_000):
         self.state = state
         self.backend = Backend(state)
         self.faults = Faults()
@@ -73,6 +73,20 @@ class App:
         self.persist_path = persist_path
         self._log: collections.deque[dict] = collections.deque(maxlen=log_size)
         self._log_lock = threading.Lock()
+        #: added to the wall clock for every delay decision (see advance_clock)
+        self.clock_offset = 0.0
+
+    def now(self) -> float:
+        """The emulator's clock: wall time plus what tests advanced it by."""
+        return time.time() + self.clock_offset
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the emulator's clock forward, so delays expire without sleeping. Returns the offset."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        with self.state.lock:
+            self.clock_offset += seconds
+            return self.clock_offset
 
     # ------------------------------------------------------------------ entry point
     def handle(self, req: Request) -> Response:
@@ -146,7 +160,7 @@ class App:
         body = None
         if req.method == "PUT":
             body = _json_body(req.body)
-        call = Call(req.method, path, scope, route.resource, route.name, query, body, caller, time.time(), base_url)
+        call = Call(req.method, path, scope, route.resource, route.name, query, body, caller, self.now(), base_url)
         resp = handler(self.backend, call)
         if write and 200 <= resp.status < 300 and resp.status != 204:
             self._persist()
@@ -218,6 +232,7 @@ class App:
             self.state.clear()
             self.state.config = EmulatorConfig()
             self.backend.extra_operations.clear()
+            self.clock_offset = 0.0
             self._persist()
         self.faults.clear()
         self.throttle.clear()
@@ -238,7 +253,7 @@ class App:
             raise ValueError(f"principal type must be one of {', '.join(PRINCIPAL_TYPES)}, got {type!r}")
         with self.state.lock:
             delay = self.state.config.principal_visibility_delay_s if visible_after_s is None else visible_after_s
-            p = Principal(object_id, canonical, display_name, time.time() + float(delay))
+            p = Principal(object_id, canonical, display_name, self.now() + float(delay))
             self.state.principals[object_id.lower()] = p
             self._persist()
         return p
@@ -370,6 +385,11 @@ class App:
                 raise ValueError("the body must be {\"operations\": [{\"name\": ..., \"isDataAction\": ...}]}")
             self.add_operations(ops)
             return Response(200, {"operations": ops})
+        if head == "clock" and len(parts) == 1 and method == "POST":
+            advance = body.get("advance_s") if isinstance(body, dict) else None
+            if isinstance(advance, bool) or not isinstance(advance, (int, float)):
+                raise ValueError("the body must be {\"advance_s\": seconds}")
+            return Response(200, {"offset_s": self.advance_clock(float(advance))})
         if head == "state" and len(parts) == 1 and method == "GET":
             return Response(200, self.dump())
         raise ArmError(404, "InvalidEmulatorRequest", f"Unknown emulator control request {method} /{'/'.join(parts)}.")

@@ -9,6 +9,7 @@ A real CA plus a leaf (rather than one self-signed leaf) is what strict X.509 ve
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import logging
@@ -44,11 +45,30 @@ def ensure_certificates(state_dir: str | os.PathLike) -> CertPaths:
         return paths
     try:
         d.mkdir(parents=True, exist_ok=True)
-        _generate(d, paths)
+        with _dir_lock(d):
+            # Another emulator may have created them while this one waited for the lock.
+            if not (all(p.is_file() for p in (paths.ca, paths.cert, paths.key)) and _still_valid(paths.cert)):
+                _generate(d, paths)
     except OSError as e:
         raise InputError(f"cannot write the emulator's certificates in {d}: {e.strerror or e}") from e
     logger.info("created a local CA and server certificate in %s", d)
     return paths
+
+
+@contextlib.contextmanager
+def _dir_lock(d: Path):
+    """An exclusive lock on the state directory while certificates are written (POSIX; no-op elsewhere)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no concurrent starts expected
+        yield
+        return
+    fd = os.open(d / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def server_context(paths: CertPaths) -> ssl.SSLContext:

@@ -71,7 +71,34 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - http.server's signature
         logger.debug("%s - %s", self.address_string(), format % args)
 
+    def _read_chunked(self) -> bytes | None:
+        """A chunked request body, or None when it exceeds MAX_BODY or is malformed."""
+        parts, total = [], 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                return None
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # trailers
+                    pass
+                return b"".join(parts)
+            total += size
+            if total > MAX_BODY:
+                return None
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(8)  # CRLF after the chunk
+
     def _serve(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            body = self._read_chunked()
+            if body is None:
+                e = armerror.body_too_large(MAX_BODY)
+                self._write(Response(e.status, e.body()), close=True)
+                return
+            self._dispatch(body)
+            return
         length_header = self.headers.get("Content-Length")
         try:
             length = int(length_header) if length_header else 0
@@ -92,7 +119,9 @@ class _Handler(BaseHTTPRequestHandler):
             e = armerror.body_too_large(MAX_BODY)
             self._write(Response(e.status, e.body()), close=True)
             return
-        body = self.rfile.read(length) if length else b""
+        self._dispatch(self.rfile.read(length) if length else b"")
+
+    def _dispatch(self, body: bytes) -> None:
         headers = {k.lower(): v for k, v in self.headers.items()}
         host = headers.get("host") or f"127.0.0.1:{self.server.server_address[1]}"
         resp = self.server.app.handle(Request(self.command, self.path, headers, body, host))

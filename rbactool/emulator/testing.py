@@ -85,6 +85,10 @@ class EmulatorHandle:
     def add_operations(self, operations: list[dict]) -> None:
         self.app.add_operations(operations)
 
+    def advance_clock(self, seconds: float) -> None:
+        """Let *seconds* of emulator time pass (replication delays, tombstones...) without sleeping."""
+        self.app.advance_clock(seconds)
+
     def requests(self, *, method: str | None = None, path_contains: str | None = None) -> list[dict]:
         out = self.app.requests()
         if method:

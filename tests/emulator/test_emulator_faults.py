@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import requests
@@ -162,7 +161,7 @@ def test_token_bucket_throttle(emulator, sub):
 
 
 def test_role_definition_replication_delay(emulator, sub, client):
-    emulator.configure(role_definition_replication_delay_s=0.5)
+    emulator.configure(role_definition_replication_delay_s=60)
     rd = client.role_definitions.create_or_update(sub, ROLE_ID, custom_role(sub))
     with pytest.raises(ResourceNotFoundError):
         client.role_definitions.get(sub, ROLE_ID)
@@ -171,13 +170,13 @@ def test_role_definition_replication_delay(emulator, sub, client):
         client.role_assignments.create(sub, NAME, RoleAssignmentCreateParameters(
             role_definition_id=rd.id, principal_id=USER, principal_type="User"))
     assert e.value.status_code == 400 and e.value.error.code == "RoleDefinitionDoesNotExist"
-    time.sleep(0.6)
+    emulator.advance_clock(61)
     assert client.role_definitions.get(sub, ROLE_ID).name == ROLE_ID
 
 
 def test_assignable_scope_delay(emulator, sub, client):
     rg1, rg2 = f"{sub}/resourceGroups/rg1", f"{sub}/resourceGroups/rg2"
-    emulator.configure(assignable_scope_replication_delay_s=0.5)
+    emulator.configure(assignable_scope_replication_delay_s=60)
     rd = client.role_definitions.create_or_update(sub, ROLE_ID, custom_role(sub, scopes=[rg1]))
     client.role_definitions.create_or_update(sub, ROLE_ID, custom_role(sub, scopes=[rg1, rg2]))
     p = RoleAssignmentCreateParameters(role_definition_id=rd.id, principal_id=USER, principal_type="User")
@@ -185,18 +184,18 @@ def test_assignable_scope_delay(emulator, sub, client):
         client.role_assignments.create(rg2, NAME, p)
     assert e.value.error.code == "RoleAssignmentScopeNotAssignableToRoleDefinition"
     assert client.role_assignments.create(rg1, NAME2, p).name == NAME2
-    time.sleep(0.6)
+    emulator.advance_clock(61)
     assert client.role_assignments.create(rg2, NAME, p).name == NAME
 
 
 def test_principal_visibility(emulator, sub, client):
-    emulator.add_principal(USER, "ServicePrincipal", visible_after_s=0.5)
+    emulator.add_principal(USER, "ServicePrincipal", visible_after_s=60)
     with pytest.raises(HttpResponseError) as e:
         client.role_assignments.create(sub, NAME, reader_params(sub, principal_type=None))
     assert e.value.error.code == "PrincipalNotFound"
     # with principalType set ARM skips the directory lookup
     assert client.role_assignments.create(sub, NAME, reader_params(sub, principal_type="ServicePrincipal")).name
-    time.sleep(0.6)
+    emulator.advance_clock(61)
     contributor = RoleAssignmentCreateParameters(
         role_definition_id="/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c",
         principal_id=USER, principal_type=None)
@@ -204,8 +203,8 @@ def test_principal_visibility(emulator, sub, client):
 
 
 def test_name_tombstone_and_delete_propagation(emulator, sub, client):
-    emulator.configure(deleted_role_name_tombstone_s=0.5, assignment_delete_propagation_s=0.5,
-                       assignment_list_delay_s=0.5)
+    emulator.configure(deleted_role_name_tombstone_s=60, assignment_delete_propagation_s=60,
+                       assignment_list_delay_s=60)
     rd = client.role_definitions.create_or_update(sub, ROLE_ID, custom_role(sub))
     client.role_assignments.create(sub, NAME, RoleAssignmentCreateParameters(
         role_definition_id=rd.id, principal_id=USER, principal_type="User"))
@@ -214,12 +213,12 @@ def test_name_tombstone_and_delete_propagation(emulator, sub, client):
     with pytest.raises(HttpResponseError) as e:
         client.role_definitions.delete(sub, ROLE_ID)
     assert e.value.error.code == "RoleDefinitionHasAssignments"
-    time.sleep(0.6)
+    emulator.advance_clock(61)
     client.role_definitions.delete(sub, ROLE_ID)
     with pytest.raises(HttpResponseError) as e:
         client.role_definitions.create_or_update(sub, "5b0c1d5e-1111-4a4a-8b8b-000000000002", custom_role(sub))
     assert e.value.error.code == "RoleDefinitionWithSameNameExists"
-    time.sleep(0.6)
+    emulator.advance_clock(61)
     assert client.role_definitions.create_or_update(sub, "5b0c1d5e-1111-4a4a-8b8b-000000000002", custom_role(sub))
 
 
@@ -282,6 +281,9 @@ def test_control_api_over_http(emulator, sub, client):
     assert [e["status"] for e in log] == [201]
     state = raw(emulator, "GET", "/__emulator/state", token=False).json()
     assert len(state["assignments"]) == 1 and state["faults"][0]["status"] == 503
+    r = raw(emulator, "POST", "/__emulator/clock", body=json.dumps({"advance_s": 5}), token=False)
+    assert r.status_code == 200 and r.json()["offset_s"] == 5
+    assert raw(emulator, "POST", "/__emulator/clock", body=json.dumps({"advance_s": -1}), token=False).status_code == 400
     assert raw(emulator, "POST", "/__emulator/reset", token=False).status_code == 200
     assert list(client.role_assignments.list_for_subscription()) == []
 
@@ -296,3 +298,14 @@ def test_subscriptions_and_tenants(emulator):
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "SubscriptionNotFound"
     tenants = raw(emulator, "GET", "/tenants?api-version=2022-12-01").json()["value"]
     assert tenants[0]["tenantId"] == emulator.tenant_id
+
+
+def test_chunked_request_body(emulator, sub):
+    def chunks():
+        yield b'{"properties": {"roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/'
+        yield (READER + f'", "principalId": "{USER}", "principalType": "User"}}}}').encode()
+
+    r = requests.put(f"{emulator.base_url}{sub}/providers/Microsoft.Authorization/roleAssignments/{NAME}",
+                     params={"api-version": "2022-04-01"}, data=chunks(), verify=emulator.ca_path, timeout=10,
+                     headers={"Authorization": f"Bearer {emulator.token}", "Content-Type": "application/json"})
+    assert r.status_code == 201 and r.json()["name"] == NAME
