@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "render": ("render", "render_command", "Render custom role JSON from a template or a roles spec."),
     "templates": ("render", "templates_command", "List the templates and their parameters."),
     "convert": ("convert", "convert_command", "Rewrite role files canonically, in the az, ARM or az-list shape."),
+    "diff": ("diff", "diff_command", "Show what a change to a role grants and removes, literally and effectively."),
     "validate": (
         "validate",
         "validate_command",
