@@ -188,7 +188,7 @@ class Emulator:
         if config is not None:
             self.state.config = config
         self.app = App(self.state, persist_path=self.persist_path)
-        self.certs: CertPaths = ensure_certificates(state_dir)
+        self.certs: CertPaths = ensure_certificates(Path(state_dir).expanduser().resolve())
         family = socket.AF_INET6 if host == "::1" else socket.AF_INET
         bind = "127.0.0.1" if host == "localhost" else host
         try:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 from azure.mgmt.authorization.models import Permission, RoleAssignmentCreateParameters, RoleDefinition
@@ -103,9 +104,9 @@ def test_corrupt_persist_file_in_process(tmp_path):
 def test_command_as_a_process(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rbactool", "emulator", "--port", "0", "--state-dir", str(tmp_path),
+        [sys.executable, "-m", "rbactool", "emulator", "--port", "0", "--state-dir", "emu-state",
          "--subscription", "11111111-2222-3333-4444-555555555555"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
     )
     timer = threading.Timer(60, proc.kill)  # bound the test whatever happens
     timer.start()
@@ -120,6 +121,7 @@ def test_command_as_a_process(tmp_path):
         assert set(exports) >= {"RBACTOOL_ARM_ENDPOINT", "RBACTOOL_CA_BUNDLE", "RBACTOOL_ACCESS_TOKEN",
                                 "AZURE_SUBSCRIPTION_ID"}
         assert exports["AZURE_SUBSCRIPTION_ID"] == "11111111-2222-3333-4444-555555555555"
+        assert Path(exports["RBACTOOL_CA_BUNDLE"]).is_absolute()
 
         class Handle:
             base_url = exports["RBACTOOL_ARM_ENDPOINT"]
