@@ -16,7 +16,9 @@ catalog age); the CLI uses them.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -105,17 +107,21 @@ class EffectivePermissions:
         return {cls: tuple(out[cls]) for cls in RISK_CLASSES if cls in out}
 
 
-def _key(op: Operation) -> tuple[str, bool]:
-    return (op.name.lower(), op.is_data_action)
+@functools.lru_cache(maxsize=16384)
+def _pattern(text: str) -> re.Pattern[str]:
+    from rbactool.catalog import compile_pattern
+
+    return compile_pattern(text)
 
 
 def effective_operations(role: RoleDefinition, catalog: Catalog) -> EffectivePermissions:
     """Expand every permission block of *role* against *catalog* (no I/O; expansions are cached)."""
-    from rbactool.catalog import compile_pattern
+    compile_pattern = _pattern
 
     grants: list[PatternGrant] = []
     not_grants: list[NotGrant] = []
-    union: dict[tuple[str, bool], Operation] = {}
+    # Operations are the catalog's own (cached) objects, so identity is a cheap, exact key.
+    union: dict[int, Operation] = {}
     unresolved: dict[bool, dict[str, str]] = {False: {}, True: {}}
     for b, block in enumerate(role.permissions):
         for grant_attr, not_attr, data in (("actions", "not_actions", False),
@@ -123,15 +129,15 @@ def effective_operations(role: RoleDefinition, catalog: Catalog) -> EffectivePer
             pats = [(i, p.strip()) for i, p in enumerate(getattr(block, grant_attr)) if p.strip()]
             nots = [(i, p.strip()) for i, p in enumerate(getattr(block, not_attr)) if p.strip()]
             expanded = [(i, p, catalog.expand(p, data_action=data)) for i, p in pats]
-            granted: dict[tuple[str, bool], Operation] = {}
+            granted: dict[int, Operation] = {}
             for _, _, ops in expanded:
                 for op in ops:
-                    granted.setdefault(_key(op), op)
-            removed_keys: set[tuple[str, bool]] = set()
+                    granted[id(op)] = op
+            removed_ids: set[int] = set()
             grant_regexes = None
             for i, n in nots:
-                sub = tuple(op for op in catalog.expand(n, data_action=data) if _key(op) in granted)
-                removed_keys.update(_key(op) for op in sub)
+                sub = tuple(op for op in catalog.expand(n, data_action=data) if id(op) in granted)
+                removed_ids.update(id(op) for op in sub)
                 if sub:
                     covered = True
                 else:
@@ -142,13 +148,14 @@ def effective_operations(role: RoleDefinition, catalog: Catalog) -> EffectivePer
                 not_grants.append(NotGrant(b, not_attr, i, n, sub, covered))
             not_rxs = [compile_pattern(n) for _, n in nots]
             for i, p, ops in expanded:
-                removed = tuple(op for op in ops if _key(op) in removed_keys)
+                removed = tuple(op for op in ops if id(op) in removed_ids) if removed_ids else ()
                 grants.append(PatternGrant(b, grant_attr, i, p, ops, removed, block.condition))
                 if not ops and "*" not in p and not any(rx.match(p.lower()) for rx in not_rxs):
                     unresolved[data].setdefault(p.lower(), p)
-            for k, op in granted.items():
-                if k not in removed_keys:
-                    union.setdefault(k, op)
+            if removed_ids:
+                union.update((k, op) for k, op in granted.items() if k not in removed_ids)
+            else:
+                union.update(granted)
     ordered = sorted(union.values(), key=lambda o: o.name.lower())
     return EffectivePermissions(
         grants=tuple(grants),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -11,8 +12,10 @@ from rbactool.findings import Finding
 _NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+$")
 _WILD_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9.*-]+$")
 _SEGMENT_RE = re.compile(r"^[A-Za-z0-9._\-:{}$*]+$")
+_SPACE_RE = re.compile(r"\s")
 
 
+@functools.lru_cache(maxsize=16384)
 def grammar_problem(value: str, attr: str) -> tuple[str, str] | None:
     """(code, message) for the first grammar problem of a stripped permission string, else None.
 
@@ -20,7 +23,7 @@ def grammar_problem(value: str, attr: str) -> tuple[str, str] | None:
     """
     if not value:
         return ("EMPTY_PERMISSION_STRING", "empty permission string")
-    if any(ch.isspace() for ch in value):
+    if _SPACE_RE.search(value):
         return ("WHITESPACE_IN_PERMISSION", f"remove the whitespace from {value!r}")
     if value.count("*") > 1:
         return ("MULTIPLE_WILDCARDS", f"{value!r} has {value.count('*')} wildcards; Azure allows one per string")

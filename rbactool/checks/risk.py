@@ -10,10 +10,15 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from rbactool.catalog import compile_pattern
 from rbactool.checks import CheckContext
 from rbactool.findings import Finding
+
+if TYPE_CHECKING:
+    from rbactool.catalog import Catalog, Operation
+    from rbactool.validate import PatternGrant
 
 PRIVILEGE_ESCALATION = "privilege-escalation"
 CREDENTIAL_EXPOSURE = "credential-exposure"
@@ -123,20 +128,42 @@ def _named(ops: list[str]) -> str:
     return shown + (f" and {len(ops) - _MAX_NAMED} more" if len(ops) > _MAX_NAMED else "")
 
 
+@functools.lru_cache(maxsize=8192)
+def _risky_in_expansion(catalog: Catalog, pattern: str, data: bool) -> tuple[tuple[Operation, tuple[str, ...]], ...]:
+    """(operation, finding-raising risk classes) for each risky operation a pattern expands to. Cached."""
+    out = []
+    for op in catalog.expand(pattern, data_action=data):
+        classes = tuple(c for c in risk_classes(op.name, op.is_data_action) if c in RISK_FINDINGS)
+        if classes:
+            out.append((op, classes))
+    return tuple(out)
+
+
+def _risky(ctx: CheckContext, grant: PatternGrant) -> list[tuple[Operation, tuple[str, ...]]]:
+    risky = _risky_in_expansion(ctx.catalog, grant.pattern.lower(), grant.is_data)
+    if grant.removed:
+        gone = {id(o) for o in grant.removed}
+        return [(op, cls) for op, cls in risky if id(op) not in gone]
+    return list(risky)
+
+
 def check_risk_classes(ctx: CheckContext) -> Iterator[Finding]:
     """One finding per (risk class, granting pattern), naming the effective operations.
 
     An operation granted by several patterns is attributed to the first one only.
     """
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, int]] = set()
     for grant in ctx.effective.grants:
         by_class: dict[str, list[str]] = {}
-        for op in grant.effective:
-            for cls in risk_classes(op.name, op.is_data_action):
-                if cls in RISK_FINDINGS and (cls, op.name.lower()) not in seen:
-                    seen.add((cls, op.name.lower()))
+        for op, classes in _risky(ctx, grant):
+            for cls in classes:
+                if (cls, id(op)) not in seen:
+                    seen.add((cls, id(op)))
                     by_class.setdefault(cls, []).append(op.name)
-        for cls, ops in by_class.items():
+        for cls in RISK_CLASSES:
+            ops = by_class.get(cls)
+            if not ops:
+                continue
             what = {PRIVILEGE_ESCALATION: "lets a holder raise their own access",
                     CREDENTIAL_EXPOSURE: "returns or rotates keys, secrets or tokens",
                     REMOTE_EXECUTION: "runs code on compute"}[cls]
@@ -187,12 +214,14 @@ def check_narrower_wildcards(ctx: CheckContext) -> Iterator[Finding]:
     for grant in ctx.effective.grants:
         if "*" not in grant.pattern or grant.pattern.strip() == "*":
             continue
-        risky, harmless = [], []
-        for op in grant.effective:
-            classes = [c for c in risk_classes(op.name, op.is_data_action) if c in RISK_FINDINGS]
-            (risky if classes else harmless).append(op.name)
-        if not risky or not harmless:
+        risky = _risky(ctx, grant)
+        if not risky:
             continue
+        effective = grant.effective
+        if len(effective) == len(risky):
+            continue
+        risky_ids = {id(op) for op, _ in risky}
+        harmless = [op.name for op in effective if id(op) not in risky_ids]
         if len(harmless) <= _MAX_SUGGESTED:
             listed = ", ".join(sorted(harmless, key=str.lower))
             message = (f"{grant.pattern!r} also grants {len(risky)} risky operation(s); if the role needs only "
