@@ -264,7 +264,7 @@ class RoleDiff:
     @property
     def cosmetic_only(self) -> bool:
         """Differs, but every literal change is a case/blank change and nothing effective changed."""
-        if self.status != CHANGED or self.effective or self.new_findings:
+        if self.status != CHANGED or self.effective:
             return False
         for fc in (self.name, self.description, self.role_id):
             if fc is not None and not fc.cosmetic:

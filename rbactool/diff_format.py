@@ -20,6 +20,7 @@ from rbactool.diff import (
     FieldChange,
     ListChange,
     RoleDiff,
+    ScopeWidening,
 )
 from rbactool.model import PERMISSION_FIELDS
 
@@ -188,7 +189,7 @@ def _notes_for(d: RoleDiff, list_name: str, pattern: str) -> list[CatalogNote]:
 
 
 def _note_text(n: CatalogNote) -> str:
-    text = f"catalog: {n.message}"
+    text = n.message
     if n.may_grant_more:
         text += "; this wildcard may grant operations the catalog does not list (and any Azure adds later)"
     return text
@@ -226,10 +227,10 @@ def _role_text(d: RoleDiff, s: Style) -> list[str]:
             lines.append(f"{indent}{pascal}:")
             for p in ch.removed:
                 lines.append(s(f"{indent}  - {p}", "remove"))
-                lines += [s(f"{indent}      {_note_text(n)}", "warn") for n in _notes_for(d, pascal, p)]
+                lines += [s(f"{indent}      note: {_note_text(n)}", "warn") for n in _notes_for(d, pascal, p)]
             for p in ch.added:
                 lines.append(s(f"{indent}  + {p}", "add"))
-                lines += [s(f"{indent}      {_note_text(n)}", "warn") for n in _notes_for(d, pascal, p)]
+                lines += [s(f"{indent}      note: {_note_text(n)}", "warn") for n in _notes_for(d, pascal, p)]
             for c in ch.cosmetic:
                 lines.append(s(f"{indent}  ~ {c.old} -> {c.new} (cosmetic: case only)", "dim"))
         if b.condition is not None:
@@ -322,7 +323,7 @@ def _role_markdown(d: RoleDiff) -> list[str]:
                      len(eff.removed))
     warnings = []
     for w in d.assignable_scopes.widened:
-        warnings.append(f"- Assignable scope {w.message}")
+        warnings.append(f"- Assignable scope {_md_code(w.scope)} **widens** the role: {_md_widening(w)}")
     for b in d.permissions:
         if b.condition is not None:
             warnings.append(f"- {_md_condition(b.condition)}")
@@ -338,6 +339,14 @@ def _role_markdown(d: RoleDiff) -> list[str]:
         body = [f"- `{f.code}` ({f.type}): {_md_cell(f.message)}" for f in d.new_findings]
         out += _fold(f"New findings ({len(d.new_findings)})", body, len(body))
     return out
+
+
+def _md_widening(w: ScopeWidening) -> str:
+    if w.kind == "broader":
+        return "it covers " + ", ".join(_md_code(c) for c in w.covers)
+    if w.kind == "new-management-group":
+        return "a new management group (every subscription under it; the hierarchy is not known offline)"
+    return "a scope the old role could not be assigned at"
 
 
 def _md_condition(cc: ConditionChange) -> str:
