@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from rbactool.emulator import armerror, assignments, auth, providerops, roledefs
 from rbactool.emulator.armerror import ArmError
@@ -92,7 +92,7 @@ class App:
     def handle(self, req: Request) -> Response:
         start = time.perf_counter()
         split = urlsplit(req.target)
-        path = normalise_path(split.path)
+        path = normalise_path(unquote(split.path))
         query = {k.lower(): v for k, v in parse_qsl(split.query, keep_blank_values=True)}
         control = path.lower().startswith(CONTROL_PREFIX + "/") or path.lower() == CONTROL_PREFIX
         try:

@@ -90,7 +90,11 @@ def parse_request_scope(text: str) -> Scope | None:
 
 
 class Hierarchy:
-    """'A is at or above B', with an optional management group -> subscriptions mapping."""
+    """'A is at or above B', with an optional management group -> subscriptions mapping.
+
+    A management group without a configured mapping is taken to contain every subscription
+    (lenient: the emulator cannot know the real hierarchy).
+    """
 
     def __init__(self, management_groups: dict[str, tuple[str, ...]]):
         self.mgs = management_groups
@@ -103,8 +107,10 @@ class Hierarchy:
             return True
         if la.startswith("/providers/microsoft.management/managementgroups/") and lb.startswith("/subscriptions/"):
             mg = la.rsplit("/", 1)[-1]
+            if mg not in self.mgs:
+                return True
             sub = lb.split("/")[2]
-            return sub in (s.lower() for s in self.mgs.get(mg, ()))
+            return sub in (s.lower() for s in self.mgs[mg])
         return False
 
     def related(self, a: str, b: str) -> bool:

@@ -179,3 +179,28 @@ def test_assignment_limit(client, sub, emulator):
     with pytest.raises(HttpResponseError) as e:
         client.role_assignments.create(sub, NAME2, params(reader_id(sub), principal=SP))
     assert code_of(e) == "RoleAssignmentLimitExceeded"
+
+
+def test_management_group_roles(client, sub, emulator):
+    mg = "/providers/Microsoft.Management/managementGroups/platform"
+    rd = client.role_definitions.create_or_update(mg, "5b0c1d5e-1111-4a4a-8b8b-000000000003", RoleDefinition(
+        role_name="mg-role", permissions=[Permission(
+            actions=["Microsoft.Storage/storageAccounts/read"],
+            data_actions=["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"])],
+        assignable_scopes=[mg]))
+    # without a configured hierarchy every subscription counts as inside the group
+    assert client.role_assignments.create(sub, NAME, params(rd.id, principal_type="User")).scope == sub
+    with pytest.raises(HttpResponseError) as e:
+        client.role_assignments.create(mg, NAME2, params(rd.id, principal_type="User"))
+    assert code_of(e) == "InvalidCreateRoleAssignmentRequest"
+    emulator.set_management_group("platform", ["99999999-9999-4999-8999-999999999999"])
+    with pytest.raises(HttpResponseError) as e:
+        client.role_assignments.create(sub, NAME2, params(rd.id, principal=SP, principal_type="User"))
+    assert code_of(e) == "RoleAssignmentScopeNotAssignableToRoleDefinition"
+
+
+def test_encoded_path_segments(client, sub, directory):
+    rg = f"{sub}/resourceGroups/rg(1)"
+    a = client.role_assignments.create(rg, NAME, params(reader_id(sub)))
+    assert a.scope == rg
+    assert client.role_assignments.get(rg, NAME).name == NAME
