@@ -268,3 +268,27 @@ def test_explain_unknown_target_exits_3_with_suggestion(run):
     r = run("explain", "AzureML Data Scientst")
     assert r.exit_code == 3
     assert "AzureML Data Scientist" in r.stderr
+
+
+def test_validate_imports_neither_azure_nor_jsonschema_for_a_valid_file():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, runpy\n"
+        f"sys.argv = ['rbactool', 'validate', {str(STRICT)!r}, '--no-config']\n"
+        "try:\n    runpy.run_module('rbactool', run_name='__main__')\n"
+        "except SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('azure', 'jsonschema'))\n"
+        "assert not bad, bad\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+
+
+def test_explain_pattern_matching_nothing_says_so(run):
+    r = run("explain", "Microsoft.Compute/virtualMachines/*/frobnicate", "--format", "json")
+    assert r.exit_code == 0
+    [role] = r.json()["roles"]
+    assert role["totals"]["actions"] == 0 and role["totals"]["data_actions"] == 0
+    assert "matches no operation" in run("explain", "Microsoft.Compute/virtualMachines/*/frobnicate").stdout

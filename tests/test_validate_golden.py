@@ -231,3 +231,9 @@ def test_schema_violation_points_at_the_key_as_written():
     report = report_for(az_role(Actions=None, actions=[f"{VM}/read"], Bogus=1))
     pointers = {f.location.pointer for f in report.findings if f.code == "SCHEMA_VIOLATION"}
     assert pointers == {"/Bogus"}
+
+
+def test_malformed_strings_get_no_risk_findings():
+    found = codes(az_role(Actions=[f"{VM}/*/*"]))
+    assert "MULTIPLE_WILDCARDS" in found
+    assert not found & {"REMOTE_EXECUTION", "NARROWER_THAN_WILDCARD"}

@@ -153,7 +153,10 @@ def check_risk_classes(ctx: CheckContext) -> Iterator[Finding]:
     An operation granted by several patterns is attributed to the first one only.
     """
     seen: set[tuple[str, int]] = set()
+    ok = ctx.well_formed  # a malformed string is an ERROR already; ARM rejects the role
     for grant in ctx.effective.grants:
+        if (grant.block, grant.attr, grant.index) not in ok:
+            continue
         by_class: dict[str, list[str]] = {}
         for op, classes in _risky(ctx, grant):
             for cls in classes:
@@ -211,8 +214,9 @@ _MAX_SUGGESTED = 10
 
 
 def check_narrower_wildcards(ctx: CheckContext) -> Iterator[Finding]:
+    ok = ctx.well_formed
     for grant in ctx.effective.grants:
-        if "*" not in grant.pattern or grant.pattern.strip() == "*":
+        if "*" not in grant.pattern or grant.pattern.strip() == "*" or (grant.block, grant.attr, grant.index) not in ok:
             continue
         risky = _risky(ctx, grant)
         if not risky:

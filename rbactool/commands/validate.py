@@ -245,6 +245,9 @@ def format_explain_text(data: dict) -> str:
                 lines.append(f"      {op['name']}  ({kind}){risk}{name}")
             for op in p["removed"]:
                 lines.append(f"    - {op['name']}  (removed)")
+        if data["kind"] == "pattern" and not any(p["operations"] or p["removed"] for p in r["patterns"]):
+            lines.append(f"  matches no operation in the catalog (snapshot {data['catalog']['snapshot_date']}); "
+                         "check the spelling, or the provider may have operations the catalog lacks")
         if r["unresolved"]:
             lines.append("  not in the catalog (granted as written if Azure knows them):")
             lines.extend(f"      {u}" for u in r["unresolved"])
