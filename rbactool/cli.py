@@ -22,6 +22,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "templates": ("render", "templates_command", "List the templates and their parameters."),
     "convert": ("convert", "convert_command", "Rewrite role files canonically, in the az, ARM or az-list shape."),
     "diff": ("diff", "diff_command", "Show what a change to a role grants and removes, literally and effectively."),
+    "create": ("arm", "create_command", "Create or update custom roles in Azure, idempotently."),
+    "delete": ("arm", "delete_command", "Delete a custom role from Azure (refused while it is assigned)."),
+    "assign": ("arm", "assign_command", "Assign a role to an identity at a scope, idempotently."),
+    "unassign": ("arm", "unassign_command", "Remove an identity's role assignments at a scope."),
+    "list": ("arm", "list_group", "List role definitions or role assignments in Azure."),
+    "whoami": ("arm", "whoami_command", "Show which identity, tenant and endpoint rbactool uses."),
     "validate": (
         "validate",
         "validate_command",

@@ -1,0 +1,364 @@
+"""The only module that talks to Azure (azure-mgmt-authorization + azure-identity).
+
+Commands import it lazily, so offline commands never load the SDK. Everything it returns is
+rbactool's own model (``RoleDefinition``, ``Assignment``), and every SDK failure becomes an
+``AzureOperationError`` carrying the HTTP status and the ARM error code.
+
+Connection settings (flags win over environment):
+  --cloud / AZURE_CLOUD                    AzureCloud | AzureUSGovernment | AzureChinaCloud
+  --endpoint / RBACTOOL_ARM_ENDPOINT       another ARM endpoint (the emulator, a private endpoint)
+  --ca-bundle / RBACTOOL_CA_BUNDLE         CA certificates to trust for that endpoint
+  RBACTOOL_ACCESS_TOKEN                    a static bearer token (tests and CI; azure-identity is not imported)
+Otherwise DefaultAzureCredential (az login, managed/workload identity, environment service principal).
+Tokens are never logged or printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rbactool.arm_errors import explain
+from rbactool.assignments import Assignment
+from rbactool.errors import AzureOperationError, InputError
+from rbactool.model import RoleDefinition, role_from_dict, to_arm_dict
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+ENV_ENDPOINT = "RBACTOOL_ARM_ENDPOINT"
+ENV_CA_BUNDLE = "RBACTOOL_CA_BUNDLE"
+ENV_TOKEN = "RBACTOOL_ACCESS_TOKEN"
+ENV_CLOUD = "AZURE_CLOUD"
+PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass(frozen=True)
+class Cloud:
+    name: str
+    arm_endpoint: str
+    authority_host: str
+    audience: str
+
+
+CLOUDS = {
+    "AzureCloud": Cloud("AzureCloud", "https://management.azure.com", "login.microsoftonline.com",
+                        "https://management.azure.com"),
+    "AzureUSGovernment": Cloud("AzureUSGovernment", "https://management.usgovcloudapi.net",
+                               "login.microsoftonline.us", "https://management.usgovcloudapi.net"),
+    "AzureChinaCloud": Cloud("AzureChinaCloud", "https://management.chinacloudapi.cn", "login.chinacloudapi.cn",
+                             "https://management.chinacloudapi.cn"),
+}
+
+
+@dataclass(frozen=True)
+class Connection:
+    cloud: Cloud
+    endpoint: str
+    ca_bundle: str | None
+    subscription: str | None
+    static_token: bool
+
+    def describe(self) -> str:
+        how = "static token (RBACTOOL_ACCESS_TOKEN)" if self.static_token else "DefaultAzureCredential"
+        return f"{self.endpoint} ({self.cloud.name}), credential: {how}"
+
+
+def connection_settings(
+    *,
+    cloud: str | None = None,
+    endpoint: str | None = None,
+    ca_bundle: str | None = None,
+    subscription: str | None = None,
+) -> Connection:
+    """Resolve flags and environment into connection settings (no I/O beyond checking the CA file)."""
+    cloud_name = cloud or os.environ.get(ENV_CLOUD) or "AzureCloud"
+    if cloud_name not in CLOUDS:
+        raise InputError(f"--cloud {cloud_name!r} is not one of {', '.join(CLOUDS)}")
+    c = CLOUDS[cloud_name]
+    ep = (endpoint or os.environ.get(ENV_ENDPOINT) or c.arm_endpoint).rstrip("/")
+    if not ep.startswith("https://"):
+        raise InputError(f"endpoint {ep!r} must be an https:// URL (Azure sends bearer tokens only over TLS)")
+    ca = ca_bundle or os.environ.get(ENV_CA_BUNDLE) or None
+    if ca and not Path(ca).is_file():
+        raise InputError(f"CA bundle {ca} does not exist")
+    return Connection(c, ep, ca, subscription or os.environ.get("AZURE_SUBSCRIPTION_ID") or None,
+                      bool(os.environ.get(ENV_TOKEN)))
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+def _jwt_claims(token: str) -> dict[str, Any]:
+    """The (unverified) claims of a JWT, for display of who the caller is. {} if not a JWT."""
+    try:
+        payload = token.split(".")[1]
+        payload += "=" * (-len(payload) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+        return claims if isinstance(claims, dict) else {}
+    except (IndexError, ValueError):
+        return {}
+
+
+class StaticTokenCredential:
+    """A TokenCredential for a bearer token given in RBACTOOL_ACCESS_TOKEN (tests and CI)."""
+
+    def __init__(self, token: str):
+        self._token = token
+        exp = _jwt_claims(token).get("exp")
+        self._expires_on = int(exp) if isinstance(exp, (int, float)) else int(time.time()) + 3600
+
+    def get_token(self, *scopes: str, **kwargs: Any):
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(self._token, max(self._expires_on, int(time.time()) + 600))
+
+    def __repr__(self) -> str:  # never show the token
+        return "StaticTokenCredential(<redacted>)"
+
+
+def make_credential(conn: Connection):
+    token = os.environ.get(ENV_TOKEN)
+    if token:
+        return StaticTokenCredential(token.strip())
+    from azure.identity import DefaultAzureCredential
+
+    kwargs: dict[str, Any] = {"authority": conn.cloud.authority_host}
+    authority = os.environ.get("AZURE_AUTHORITY_HOST", "")
+    if authority and not any(c.authority_host in authority for c in CLOUDS.values()):
+        kwargs = {"disable_instance_discovery": True}  # MSAL would otherwise call the public cloud
+    return DefaultAzureCredential(**kwargs)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def azure_error(e: Exception, action: str, conn: Connection) -> AzureOperationError:
+    """One line: what failed, the ARM code and status, ARM's message, and what to do."""
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
+
+    if isinstance(e, ServiceRequestError):
+        return AzureOperationError(f"{action}: cannot reach {conn.endpoint}: {_one_line(e.message)[:200]}")
+    if isinstance(e, ClientAuthenticationError) and getattr(e, "status_code", None) is None:
+        # azure-identity found no usable credential (CredentialUnavailableError and friends)
+        return AzureOperationError(
+            f"{action}: not signed in to Azure: run `az login`, or set AZURE_CLIENT_ID/AZURE_TENANT_ID/"
+            "AZURE_CLIENT_SECRET (or a managed identity), or RBACTOOL_ACCESS_TOKEN for a static token"
+        )
+    if isinstance(e, HttpResponseError):
+        err = getattr(e, "error", None)
+        code = getattr(err, "code", None)
+        message = getattr(err, "message", None) or (e.message or "").split("\n")[0]
+        if e.status_code == 401 and not code:
+            code = "AuthenticationFailed"
+        hint = explain(code)
+        parts = [f"{action}: {code or 'HTTP error'} ({e.status_code})", _one_line(message)]
+        if hint:
+            parts.append(f"-> {hint}")
+        return AzureOperationError(": ".join(parts[:2]) + (f" {parts[2]}" if hint else ""),
+                                   status_code=e.status_code, error_code=code)
+    raise e  # not an Azure error: a bug, let it surface
+
+
+# --------------------------------------------------------------------------- the gateway
+
+
+def _assignment_from_sdk(a) -> Assignment:
+    return Assignment(
+        id=a.id,
+        name=a.name,
+        scope=a.scope,
+        role_definition_id=a.role_definition_id,
+        principal_id=a.principal_id,
+        principal_type=a.principal_type,
+        description=a.description,
+        condition=a.condition,
+        condition_version=a.condition_version,
+        created_on=a.created_on.isoformat() if getattr(a, "created_on", None) else None,
+    )
+
+
+def _role_from_sdk(r) -> RoleDefinition:
+    return role_from_dict(r.serialize(keep_readonly=True), source="azure")
+
+
+class AzureGateway:
+    """Role definitions and assignments through azure-mgmt-authorization (API 2022-04-01)."""
+
+    def __init__(self, conn: Connection, *, credential=None, transport=None):
+        self.conn = conn
+        self._credential = credential
+        self._transport = transport
+        self._client = None
+        self.requests = 0  # HTTP requests sent, counted by a pipeline policy
+
+    @property
+    def client(self):
+        if self._client is None:
+            from azure.core.pipeline.policies import SansIOHTTPPolicy
+            from azure.mgmt.authorization.v2022_04_01 import AuthorizationManagementClient
+
+            gateway = self
+
+            class _Count(SansIOHTTPPolicy):
+                def on_request(self, request):
+                    gateway.requests += 1
+                    logger.debug("%s %s", request.http_request.method, request.http_request.url.split("?")[0])
+
+            kwargs: dict[str, Any] = {
+                "base_url": self.conn.endpoint,
+                "credential_scopes": [f"{self.conn.cloud.audience}/.default"],
+                "per_retry_policies": [_Count()],
+                "retry_backoff_max": 30,
+            }
+            if self.conn.ca_bundle:
+                kwargs["connection_verify"] = self.conn.ca_bundle
+            if self._transport is not None:
+                kwargs["transport"] = self._transport
+            credential = self._credential or make_credential(self.conn)
+            self._client = AuthorizationManagementClient(
+                credential, self.conn.subscription or PLACEHOLDER_SUBSCRIPTION, **kwargs
+            )
+        return self._client
+
+    def _call(self, action: str, fn: Callable[[], T]) -> T:
+        from azure.core.exceptions import AzureError
+
+        try:
+            return fn()
+        except AzureError as e:
+            raise azure_error(e, action, self.conn) from e
+
+    # ---- role definitions
+    def list_role_definitions(self, scope: str, filter: str | None = None) -> list[RoleDefinition]:  # noqa: A002
+        return self._call(
+            f"list role definitions at {scope}",
+            lambda: [_role_from_sdk(r) for r in self.client.role_definitions.list(scope, filter=filter)],
+        )
+
+    def get_role_definition(self, scope: str, guid: str) -> RoleDefinition | None:
+        """The role, or None when ARM answers 404 (unknown, or not replicated yet)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        def call():
+            try:
+                return _role_from_sdk(self.client.role_definitions.get(scope, guid))
+            except ResourceNotFoundError:
+                return None
+
+        return self._call(f"get role definition {guid}", call)
+
+    def put_role_definition(self, scope: str, guid: str, role: RoleDefinition) -> RoleDefinition:
+        from azure.mgmt.authorization.v2022_04_01 import models
+
+        body = to_arm_dict(role)
+        body = {"properties": {k: v for k, v in body["properties"].items()
+                               if k in ("roleName", "description", "type", "permissions", "assignableScopes")}}
+        sdk_role = models.RoleDefinition.deserialize(body)
+        return self._call(
+            f"write role definition {role.name!r}",
+            lambda: _role_from_sdk(self.client.role_definitions.create_or_update(scope, guid, sdk_role)),
+        )
+
+    def delete_role_definition(self, scope: str, guid: str) -> bool:
+        """True when a role was deleted, False when there was none."""
+        return self._call(
+            f"delete role definition {guid}",
+            lambda: self.client.role_definitions.delete(scope, guid) is not None,
+        )
+
+    # ---- role assignments
+    def list_role_assignments(self, scope: str, filter: str | None = None) -> list[Assignment]:  # noqa: A002
+        return self._call(
+            f"list role assignments at {scope}",
+            lambda: [_assignment_from_sdk(a)
+                     for a in self.client.role_assignments.list_for_scope(scope, filter=filter)],
+        )
+
+    def put_role_assignment(
+        self,
+        scope: str,
+        name: str,
+        *,
+        role_definition_id: str,
+        principal_id: str,
+        principal_type: str | None,
+        description: str | None = None,
+        condition: str | None = None,
+        condition_version: str | None = None,
+    ) -> tuple[bool, Assignment]:
+        """PUT an assignment; returns (created, assignment): created is False on an identical re-PUT (200)."""
+        from azure.mgmt.authorization.v2022_04_01 import models
+
+        params = models.RoleAssignmentCreateParameters(
+            role_definition_id=role_definition_id,
+            principal_id=principal_id,
+            # Always explicit: the SDK's default is "User", which breaks service principals and groups.
+            principal_type=principal_type,
+            description=description,
+            condition=condition,
+            condition_version=condition_version,
+        )
+
+        def call():
+            status, result = self.client.role_assignments.create(
+                scope, name, params,
+                cls=lambda response, deserialized, headers: (response.http_response.status_code, deserialized),
+            )
+            return status == 201, _assignment_from_sdk(result)
+
+        return self._call(f"assign role at {scope}", call)
+
+    def delete_role_assignment(self, assignment_id: str) -> bool:
+        return self._call(
+            f"delete role assignment {assignment_id}",
+            lambda: self.client.role_assignments.delete_by_id(assignment_id) is not None,
+        )
+
+    # ---- other
+    def list_provider_operations(self) -> list[dict]:
+        return self._call(
+            "list provider operations",
+            lambda: [p.serialize(keep_readonly=True)
+                     for p in self.client.provider_operations_metadata.list(expand="resourceTypes")],
+        )
+
+    def list_permissions(self, scope: str) -> list[dict]:
+        """Effective permissions of the caller at a resource-group or resource scope."""
+        from rbactool.scopes import RESOURCE, RESOURCE_GROUP, parse_scope
+
+        s = parse_scope(scope)
+        perms = self.client.permissions
+        if s.kind == RESOURCE_GROUP:
+            pager = lambda: perms.list_for_resource_group(s.resource_group)  # noqa: E731
+        elif s.kind == RESOURCE and s.resource_group:
+            namespace, pairs = s.resources[-1]
+            parent = "/".join(f"{t}/{n}" for t, n in pairs[:-1])
+            rtype, rname = pairs[-1]
+            pager = lambda: perms.list_for_resource(  # noqa: E731
+                s.resource_group, namespace, parent, rtype, rname)
+        else:
+            raise InputError(f"permission checks need a resource-group or resource scope, got {scope}")
+        self.client._config.subscription_id = s.subscription  # permissions are listed per subscription
+        return self._call(f"list permissions at {scope}",
+                          lambda: [p.serialize(keep_readonly=True) for p in pager()])
+
+    def caller(self) -> dict[str, Any]:
+        """Who the credential resolves to, from the token's claims (the token itself is never shown)."""
+        credential = self._credential or make_credential(self.conn)
+        token = self._call("get an access token",
+                           lambda: credential.get_token(f"{self.conn.cloud.audience}/.default").token)
+        claims = _jwt_claims(token)
+        keys = ("oid", "tid", "upn", "unique_name", "appid", "app_displayname", "name", "idtyp")
+        return {k: claims[k] for k in keys if k in claims}

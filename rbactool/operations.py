@@ -1,0 +1,388 @@
+"""Idempotent, propagation-aware Azure operations, written against a gateway.
+
+No ``azure.*`` import here: the gateway (``azure_adapter.AzureGateway``, or a fake in unit tests)
+does the HTTP. What lives here is the behaviour users need and ``az`` lacks:
+
+* ``ensure_role``: find a custom role by name, create it with a deterministic id, update it in
+  place, or leave it alone when it already matches (no write); then wait until ARM serves it.
+* ``assign``: a deterministic assignment name, an explicit principal type, "already assigned" as
+  success, and bounded, jittered retries while ARM replicates a new role or principal.
+* ``unassign`` / ``delete_role``: idempotent; absent is success.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from rbactool.arm_errors import TRANSIENT_ASSIGN_CODES
+from rbactool.assignments import (
+    Assignment,
+    assignment_name,
+    looks_like_role_id,
+    role_definition_guid,
+    role_definition_id,
+    role_guid_of,
+)
+from rbactool.builtins import load_builtin_roles
+from rbactool.errors import AzureOperationError, InputError
+from rbactool.model import RoleDefinition, dedupe
+from rbactool.scopes import MANAGEMENT_GROUP, is_guid, parse_scope
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+class Gateway(Protocol):
+    def list_role_definitions(self, scope: str, filter: str | None = None) -> list[RoleDefinition]: ...  # noqa: A002
+    def get_role_definition(self, scope: str, guid: str) -> RoleDefinition | None: ...
+    def put_role_definition(self, scope: str, guid: str, role: RoleDefinition) -> RoleDefinition: ...
+    def delete_role_definition(self, scope: str, guid: str) -> bool: ...
+    def list_role_assignments(self, scope: str, filter: str | None = None) -> list[Assignment]: ...  # noqa: A002
+    def put_role_assignment(self, scope: str, name: str, **kwargs) -> tuple[bool, Assignment]: ...
+    def delete_role_assignment(self, assignment_id: str) -> bool: ...
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+# --------------------------------------------------------------------------- waiting
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Bounded exponential backoff with jitter: first, 2*first, ... capped, until *timeout* seconds."""
+
+    timeout: float = 90.0
+    first: float = 1.0
+    cap: float = 10.0
+
+    def delays(self) -> Iterator[float]:
+        deadline = time.monotonic() + self.timeout
+        delay = self.first
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            yield min(left, delay * random.uniform(0.6, 1.0))  # noqa: S311 - jitter, not crypto
+            delay = min(self.cap, delay * 2)
+
+
+# --------------------------------------------------------------------------- role definitions
+
+
+def odata_quote(value: str) -> str:
+    """An OData string literal: single quotes doubled (the SDK does not escape them)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def lookup_scope(role: RoleDefinition) -> str:
+    """Where to look a custom role up by name: the subscription (or management group) of its first scope."""
+    if not role.assignable_scopes:
+        raise InputError(f"role {role.name!r} has no AssignableScopes")
+    first = parse_scope(role.assignable_scopes[0])
+    if first.kind == MANAGEMENT_GROUP:
+        return str(first)
+    if first.subscription is None:
+        raise InputError(f"role {role.name!r}: a custom role cannot be assignable at {first}")
+    return f"/subscriptions/{first.subscription}"
+
+
+def find_role_by_name(gw: Gateway, name: str, scope: str) -> RoleDefinition | None:
+    """The role named *name* (case-insensitive) visible at *scope*, custom or built-in."""
+    found = [r for r in gw.list_role_definitions(scope, f"roleName eq {odata_quote(name)}")
+             if r.name.lower() == name.lower()]
+    custom = [r for r in found if r.is_custom]
+    if len(custom) > 1:
+        ids = ", ".join(r.role_id or "?" for r in custom)
+        raise AzureOperationError(f"more than one custom role is named {name!r} at {scope} ({ids})")
+    return custom[0] if custom else (found[0] if found else None)
+
+
+def _block_key(p) -> tuple:
+    def norm(xs):
+        return tuple(sorted(x.lower() for x in dedupe(xs)))
+
+    return (norm(p.actions), norm(p.not_actions), norm(p.data_actions), norm(p.not_data_actions),
+            p.condition or None, p.condition_version or None)
+
+
+def same_definition(a: RoleDefinition, b: RoleDefinition) -> bool:
+    """Equal as ARM evaluates them: case-insensitive, order-insensitive permission strings and scopes."""
+    return (
+        a.name == b.name
+        and (a.description or "") == (b.description or "")
+        and sorted(_block_key(p) for p in a.permissions) == sorted(_block_key(p) for p in b.permissions)
+        and sorted(s.lower().rstrip("/") for s in a.assignable_scopes)
+        == sorted(s.lower().rstrip("/") for s in b.assignable_scopes)
+    )
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    status: str  # created | updated | unchanged | would-create | would-update
+    role: RoleDefinition  # what is (or would be) in Azure
+    previous: RoleDefinition | None = None
+    requests: int = 0
+
+    @property
+    def wrote(self) -> bool:
+        return self.status in ("created", "updated")
+
+
+def ensure_role(
+    gw: Gateway,
+    role: RoleDefinition,
+    *,
+    dry_run: bool = False,
+    wait: bool = True,
+    backoff: Backoff = Backoff(),
+    progress: Progress = _quiet,
+) -> RoleChange:
+    """Create or update a custom role so Azure holds exactly *role*; no write when it already does."""
+    if not role.is_custom:
+        raise InputError(f"role {role.name!r} is a built-in role: only custom roles can be created")
+    scope = lookup_scope(role)
+    existing = find_role_by_name(gw, role.name, scope)
+    if existing is not None and not existing.is_custom:
+        raise InputError(f"{role.name!r} is the name of a built-in role: choose another name for a custom role")
+    if existing is None:
+        guid = role.role_id if role.role_id and is_guid(role.role_id) else \
+            role_definition_guid(role.name, role.assignable_scopes[0])
+        desired = replace(role, role_id=guid, resource_id=None)
+        if dry_run:
+            return RoleChange("would-create", desired)
+        stored = gw.put_role_definition(role.assignable_scopes[0], guid, desired)
+        if wait:
+            wait_for_role(gw, stored, backoff=backoff, progress=progress)
+        return RoleChange("created", stored)
+    desired = replace(role, role_id=existing.role_id, resource_id=existing.resource_id)
+    if same_definition(existing, desired):
+        return RoleChange("unchanged", existing, existing)
+    if dry_run:
+        return RoleChange("would-update", desired, existing)
+    put_scope = existing.assignable_scopes[0] if existing.assignable_scopes else role.assignable_scopes[0]
+    stored = gw.put_role_definition(put_scope, existing.role_id, desired)
+    if wait:
+        wait_for_role(gw, desired, backoff=backoff, progress=progress)
+    return RoleChange("updated", stored, existing)
+
+
+def wait_for_role(gw: Gateway, role: RoleDefinition, *, backoff: Backoff = Backoff(),
+                  progress: Progress = _quiet) -> None:
+    """Poll until *role* is readable and listable by name, as written, at each assignable scope."""
+    pending = list(dict.fromkeys(role.assignable_scopes))
+    delays = backoff.delays()
+    while pending:
+        scope = pending[0]
+        got = gw.get_role_definition(scope, role.role_id)
+        listed = got is not None and same_definition(got, role) and any(
+            r.role_id == role.role_id for r in gw.list_role_definitions(scope, f"roleName eq {odata_quote(role.name)}")
+        )
+        if listed:
+            pending.pop(0)
+            continue
+        delay = next(delays, None)
+        if delay is None:
+            raise AzureOperationError(
+                f"role {role.name!r} was written but is not yet served at {scope} after {backoff.timeout:.0f} s; "
+                "re-run later (re-runs are safe) or use --no-wait"
+            )
+        progress(f"waiting for role {role.name!r} to replicate to {scope} (retry in {delay:.1f} s)")
+        logger.info("role %s not yet served at %s; waiting %.1f s", role.name, scope, delay)
+        time.sleep(delay)
+
+
+# --------------------------------------------------------------------------- resolving roles
+
+
+@dataclass(frozen=True)
+class ResolvedRole:
+    guid: str
+    role: RoleDefinition | None  # None when given only by id and not looked up
+    source: str  # builtin | custom | id
+
+    def definition_id(self, scope: str) -> str:
+        return role_definition_id(self.guid, scope)
+
+
+def resolve_role(gw: Gateway, ref: str | RoleDefinition, scope: str) -> ResolvedRole:
+    """A role given by built-in name, custom name, GUID, full id, or as a rendered definition."""
+    builtins = load_builtin_roles()
+    if isinstance(ref, RoleDefinition):
+        found = find_role_by_name(gw, ref.name, scope)
+        if found is None or not found.is_custom:
+            raise InputError(f"custom role {ref.name!r} does not exist where {scope} can use it: "
+                             "create it first (`rbactool create`)")
+        return ResolvedRole(found.role_id, found, "custom")
+    builtin = builtins.resolve(ref)
+    if builtin is not None:
+        return ResolvedRole(builtin.role_id, builtin, "builtin")
+    if looks_like_role_id(ref):
+        return ResolvedRole(role_guid_of(ref).lower(), None, "id")
+    found = find_role_by_name(gw, ref, scope)
+    if found is None:
+        close = builtins.closest_names(ref)
+        hint = f" (did you mean the built-in {close[0]!r}?)" if close else ""
+        raise InputError(f"no role named {ref!r} can be assigned at {scope}{hint}")
+    return ResolvedRole(found.role_id, found, "custom" if found.is_custom else "builtin")
+
+
+def preflight_assignment(resolved: ResolvedRole, scope: str) -> None:
+    """Offline checks ARM would fail on: assignable scopes, DataActions at a management group."""
+    target = parse_scope(scope)
+    role = resolved.role
+    if role is None:
+        return
+    scopes = [parse_scope(s) for s in role.assignable_scopes]
+    if role.is_custom and not any(target.is_at_or_below(s) for s in scopes):
+        raise InputError(
+            f"role {role.name!r} cannot be assigned at {scope}: it is assignable only at or below "
+            f"{', '.join(role.assignable_scopes)}"
+        )
+    if target.kind == MANAGEMENT_GROUP and role.is_custom and role.data_actions:
+        raise InputError(f"role {role.name!r} has DataActions, and Azure refuses to assign such a custom role "
+                         "at a management group: assign it at a subscription or below")
+
+
+# --------------------------------------------------------------------------- assignments
+
+
+@dataclass(frozen=True)
+class AssignResult:
+    status: str  # created | unchanged | already-assigned | would-create
+    assignment: Assignment | None
+    name: str
+    role: ResolvedRole
+
+
+def find_assignments(gw: Gateway, scope: str, principal_id: str, role_guid: str | None = None) -> list[Assignment]:
+    """Assignments of a principal exactly at *scope* (optionally of one role)."""
+    target = parse_scope(scope)
+    out = []
+    for a in gw.list_role_assignments(scope, f"principalId eq {odata_quote(principal_id)}"):
+        if a.principal_id.lower() != principal_id.lower() or parse_scope(a.scope) != target:
+            continue
+        if role_guid is None or a.role_guid.lower() == role_guid.lower():
+            out.append(a)
+    return out
+
+
+def assign(
+    gw: Gateway,
+    *,
+    principal_id: str,
+    principal_type: str | None,
+    role: ResolvedRole,
+    scope: str,
+    description: str | None = None,
+    condition: str | None = None,
+    condition_version: str | None = None,
+    dry_run: bool = False,
+    backoff: Backoff = Backoff(),
+    progress: Progress = _quiet,
+) -> AssignResult:
+    if not is_guid(principal_id):
+        raise InputError(f"--identity {principal_id!r} is not an object id (GUID)")
+    scope = str(parse_scope(scope))
+    preflight_assignment(role, scope)
+    if condition and not condition_version:
+        condition_version = "2.0"
+    name = assignment_name(scope, role.guid, principal_id)
+    if dry_run:
+        return AssignResult("would-create", None, name, role)
+    delays = backoff.delays()
+    while True:
+        try:
+            created, a = gw.put_role_assignment(
+                scope, name,
+                role_definition_id=role.definition_id(scope), principal_id=principal_id,
+                principal_type=principal_type, description=description,
+                condition=condition, condition_version=condition_version,
+            )
+            return AssignResult("created" if created else "unchanged", a, name, role)
+        except AzureOperationError as e:
+            if e.error_code == "RoleAssignmentExists":
+                existing = find_assignments(gw, scope, principal_id, role.guid)
+                return AssignResult("already-assigned", existing[0] if existing else None, name, role)
+            if e.error_code not in TRANSIENT_ASSIGN_CODES:
+                raise
+            delay = next(delays, None)
+            if delay is None:
+                raise
+            progress(f"Azure answered {e.error_code} (not replicated yet?); retrying in {delay:.1f} s")
+            logger.info("assign: %s; waiting %.1f s", e.error_code, delay)
+            time.sleep(delay)
+
+
+def unassign(gw: Gateway, *, principal_id: str, role: ResolvedRole | None, scope: str,
+             dry_run: bool = False) -> list[Assignment]:
+    """Delete the principal's assignments of *role* (or of every role) at exactly *scope*; [] if none."""
+    scope = str(parse_scope(scope))
+    found = find_assignments(gw, scope, principal_id, role.guid if role else None)
+    if not dry_run:
+        for a in found:
+            gw.delete_role_assignment(a.id)
+    return found
+
+
+# --------------------------------------------------------------------------- deleting roles
+
+
+def find_custom_role(gw: Gateway, ref: str | RoleDefinition, scope: str | None) -> RoleDefinition | None:
+    """A custom role by name, GUID, full id or rendered definition; built-ins are refused offline."""
+    if isinstance(ref, RoleDefinition):
+        return find_role_by_name(gw, ref.name, lookup_scope(ref))
+    builtin = load_builtin_roles().resolve(ref)
+    if builtin is not None:
+        raise InputError(f"{builtin.name!r} is a built-in role: built-in roles cannot be deleted")
+    if looks_like_role_id(ref):
+        if scope is None and "/subscriptions/" in ref.lower():
+            scope = "/subscriptions/" + ref.split("/")[2]
+        if scope is None:
+            raise InputError("give --scope (or --subscription) to find a role by GUID")
+        return gw.get_role_definition(scope, role_guid_of(ref))
+    if scope is None:
+        raise InputError(f"give --scope (or --subscription) to find role {ref!r} by name")
+    return find_role_by_name(gw, ref, scope)
+
+
+def assignments_of_role(gw: Gateway, role: RoleDefinition) -> list[Assignment]:
+    seen: dict[str, Assignment] = {}
+    for scope in role.assignable_scopes:
+        for a in gw.list_role_assignments(scope):
+            if a.role_guid.lower() == (role.role_id or "").lower():
+                seen.setdefault(a.id.lower(), a)
+    return list(seen.values())
+
+
+def delete_role(gw: Gateway, role: RoleDefinition, *, with_assignments: bool = False,
+                backoff: Backoff = Backoff(), progress: Progress = _quiet) -> list[Assignment]:
+    """Delete a custom role; its assignments first when asked, else refuse while it has any."""
+    if not role.is_custom:
+        raise InputError(f"{role.name!r} is a built-in role: built-in roles cannot be deleted")
+    holders = assignments_of_role(gw, role)
+    if holders and not with_assignments:
+        listing = "; ".join(f"{a.principal_id} at {a.scope}" for a in holders[:5])
+        more = f" and {len(holders) - 5} more" if len(holders) > 5 else ""
+        raise InputError(f"role {role.name!r} is still assigned ({len(holders)}): {listing}{more}; "
+                         "use --with-assignments to remove them first")
+    for a in holders:
+        gw.delete_role_assignment(a.id)
+    scope = role.assignable_scopes[0] if role.assignable_scopes else lookup_scope(role)
+    delays = backoff.delays()
+    while True:
+        try:
+            gw.delete_role_definition(scope, role.role_id)
+            return holders
+        except AzureOperationError as e:
+            delay = next(delays, None) if e.error_code == "RoleDefinitionHasAssignments" and holders else None
+            if delay is None:
+                raise
+            progress(f"waiting for removed assignments to replicate (retry in {delay:.1f} s)")
+            time.sleep(delay)
