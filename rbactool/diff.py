@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -663,11 +663,16 @@ def _role_sort_key(d: RoleDiff) -> tuple:
 
 
 def match_roles(
-    old: Sequence[RoleDefinition], new: Sequence[RoleDefinition]
+    old: Sequence[RoleDefinition],
+    new: Sequence[RoleDefinition],
+    *,
+    key: Callable[[RoleDefinition], str | None] | None = None,
 ) -> list[tuple[RoleDefinition | None, RoleDefinition | None]]:
     """Pair roles: by id (GUID) when both have one, else by name (case-insensitive), in order.
 
-    Unpaired roles come back as ``(role, None)`` (removed) or ``(None, role)`` (added).
+    ``key`` (optional) pairs roles first by another identity, e.g. a roles spec's role key, so a
+    role renamed in a spec is still one changed role. Unpaired roles come back as
+    ``(role, None)`` (removed) or ``(None, role)`` (added).
     """
     old_left = list(old)
     new_left = list(new)
@@ -694,6 +699,8 @@ def match_roles(
         old_left = remaining_old
         new_left = [r for i, r in enumerate(new_left) if i not in used]
 
+    if key is not None:
+        take(key)
     take(lambda r: (r.role_id or "").lower())
     take(lambda r: r.name.strip().lower())
     pairs.extend((r, None) for r in old_left)
@@ -707,6 +714,7 @@ def diff_role_sets(
     catalog: Catalog,
     *,
     pair_single: bool = False,
+    key: Callable[[RoleDefinition], str | None] | None = None,
     findings: bool = True,
     config: Config | None = None,
 ) -> DiffReport:
@@ -718,7 +726,7 @@ def diff_role_sets(
     if pair_single and len(old) == 1 and len(new) == 1:
         pairs: list[tuple[RoleDefinition | None, RoleDefinition | None]] = [(old[0], new[0])]
     else:
-        pairs = match_roles(old, new)
+        pairs = match_roles(old, new, key=key)
     diffs = sorted((diff_roles(o, n, catalog, findings=findings, config=config) for o, n in pairs),
                    key=_role_sort_key)
     return DiffReport(tuple(diffs), catalog.snapshot_date, catalog.origin)

@@ -125,6 +125,12 @@ def render_spec_at_revision(spec_path: Path, rev: str, *, overrides: dict, fallb
     return [replace(r.role, source=f"{label}#{r.key}") for r in rendered]
 
 
+def spec_key(role) -> str | None:
+    """The roles-spec key of a role rendered by this module (its source ends in ``#key``)."""
+    source = role.source or ""
+    return source.rsplit("#", 1)[1] if "#" in source else None
+
+
 def render_spec_working_tree(spec_path: Path, *, overrides: dict, fallbacks: dict, template_dirs: tuple) -> list:
     from rbactool.spec import load_spec, render_spec
 
@@ -218,7 +224,8 @@ def diff_command(ctx, old, new, fmt, exit_code, fail_on_new_access, roles_spec, 
         pair_single = True
 
     catalog = load_catalog(catalog_path)
-    report = diff_role_sets(old_roles, new_roles, catalog, pair_single=pair_single, findings=not no_findings)
+    report = diff_role_sets(old_roles, new_roles, catalog, pair_single=pair_single, findings=not no_findings,
+                            key=None if pair_single else spec_key)
     if fmt == "json":
         click.echo(format_json(report, old_label=old_label, new_label=new_label), nl=False)
     elif fmt == "markdown":
