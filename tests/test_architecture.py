@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
 
+from conftest import ROOT
 from rbactool.cli import COMMANDS, cli
 
 PKG = ROOT / "rbactool"

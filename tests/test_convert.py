@@ -1,6 +1,7 @@
 import json
 
 import pytest
+
 from conftest import DATA, SHARED_DATA
 
 SEED = DATA / "seeds" / "custom-role-for-scoring.json"

@@ -2,8 +2,8 @@ import dataclasses
 import json
 
 import pytest
-from conftest import DATA, SHARED_DATA
 
+from conftest import DATA, SHARED_DATA
 from rbactool import model
 from rbactool.errors import RoleFormatError
 

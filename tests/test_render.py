@@ -3,8 +3,8 @@ import os
 import stat
 
 import pytest
-from conftest import DATA, SUB
 
+from conftest import DATA, SUB
 from rbactool import model
 
 RG_SCOPE = f"/subscriptions/{SUB}/resourceGroups/ml-rg"

@@ -1,8 +1,8 @@
 import json
 
 import pytest
-from conftest import ROOT, SUB
 
+from conftest import ROOT, SUB
 from rbactool.spec import load_spec, render_spec
 
 SPEC = ROOT / "roles" / "online-endpoints.yaml"
