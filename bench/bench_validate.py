@@ -48,14 +48,14 @@ def bench(label: str, argv: list[str], runs: int, target_s: float, target_mib: f
 
 def bench_in_process() -> None:
     code = r"""
-import json, time, datetime as dt
+import sys, time
 t0 = time.perf_counter()
 from rbactool.catalog import load_catalog
 from rbactool.validate import validate_roles, validate_text
 from rbactool.output import format_json
 catalog = load_catalog()
 t1 = time.perf_counter()
-text = open(%r, encoding="utf-8").read()
+text = open(sys.argv[1], encoding="utf-8").read()
 roles, problems = validate_text(text, source="raw")
 t2 = time.perf_counter()
 report = validate_roles(roles, catalog, extra_findings=problems)
@@ -65,8 +65,8 @@ t4 = time.perf_counter()
 c = report.counts()
 print(f"in-process: imports+catalog {1000*(t1-t0):.0f} ms, parse {len(roles)} roles {1000*(t2-t1):.0f} ms, "
       f"checks {1000*(t3-t2):.0f} ms, JSON {1000*(t4-t3):.0f} ms; findings {c}")
-""" % str(RAW)
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+"""
+    subprocess.run([sys.executable, "-c", code, str(RAW)], check=True, cwd=ROOT)
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ def format_sarif(
 ) -> str:
     """SARIF 2.1.0 for GitHub code scanning. *texts* maps a file to its JSON text (for line numbers)."""
     texts = texts or {}
-    uri_of = uri_of or (lambda p: p.replace("\\", "/"))
+    uri_of = uri_of or file_uri
     used = sorted({f.code for f in report.findings} | {s.finding.code for s in report.suppressed})
     rule_index = {code: i for i, code in enumerate(used)}
     rules = []
@@ -147,6 +147,7 @@ def format_sarif(
             "properties": {"tags": [r.group, r.type.lower()], "security-severity": _SECURITY_SEVERITY[r.type]},
         })
     line_maps: dict[str, dict[str, tuple[int, int]]] = {}
+    fallback_file = next((f for f in report.files if f != "-"), None)
 
     def result(f: Finding, suppression: tuple[str, str] | None) -> dict[str, Any]:
         loc = f.location
@@ -159,17 +160,20 @@ def format_sarif(
                            "operations": list(f.operations)},
             "partialFingerprints": {"rbactool/v1": _fingerprint(f)},
         }
-        if loc.file and loc.file != "-":
+        # GitHub code scanning wants a location on every result: run-level findings (catalog age)
+        # and findings on standard input are placed at line 1 of the first named input file.
+        file = loc.file if loc.file and loc.file != "-" else fallback_file
+        if file:
             region = {"startLine": 1}
-            text = texts.get(loc.file)
+            text = texts.get(file) if file == loc.file else None
             if text is not None and loc.pointer:
-                if loc.file not in line_maps:
-                    line_maps[loc.file] = json_pointer_positions(text)
-                pos = _nearest(line_maps[loc.file], loc.pointer)
+                if file not in line_maps:
+                    line_maps[file] = json_pointer_positions(text)
+                pos = _nearest(line_maps[file], loc.pointer)
                 if pos:
                     region = {"startLine": pos[0], "startColumn": pos[1]}
             res["locations"] = [{
-                "physicalLocation": {"artifactLocation": {"uri": uri_of(loc.file)}, "region": region},
+                "physicalLocation": {"artifactLocation": {"uri": uri_of(file)}, "region": region},
                 "logicalLocations": [{"name": loc.role or "", "kind": "object"}] if loc.role else [],
             }]
             if not res["locations"][0]["logicalLocations"]:
@@ -192,6 +196,20 @@ def format_sarif(
         }],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def file_uri(path: str) -> str:
+    """A SARIF artifact URI: relative to the current directory when the file is below it (what GitHub
+    code scanning maps to the repository), else an absolute file:// URI."""
+    from pathlib import Path
+    from urllib.parse import quote
+
+    p = Path(path)
+    try:
+        rel = p.resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        return p.resolve().as_uri() if p.is_absolute() else quote(p.as_posix())
+    return quote(rel.as_posix())
 
 
 def _fingerprint(f: Finding) -> str:

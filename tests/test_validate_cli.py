@@ -190,6 +190,9 @@ def test_sarif_is_valid_and_points_at_lines(v, tmp_path):
     assert region["startLine"] == _line_of(role.read_text(), "Microsoft.Compte")
     assert run_["tool"]["driver"]["rules"][res["ruleIndex"]]["id"] == "NAMESPACE_TYPO"
     assert res["level"] == "error"
+    # the file is under the current directory: a repository-relative URI, as code scanning wants
+    assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "r.json"
+    assert all(x.get("locations") for x in run_["results"])
 
 
 def test_sarif_rejects_a_broken_document():
