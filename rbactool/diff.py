@@ -473,18 +473,23 @@ def diff_scopes(old: Sequence[str], new: Sequence[str]) -> ScopeChange:
 # --------------------------------------------------------------------------- effective
 
 
-def _effective_map(eff: EffectivePermissions) -> dict[tuple[str, bool], EffectiveOperation]:
-    out: dict[tuple[str, bool], EffectiveOperation] = {}
-    for op in (*eff.actions, *eff.data_actions):
-        out[(op.name.lower(), op.is_data_action)] = EffectiveOperation(
-            op.name, op.is_data_action, op.display_name, risk_classes(op.name, op.is_data_action), op.provider, True
-        )
+def _effective_keys(eff: EffectivePermissions) -> dict[tuple[str, bool], object]:
+    """(lower-cased name, is data action) -> catalog Operation, or the granted string when unknown."""
+    out: dict[tuple[str, bool], object] = {(op.name.lower(), False): op for op in eff.actions}
+    out.update(((op.name.lower(), True), op) for op in eff.data_actions)
     for data, names in ((False, eff.unresolved_actions), (True, eff.unresolved_data_actions)):
         for name in names:
-            out.setdefault((name.lower(), data), EffectiveOperation(
-                name, data, "", risk_classes(name, data), namespace_of(name), False
-            ))
+            out.setdefault((name.lower(), data), name)
     return out
+
+
+def _effective_operation(key: tuple[str, bool], op: object) -> EffectiveOperation:
+    if isinstance(op, str):
+        return EffectiveOperation(op, key[1], "", risk_classes(op, key[1]), namespace_of(op), False)
+    return EffectiveOperation(
+        op.name, op.is_data_action, op.display_name, risk_classes(op.name, op.is_data_action),  # type: ignore[attr-defined]
+        op.provider, True,  # type: ignore[attr-defined]
+    )
 
 
 def _op_sort_key(op: EffectiveOperation) -> tuple:
@@ -492,10 +497,11 @@ def _op_sort_key(op: EffectiveOperation) -> tuple:
 
 
 def diff_effective(old: EffectivePermissions | None, new: EffectivePermissions | None) -> EffectiveChange:
-    om = _effective_map(old) if old else {}
-    nm = _effective_map(new) if new else {}
-    added = tuple(sorted((nm[k] for k in nm.keys() - om.keys()), key=_op_sort_key))
-    removed = tuple(sorted((om[k] for k in om.keys() - nm.keys()), key=_op_sort_key))
+    """Operations granted by NEW and not OLD (added), and the reverse (removed); sorted."""
+    om = _effective_keys(old) if old else {}
+    nm = _effective_keys(new) if new else {}
+    added = tuple(sorted((_effective_operation(k, nm[k]) for k in nm.keys() - om.keys()), key=_op_sort_key))
+    removed = tuple(sorted((_effective_operation(k, om[k]) for k in om.keys() - nm.keys()), key=_op_sort_key))
     return EffectiveChange(added, removed, len(om), len(nm))
 
 
@@ -629,8 +635,7 @@ def diff_roles(
     if old is None and new is None:
         raise ValueError("diff_roles needs at least one role")
     if old is not None and new is not None and old == new:
-        eff = effective_operations(new, catalog)
-        n = len(_effective_map(eff))
+        n = len(_effective_keys(effective_operations(new, catalog)))
         return RoleDiff(old, new, UNCHANGED, effective=EffectiveChange((), (), n, n))
     old_eff, old_findings = _findings_and_effective(old, catalog, config, findings) if old else (None, [])
     new_eff, new_found = _findings_and_effective(new, catalog, config, findings) if new else (None, [])

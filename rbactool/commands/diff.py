@@ -106,6 +106,8 @@ def render_spec_at_revision(spec_path: Path, rev: str, *, overrides: dict, fallb
     if rel is None:
         raise gitio.GitInputError(f"{spec_path} is outside the git repository {root}")
     label = f"{rev}:{rel}"
+    if not gitio.exists_at(gitio.resolve_revision(rev, root), rel, root):
+        raise gitio.GitInputError(f"roles spec {rel} does not exist at revision {rev!r}")
     text = gitio.read_at_revision(rev, rel, cwd=root)
     paths = [rel, *_spec_paths(parse_yaml(text, label), rel)]
     cli_dirs = [(d, gitio.repo_relative(d, root)) for d in template_dirs]
