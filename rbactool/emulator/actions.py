@@ -16,17 +16,17 @@ def packaged_catalog() -> Catalog:
 class ActionChecker:
     def __init__(self, catalog: Catalog, extra: dict[str, bool]):
         self.catalog = catalog
-        self.extra = extra  # lower-cased operation name -> is_data_action
+        self.extra = extra  # operation name -> is_data_action (shared, filled by tests)
 
     def _extra_match(self, pattern: str, data: bool) -> bool:
         if not self.extra:
             return False
         regex = compile_pattern(pattern)
-        return any(is_data == data and regex.match(name) for name, is_data in tuple(self.extra.items()))
+        return any(is_data == data and regex.match(name.lower()) for name, is_data in tuple(self.extra.items()))
 
     def _known_namespace(self, ns: str) -> bool:
         low = ns.lower()
-        return self.catalog.is_known_namespace(ns) or any(namespace_of(n) == low for n in tuple(self.extra))
+        return self.catalog.is_known_namespace(ns) or any(namespace_of(n).lower() == low for n in tuple(self.extra))
 
     def check(self, pattern: str, *, data: bool) -> None:
         """Raise the ARM error for a permission string that matches no operation of its kind."""

@@ -302,7 +302,7 @@ class App:
                 raise ValueError("an operation needs a 'name' like Contoso.Foo/bars/read")
         with self.state.lock:
             for op in operations:
-                self.backend.extra_operations[op["name"].lower()] = bool(op.get("isDataAction", False))
+                self.backend.extra_operations[op["name"]] = bool(op.get("isDataAction", False))
 
     def dump(self) -> dict:
         with self.state.lock:

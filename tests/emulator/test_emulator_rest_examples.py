@@ -139,3 +139,15 @@ def test_provider_operations_example(rest):
     assert any(o["isDataAction"] for o in ops) and any(not o["isDataAction"] for o in ops)
     assert rest("GET", "/providers/Microsoft.Authorization/providerOperations/Contoso.Nothing",
                 "2022-04-01").status_code == 404
+
+
+def test_extra_operations_are_listed(rest, emulator, client):
+    emulator.add_operations([{"name": "Contoso.Widgets/widgets/read", "isDataAction": False},
+                             {"name": "Microsoft.Storage/storageAccounts/frobnicate/action", "isDataAction": False}])
+    contoso = client.provider_operations_metadata.get("contoso.widgets")
+    assert contoso.name == "Contoso.Widgets"
+    assert [o.name for rt in contoso.resource_types for o in rt.operations] == ["Contoso.Widgets/widgets/read"]
+    storage = client.provider_operations_metadata.get("Microsoft.Storage")
+    names = {o.name for rt in storage.resource_types for o in rt.operations}
+    assert "Microsoft.Storage/storageAccounts/frobnicate/action" in names
+    assert "Contoso.Widgets" in {p.name for p in client.provider_operations_metadata.list()}
