@@ -216,6 +216,9 @@ class App:
         }
         with self._log_lock:
             self._log.append(entry)
+        if logger.isEnabledFor(logging.DEBUG):  # paths carry subscription ids: DEBUG only (STYLE 3.8)
+            logger.debug("%s %s -> %s%s (%.2f ms)", req.method, path, resp.status,
+                        f" {entry['code']}" if entry["code"] else "", entry["latency_ms"])
 
     def requests(self) -> list[dict]:
         with self._log_lock:
