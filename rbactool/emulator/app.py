@@ -212,7 +212,9 @@ class App:
             isinstance(resp.body.get("error"), dict) else None,
             "latency_ms": round(elapsed * 1000, 3),
             "headers": {k: v for k, v in req.headers.items() if k not in _HIDDEN_HEADERS},
-            "body": req.body[:_LOGGED_BODY].decode("utf-8", "replace") if req.body else None,
+            # token requests carry a client secret: never logged
+            "body": "<redacted>" if _ENTRA_TOKEN.match(path) else
+            req.body[:_LOGGED_BODY].decode("utf-8", "replace") if req.body else None,
         }
         with self._log_lock:
             self._log.append(entry)

@@ -78,7 +78,9 @@ def test_fake_entra_token_endpoint_with_azure_identity(emulator, sub, monkeypatc
     c = AuthorizationManagementClient(cred, emulator.subscription_id, base_url=emulator.base_url)
     rd = c.role_definitions.create_or_update(sub, ROLE_ID, custom_role(sub))
     assert rd.updated_by not in (None, "00000000-0000-0000-0000-0000000000cc")  # the oid of my-client-id
-    assert any("/oauth2/v2.0/token" in r["path"] for r in emulator.requests(method="POST"))
+    token_requests = [r for r in emulator.requests(method="POST") if "/oauth2/v2.0/token" in r["path"]]
+    assert token_requests
+    assert "not-a-secret" not in json.dumps(emulator.requests())
 
 
 # ------------------------------------------------------------------ caller permissions
