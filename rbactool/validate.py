@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from rbactool.checks import DATA_ATTRS, CheckContext, all_checks
 from rbactool.checks.risk import RISK_CLASSES, risk_classes
 from rbactool.config import Config, Ignore
-from rbactool.findings import TYPES, Finding, at_or_above, make_finding, sort_findings, type_rank
+from rbactool.findings import TYPES, Finding, at_or_above, make_finding, sort_findings
 from rbactool.model import RoleDefinition
 
 if TYPE_CHECKING:
@@ -177,6 +177,9 @@ class Suppressed:
     by: str  # where the ignore entry comes from ("path: ignore[2]" or "--ignore")
 
 
+USE_FAIL_ON = "fail_on"
+
+
 @dataclass(frozen=True)
 class Report:
     findings: tuple[Finding, ...] = ()
@@ -186,10 +189,11 @@ class Report:
     fail_on: str | None = "ERROR"
     catalog_snapshot: str | None = None
 
-    def failed(self, threshold: str | None | object = ...) -> bool:
-        """True when a (non-suppressed) finding is at or above *threshold* (default: the config's)."""
-        t = self.fail_on if threshold is ... else threshold
-        return any(at_or_above(f.type, t) for f in self.findings)  # type: ignore[arg-type]
+    def failed(self, threshold: str | None = USE_FAIL_ON) -> bool:
+        """True when a (non-suppressed) finding is at or above *threshold*: a finding type, None for
+        never, or by default the report's ``fail_on`` (from the config or ``--fail-on``)."""
+        t = self.fail_on if threshold == USE_FAIL_ON else threshold
+        return any(at_or_above(f.type, t) for f in self.findings)
 
     @property
     def codes(self) -> set[str]:
@@ -352,8 +356,3 @@ def schema_findings(item: object, *, source: str, prefix: str = "") -> list[Find
         out.append(make_finding("SCHEMA_VIOLATION", message, file=source, role=role,
                                 pointer=(prefix + pointer) or "/", value=value))
     return out
-
-
-def summary_counts(report: Report) -> dict[str, int]:
-    counts = report.counts()
-    return {t.lower(): counts[t] for t in sorted(TYPES, key=type_rank, reverse=True)}

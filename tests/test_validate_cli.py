@@ -295,3 +295,16 @@ def test_explain_pattern_matching_nothing_says_so(run):
     [role] = r.json()["roles"]
     assert role["totals"]["actions"] == 0 and role["totals"]["data_actions"] == 0
     assert "matches no operation" in run("explain", "Microsoft.Compute/virtualMachines/*/frobnicate").stdout
+
+
+def test_catalog_max_age_option(v):
+    # the packaged snapshot is from 2026-08-22: older than 0 days on any later day
+    data = v(STRICT, "--format", "json", "--catalog-max-age-days", "0").json()
+    assert "CATALOG_OUTDATED" in {f["code"] for f in data["findings"]}
+    assert v(STRICT, "--catalog-max-age-days", "-1").exit_code == 2
+
+
+def test_show_suppressed_in_text(v):
+    r = v(SCORING, "--ignore", "CREDENTIAL_EXPOSURE", "--show-suppressed")
+    assert "suppressed:" in r.stdout and "CREDENTIAL_EXPOSURE" in r.stdout
+    assert "(1 suppressed)" in r.stdout

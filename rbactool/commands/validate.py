@@ -86,11 +86,14 @@ def _load_config(config_path: str | None, no_config: bool):
               help="Suppress every finding with this code (counted as suppressed). Repeatable.")
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, envvar="RBACTOOL_CATALOG",
               help="Operations catalog to check against [default: the packaged snapshot].")
+@click.option("--catalog-max-age-days", type=click.IntRange(min=0), default=None, metavar="DAYS",
+              help="CATALOG_OUTDATED when the catalog snapshot is older than this [default: 180, or "
+                   "catalog_max_age_days in the config].")
 @click.option("--show-suppressed", is_flag=True, help="Text format: also list suppressed findings.")
 @click.option("--list-rules", is_flag=True, help="Print every finding code with its type and explanation, and exit.")
 @click.pass_context
 def validate_command(ctx, files, specs, fmt, fail_on, config_path, no_config, ignore_codes, catalog_path,
-                     show_suppressed, list_rules):
+                     catalog_max_age_days, show_suppressed, list_rules):
     """Check role definitions offline against the operations catalog and Azure's rules.
 
     FILE may be the az CLI shape, the ARM resource shape, or the array `az role definition list`
@@ -115,6 +118,8 @@ def validate_command(ctx, files, specs, fmt, fail_on, config_path, no_config, ig
     config = _load_config(config_path, no_config)
     if fail_on is not None:
         config = replace(config, fail_on=parse_fail_on(fail_on))
+    if catalog_max_age_days is not None:
+        config = replace(config, catalog_max_age_days=catalog_max_age_days)
     extra_ignores = cli_ignores(ignore_codes)
     catalog = load_catalog(catalog_path)
 
