@@ -10,6 +10,7 @@ import ssl
 import threading
 import time
 import uuid
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -64,6 +65,15 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     wbufsize = 256 * 1024
     timeout = 120
+
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own errors (bad request line, unsupported method...) as ARM JSON, not HTML."""
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        body = {"error": {"code": phrase.title().replace(" ", "").replace("-", ""), "message": message or phrase}}
+        self._write(Response(code, body), close=True)
 
     def version_string(self) -> str:
         return self.server_version

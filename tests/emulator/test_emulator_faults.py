@@ -311,3 +311,10 @@ def test_chunked_request_body(emulator, sub):
                      params={"api-version": "2022-04-01"}, data=chunks(), verify=emulator.ca_path, timeout=10,
                      headers={"Authorization": f"Bearer {emulator.token}", "Content-Type": "application/json"})
     assert r.status_code == 201 and r.json()["name"] == NAME
+
+
+def test_http_level_errors_are_json(emulator):
+    r = requests.request("OPTIONS", emulator.base_url + "/", verify=emulator.ca_path, timeout=10)
+    assert r.status_code == 501 and r.json()["error"]["code"]
+    assert raw(emulator, "GET", f"/providers/Microsoft.Authorization/roleDefinitions/{READER}"
+                                "?api-version=2022-04-01").status_code == 200
