@@ -10,8 +10,9 @@ import difflib
 import functools
 import gzip
 import json
+from pathlib import Path
 
-from rbactool.catalog import packaged_data_path
+from rbactool.catalog import CACHED_BUILTIN_ROLES, cache_dir, packaged_data_path
 from rbactool.errors import CatalogError
 from rbactool.model import RoleDefinition, role_from_dict
 
@@ -47,15 +48,21 @@ class BuiltinRoles:
         return [lowered[m] for m in difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)]
 
 
-@functools.lru_cache(maxsize=1)
 def load_builtin_roles() -> BuiltinRoles:
-    path = packaged_data_path("builtin-roles.json.gz")
+    """The built-in roles ``rbactool catalog refresh`` cached, else the packaged snapshot."""
+    cached = cache_dir() / CACHED_BUILTIN_ROLES
+    return _load(str(cached) if cached.is_file() else None)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(cached: str | None) -> BuiltinRoles:
+    path = Path(cached) if cached else packaged_data_path("builtin-roles.json.gz")
     try:
         doc = json.loads(gzip.decompress(path.read_bytes()))
         roles = tuple(
-            role_from_dict(r, source="<packaged built-in roles>", pointer_prefix=f"/roles/{i}")
+            role_from_dict(r, source=str(path), pointer_prefix=f"/roles/{i}")
             for i, r in enumerate(doc["roles"])
         )
     except (OSError, EOFError, ValueError, KeyError) as e:
-        raise CatalogError(f"packaged built-in roles cannot be loaded: {e}") from e
+        raise CatalogError(f"{path}: built-in roles cannot be loaded: {e}") from e
     return BuiltinRoles(roles, doc["snapshot_date"])

@@ -25,6 +25,9 @@ from rbactool.errors import CatalogError
 
 SCHEMA_VERSION = 1
 ENV_CATALOG = "RBACTOOL_CATALOG"
+ENV_CACHE_DIR = "RBACTOOL_CACHE_DIR"
+CACHED_OPERATIONS = "operations.json.gz"
+CACHED_BUILTIN_ROLES = "builtin-roles.json.gz"
 
 
 @dataclass(frozen=True)
@@ -219,7 +222,26 @@ def _load(path: str | None) -> Catalog:
         raise CatalogError(f"{path}: catalog is malformed ({type(e).__name__}: {e})") from e
 
 
+def cache_dir() -> Path:
+    """Where ``rbactool catalog refresh`` writes: $RBACTOOL_CACHE_DIR, else $XDG_CACHE_HOME/rbactool,
+    else ~/.cache/rbactool."""
+    if os.environ.get(ENV_CACHE_DIR):
+        return Path(os.environ[ENV_CACHE_DIR])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rbactool"
+
+
+def catalog_source(path: str | os.PathLike | None = None) -> str | None:
+    """The catalog file in use: *path*, $RBACTOOL_CATALOG, a refreshed cache, or None (packaged)."""
+    if path is not None:
+        return str(path)
+    if os.environ.get(ENV_CATALOG):
+        return os.environ[ENV_CATALOG]
+    cached = cache_dir() / CACHED_OPERATIONS
+    return str(cached) if cached.is_file() else None
+
+
 def load_catalog(path: str | os.PathLike | None = None) -> Catalog:
-    """The catalog at *path*, else ``$RBACTOOL_CATALOG``, else the packaged one. Cached."""
-    chosen = path if path is not None else os.environ.get(ENV_CATALOG) or None
-    return _load(str(chosen) if chosen is not None else None)
+    """The catalog at *path*, else ``$RBACTOOL_CATALOG``, else the one ``rbactool catalog refresh``
+    cached, else the packaged snapshot. Cached per file."""
+    return _load(catalog_source(path))

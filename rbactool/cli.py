@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "unassign": ("arm", "unassign_command", "Remove an identity's role assignments at a scope."),
     "list": ("arm", "list_group", "List role definitions or role assignments in Azure."),
     "whoami": ("arm", "whoami_command", "Show which identity, tenant and endpoint rbactool uses."),
+    "catalog": ("catalog", "catalog_group", "Show or refresh the offline catalog of Azure operations and roles."),
     "validate": (
         "validate",
         "validate_command",

@@ -16,6 +16,12 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 SUB = "11111111-2222-3333-4444-555555555555"
 
 
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """No test sees a catalog that `rbactool catalog refresh` cached on this machine."""
+    monkeypatch.setenv("RBACTOOL_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 class Run:
     def __init__(self, result):
         self.result = result
