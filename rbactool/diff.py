@@ -162,6 +162,10 @@ class EffectiveOperation:
     risk_classes: tuple[str, ...] = ()
     provider: str = ""
     known: bool = True  # False: a granted string the catalog does not know
+    #: Granted (on the side it is reported from) only by blocks with an ABAC condition.
+    conditional: bool = False
+    #: Why an operation granted on both sides is listed: its ABAC condition status changed.
+    note: str = ""
 
     @property
     def key(self) -> tuple[str, bool]:
@@ -483,12 +487,28 @@ def _effective_keys(eff: EffectivePermissions) -> dict[tuple[str, bool], object]
     return out
 
 
-def _effective_operation(key: tuple[str, bool], op: object) -> EffectiveOperation:
+def _unconditional_keys(eff: EffectivePermissions) -> set[tuple[str, bool]] | None:
+    """Keys granted by at least one block without an ABAC condition; None when no block has one."""
+    if not any(g.condition for g in eff.grants):
+        return None
+    out: set[tuple[str, bool]] = set()
+    for g in eff.grants:
+        if g.condition:
+            continue
+        out.update((op.name.lower(), op.is_data_action) for op in g.effective)
+        if not g.operations and "*" not in g.pattern:
+            out.add((g.pattern.lower(), g.is_data))
+    return out
+
+
+def _effective_operation(key: tuple[str, bool], op: object, conditional: bool = False,
+                         note: str = "") -> EffectiveOperation:
     if isinstance(op, str):
-        return EffectiveOperation(op, key[1], "", risk_classes(op, key[1]), namespace_of(op), False)
+        return EffectiveOperation(op, key[1], "", risk_classes(op, key[1]), namespace_of(op), False, conditional,
+                                  note)
     return EffectiveOperation(
         op.name, op.is_data_action, op.display_name, risk_classes(op.name, op.is_data_action),  # type: ignore[attr-defined]
-        op.provider, True,  # type: ignore[attr-defined]
+        op.provider, True, conditional, note,  # type: ignore[attr-defined]
     )
 
 
@@ -496,13 +516,35 @@ def _op_sort_key(op: EffectiveOperation) -> tuple:
     return (op.data_action, op.name.lower(), op.name)
 
 
+NOW_UNCONDITIONAL = "was granted only under an ABAC condition; now unconditionally"
+NOW_CONDITIONAL = "was granted unconditionally; now only under an ABAC condition"
+
+
 def diff_effective(old: EffectivePermissions | None, new: EffectivePermissions | None) -> EffectiveChange:
-    """Operations granted by NEW and not OLD (added), and the reverse (removed); sorted."""
+    """Operations granted by NEW and not OLD (added), and the reverse (removed); sorted.
+
+    Conditions count: an operation OLD granted only under an ABAC condition and NEW grants
+    without one is *added* (with a note), and the reverse is *removed*.
+    """
     om = _effective_keys(old) if old else {}
     nm = _effective_keys(new) if new else {}
-    added = tuple(sorted((_effective_operation(k, nm[k]) for k in nm.keys() - om.keys()), key=_op_sort_key))
-    removed = tuple(sorted((_effective_operation(k, om[k]) for k in om.keys() - nm.keys()), key=_op_sort_key))
-    return EffectiveChange(added, removed, len(om), len(nm))
+    uo = _unconditional_keys(old) if old else None
+    un = _unconditional_keys(new) if new else None
+
+    def cond(keys: set | None, k: tuple[str, bool]) -> bool:
+        return keys is not None and k not in keys
+
+    added = [_effective_operation(k, nm[k], cond(un, k)) for k in nm.keys() - om.keys()]
+    removed = [_effective_operation(k, om[k], cond(uo, k)) for k in om.keys() - nm.keys()]
+    if uo is not None or un is not None:
+        for k in nm.keys() & om.keys():
+            was, now = cond(uo, k), cond(un, k)
+            if was and not now:
+                added.append(_effective_operation(k, nm[k], False, NOW_UNCONDITIONAL))
+            elif now and not was:
+                removed.append(_effective_operation(k, om[k], True, NOW_CONDITIONAL))
+    return EffectiveChange(tuple(sorted(added, key=_op_sort_key)), tuple(sorted(removed, key=_op_sort_key)),
+                           len(om), len(nm))
 
 
 # --------------------------------------------------------------------------- catalog honesty

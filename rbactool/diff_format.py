@@ -86,6 +86,7 @@ def _op_dict(op: EffectiveOperation) -> dict:
     return {
         "name": op.name, "display_name": op.display_name, "data_action": op.data_action,
         "risk_classes": list(op.risk_classes), "provider": op.provider, "known": op.known,
+        "conditional": op.conditional, "note": op.note or None,
     }
 
 
@@ -180,6 +181,12 @@ def format_json(report: DiffReport, *, old_label: str | None = None, new_label: 
 # --------------------------------------------------------------------------- text
 
 
+def _op_qualifier(op: EffectiveOperation) -> str:
+    if op.note:
+        return f"  ({op.note})"
+    return "  (under an ABAC condition)" if op.conditional else ""
+
+
 def _risk_suffix(op: EffectiveOperation) -> str:
     return f"  [{', '.join(op.risk_classes)}]" if op.risk_classes else ""
 
@@ -253,9 +260,10 @@ def _role_text(d: RoleDiff, s: Style) -> list[str]:
     for op in eff.added:
         text = f"    + {op.name}" + (f"  {op.display_name}" if op.display_name else "")
         text += "" if op.known else "  (not in the catalog)"
+        text += _op_qualifier(op)
         lines.append(s(text, "add") + (s(_risk_suffix(op), "risk") if op.risk_classes else ""))
     for op in eff.removed:
-        text = f"    - {op.name}" + (f"  {op.display_name}" if op.display_name else "")
+        text = f"    - {op.name}" + (f"  {op.display_name}" if op.display_name else "") + _op_qualifier(op)
         lines.append(s(text, "remove") + (s(_risk_suffix(op), "dim") if op.risk_classes else ""))
     if d.new_findings:
         lines.append("  new findings:")
@@ -302,6 +310,8 @@ def _op_table(ops: tuple[EffectiveOperation, ...]) -> list[str]:
     for op in ops:
         name = _md_code(op.name) + (" (data action)" if op.data_action else "")
         display = _md_cell(op.display_name) if op.known else "_not in the catalog_"
+        if op.note or op.conditional:
+            display += f" _({_op_qualifier(op).strip()[1:-1]})_"
         risk = ", ".join(f"**{c}**" for c in op.risk_classes)
         rows.append(f"| {name} | {display} | {risk} |")
     return rows

@@ -426,3 +426,39 @@ def test_markdown_golden(run, monkeypatch):
     if os.environ.get("RBACTOOL_UPDATE_GOLDEN"):
         GOLDEN.write_text(r.stdout, encoding="utf-8")
     assert r.stdout == Path(GOLDEN).read_text(encoding="utf-8")
+
+
+BLOB_READ = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
+COND = "@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'logs'"
+
+
+def test_operation_moving_out_of_a_conditional_block_is_new_access(catalog):
+    conditional_only = RoleDefinition(name="R", permissions=(
+        Permission(data_actions=(BLOB_READ,), condition=COND, condition_version="2.0"),
+    ))
+    also_unconditional = RoleDefinition(name="R", permissions=(
+        Permission(data_actions=(BLOB_READ,), condition=COND, condition_version="2.0"),
+        Permission(data_actions=(BLOB_READ,)),
+    ))
+    d = diff_roles(conditional_only, also_unconditional, catalog)
+    [op] = d.effective.added
+    assert op.name.lower() == BLOB_READ.lower() and op.note and not op.conditional
+    assert d.grants_new_access and d.verdict == VERDICT_GRANTS
+    back = diff_roles(also_unconditional, conditional_only, catalog)
+    assert back.effective.added == () and len(back.effective.removed) == 1
+    assert back.verdict == VERDICT_REMOVES
+
+
+def test_new_operation_under_a_condition_is_marked(run, tmp_path):
+    old = tmp_path / "old.json"
+    new = tmp_path / "new.json"
+    base = {"Name": "R", "IsCustom": True, "AssignableScopes": [f"/subscriptions/{SUB}"]}
+    old.write_text(json.dumps({**base, "Actions": ["Microsoft.Storage/storageAccounts/read"]}))
+    new.write_text(json.dumps({**base, "Permissions": [
+        {"actions": ["Microsoft.Storage/storageAccounts/read"]},
+        {"dataActions": [BLOB_READ], "condition": COND, "conditionVersion": "2.0"},
+    ]}))
+    r = run("diff", old, new, "--format", "json", "--fail-on-new-access")
+    assert r.exit_code == 1
+    [op] = r.json()["roles"][0]["effective"]["added"]
+    assert op["conditional"] is True and op["data_action"] is True
