@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -316,5 +317,23 @@ def test_chunked_request_body(emulator, sub):
 def test_http_level_errors_are_json(emulator):
     r = requests.request("OPTIONS", emulator.base_url + "/", verify=emulator.ca_path, timeout=10)
     assert r.status_code == 501 and r.json()["error"]["code"]
+    assert raw(emulator, "GET", f"/providers/Microsoft.Authorization/roleDefinitions/{READER}"
+                                "?api-version=2022-04-01").status_code == 200
+
+
+def test_server_survives_garbage(emulator):
+    import socket
+    import ssl
+
+    host, port = "127.0.0.1", emulator.port
+    with socket.create_connection((host, port), timeout=5) as plain:  # no TLS at all
+        plain.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        with contextlib.suppress(OSError):
+            plain.recv(100)
+    ctx = ssl.create_default_context(cafile=emulator.ca_path)
+    with socket.create_connection((host, port), timeout=5) as s, ctx.wrap_socket(s, server_hostname=host) as tls:
+        tls.sendall(b"\x00\x01garbage garbage\r\n\r\n")
+        reply = tls.recv(4096)
+    assert b'"error"' in reply  # (an HTTP/0.9-style line gets a bare body, as http.server answers 0.9)
     assert raw(emulator, "GET", f"/providers/Microsoft.Authorization/roleDefinitions/{READER}"
                                 "?api-version=2022-04-01").status_code == 200
