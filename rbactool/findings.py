@@ -134,6 +134,9 @@ _RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("ROLE_UNREADABLE", ERROR, "structure", "Role definition cannot be read",
      "The document passed the schema but the role model still refused it (for example a key given "
      "twice in different case, which the az CLI treats as the same key). The message says what to fix."),
+    ("EMPTY_DOCUMENT", WARNING, "structure", "File holds no role definition",
+     "The file is an empty JSON list (or REST `value` list): there is nothing to validate. A role file "
+     "that should define roles but renders empty is usually a broken template or export."),
     ("MISSING_NAME", ERROR, "structure", "Role has no name",
      "`Name` (az) / `roleName` (ARM) is required and must not be empty or blank."),
     ("MISSING_ASSIGNABLE_SCOPES", ERROR, "structure", "Custom role has no assignable scopes",

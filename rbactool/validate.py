@@ -307,10 +307,10 @@ def validate_text(text: str, source: str) -> tuple[list[RoleDefinition], list[Fi
     import json
 
     from rbactool.errors import RoleFormatError
-    from rbactool.model import SHAPE_AZ_LIST, parse_roles, role_from_dict
+    from rbactool.model import parse_roles, role_from_dict
 
     try:
-        return parse_roles(text, source=source), []
+        roles = parse_roles(text, source=source)
     except RoleFormatError as whole_error:
         try:
             doc = json.loads(text)
@@ -335,10 +335,15 @@ def validate_text(text: str, source: str) -> tuple[list[RoleDefinition], list[Fi
             try:
                 role = role_from_dict(item, source=source, pointer_prefix=prefix)
             except RoleFormatError as e:
-                findings.append(make_finding("ROLE_UNREADABLE", str(e), file=source, pointer=prefix or "/"))
+                message = str(e).removeprefix(f"{source}: ")
+                findings.append(make_finding("ROLE_UNREADABLE", message, file=source, pointer=prefix or "/"))
                 continue
-            roles.append(replace(role, shape=SHAPE_AZ_LIST) if prefix else role)
+            roles.append(role)  # keep the item's own shape: its pointers must match the document
         return roles, findings
+    if not roles:
+        return [], [make_finding("EMPTY_DOCUMENT", "the file holds an empty list: no role to validate",
+                                 file=source, pointer="/")]
+    return roles, []
 
 
 def schema_findings(item: object, *, source: str, prefix: str = "") -> list[Finding]:

@@ -83,6 +83,7 @@ CASES = [
     ("ENTRA_ROLE_NAME", az_role(Name="Global Administrator"), az_role(Name="Network Administrator")),
     ("BUILTIN_NAME_CLASH", az_role(Name="Reader"), az_role(Name="Reader (custom)")),
     ("SCHEMA_VIOLATION", az_role(Actions="Microsoft.Compute/virtualMachines/read"), az_role()),
+    ("EMPTY_DOCUMENT", [], [az_role()]),
     ("ROLE_UNREADABLE",
      az_role(Permissions=[{"actions": [f"{VM}/read"]}]),
      az_role(Actions=None, NotActions=None, DataActions=None, NotDataActions=None,
@@ -237,3 +238,17 @@ def test_malformed_strings_get_no_risk_findings():
     found = codes(az_role(Actions=[f"{VM}/*/*"]))
     assert "MULTIPLE_WILDCARDS" in found
     assert not found & {"REMOTE_EXECUTION", "NARROWER_THAN_WILDCARD"}
+
+
+def test_schema_violation_on_list_items_is_reported_once_per_item():
+    report = report_for([1, az_role()])
+    [f] = [f for f in report.findings if f.code == "SCHEMA_VIOLATION"]
+    assert f.location.pointer == "/0"
+    assert report.roles_checked == 1
+
+
+def test_role_unreadable_message_does_not_repeat_the_file():
+    report = report_for({"roleName": "y", "roleType": "Weird"}, source="weird.json")
+    [f] = report.findings
+    assert f.code == "ROLE_UNREADABLE"
+    assert not f.message.startswith("weird.json")

@@ -98,12 +98,12 @@ def schema_errors(item: Any) -> list[tuple[str, str, str | None]]:
             names = {"array": "a list", "string": "a string", "object": "an object", "boolean": "true or false",
                      "null": "null", "integer": "an integer", "number": "a number"}
             expected = " or ".join(names.get(w, w) for w in wanted)
-            message = f"{pointer or '/'} must be {expected}, got {_jtype(err.instance)}"
+            message = f"must be {expected}, got {_jtype(err.instance)}"
         else:
             message = err.message
         value = None if isinstance(err.instance, (dict, list)) else json.dumps(err.instance)
         results.append((pointer, message, value))
-    return results
+    return list(dict.fromkeys(results))  # the shape dispatch can report one problem twice
 
 
 def _jtype(v: Any) -> str:
