@@ -308,3 +308,11 @@ def test_show_suppressed_in_text(v):
     r = v(SCORING, "--ignore", "CREDENTIAL_EXPOSURE", "--show-suppressed")
     assert "suppressed:" in r.stdout and "CREDENTIAL_EXPOSURE" in r.stdout
     assert "(1 suppressed)" in r.stdout
+
+
+def test_explain_template_renders_it_first(run):
+    r = run("explain", "online-endpoint-scoring", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    [role] = r.json()["roles"]
+    assert role["builtin"] is False
+    assert "credential-exposure" in role["risk"]

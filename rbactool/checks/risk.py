@@ -167,9 +167,9 @@ def check_risk_classes(ctx: CheckContext) -> Iterator[Finding]:
             ops = by_class.get(cls)
             if not ops:
                 continue
-            what = {PRIVILEGE_ESCALATION: "lets a holder raise their own access",
-                    CREDENTIAL_EXPOSURE: "returns or rotates keys, secrets or tokens",
-                    REMOTE_EXECUTION: "runs code on compute"}[cls]
+            what = {PRIVILEGE_ESCALATION: "let a holder raise their own access",
+                    CREDENTIAL_EXPOSURE: "return or rotate keys, secrets or tokens",
+                    REMOTE_EXECUTION: "run code on compute"}[cls]
             yield ctx.finding(
                 RISK_FINDINGS[cls],
                 f"{grant.pattern!r} grants {len(ops)} {cls} operation(s) that {what}: {_named(ops)}; "
