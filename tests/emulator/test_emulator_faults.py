@@ -337,3 +337,16 @@ def test_server_survives_garbage(emulator):
     assert b'"error"' in reply  # (an HTTP/0.9-style line gets a bare body, as http.server answers 0.9)
     assert raw(emulator, "GET", f"/providers/Microsoft.Authorization/roleDefinitions/{READER}"
                                 "?api-version=2022-04-01").status_code == 200
+
+
+def test_default_azure_credential_through_environment(emulator, sub, monkeypatch):
+    from azure.identity import DefaultAzureCredential
+    from azure.mgmt.authorization import AuthorizationManagementClient
+
+    for key, value in {"REQUESTS_CA_BUNDLE": emulator.ca_path, "AZURE_AUTHORITY_HOST": emulator.base_url,
+                       "AZURE_TENANT_ID": emulator.tenant_id, "AZURE_CLIENT_ID": "ci-client",
+                       "AZURE_CLIENT_SECRET": "not-a-secret"}.items():
+        monkeypatch.setenv(key, value)
+    cred = DefaultAzureCredential(disable_instance_discovery=True)
+    c = AuthorizationManagementClient(cred, emulator.subscription_id, base_url=emulator.base_url)
+    assert c.role_definitions.get(sub, READER).role_name == "Reader"
