@@ -12,8 +12,9 @@ ignore:                            # every entry needs a reason; fields are ANDe
     reason: "operators rotate keys by design (SEC-123)"
 ```
 
-A finding matches ``operation`` when its offending value matches, or when every operation it
-names matches. Suppressed findings are kept in the report (and the JSON/SARIF output), never
+Globs are case-insensitive and ``*`` also matches ``/``. A ``file`` glob without a ``/`` also
+matches the file's base name. A finding matches ``operation`` when its offending value matches,
+or when every operation it names matches. Suppressed findings are kept in the report (and the JSON/SARIF output), never
 silently dropped. Unknown keys, unknown codes and entries without a reason are ConfigError.
 """
 
@@ -51,7 +52,7 @@ class Ignore:
         loc = finding.location
         if self.code and finding.code not in self.code:
             return False
-        if self.file and not _any_glob(self.file, loc.file or ""):
+        if self.file and not _file_glob(self.file, loc.file or ""):
             return False
         if self.role and not _any_glob(self.role, loc.role or ""):
             return False
@@ -61,6 +62,13 @@ class Ignore:
             if not (value_ok or ops_ok):
                 return False
         return True
+
+
+def _file_glob(patterns: Iterable[str], path: str) -> bool:
+    """A glob with a '/' matches the path as given; one without also matches the file's base name."""
+    norm = path.replace("\\", "/")
+    base = norm.rsplit("/", 1)[-1]
+    return any(_any_glob([p], norm) or ("/" not in p and _any_glob([p], base)) for p in patterns)
 
 
 def _any_glob(patterns: Iterable[str], value: str) -> bool:

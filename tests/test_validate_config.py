@@ -79,6 +79,9 @@ def test_ignore_file_glob():
     doc = az_role(Actions=["microsoft.compute/virtualmachines/read"])
     assert report_for(doc, config=cfg, source="legacy/a.json").codes == set()
     assert "CASE_MISMATCH" in report_for(doc, config=cfg, source="new/a.json").codes
+    by_name = config_from_dict({"ignore": [{"file": "old-*.json", "reason": "frozen"}]})
+    assert report_for(doc, config=by_name, source="roles/old-a.json").codes == set()
+    assert "CASE_MISMATCH" in report_for(doc, config=by_name, source="roles/new-a.json").codes
 
 
 def test_ignore_operation_must_cover_every_named_operation():
