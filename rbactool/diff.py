@@ -686,6 +686,8 @@ def diff_roles(
     if old is None or new is None:
         status = ADDED if old is None else REMOVED
         name = description = role_id = None
+        # A whole role added or removed: its scopes are listed, not judged against nothing.
+        scopes = ScopeChange(scopes.added, scopes.removed)
     else:
         name = _field(old.name, new.name)
         description = _field(old.description, new.description)

@@ -462,3 +462,11 @@ def test_new_operation_under_a_condition_is_marked(run, tmp_path):
     assert r.exit_code == 1
     [op] = r.json()["roles"][0]["effective"]["added"]
     assert op["conditional"] is True and op["data_action"] is True
+
+
+def test_added_role_scopes_are_listed_not_flagged_as_widening(catalog):
+    [d] = diff_role_sets([], [_role([f"{ML}/read"], scopes=(f"/subscriptions/{SUB}",))], catalog).roles
+    assert d.status == "added"
+    assert d.assignable_scopes.added == (f"/subscriptions/{SUB}",)
+    assert d.assignable_scopes.widened == ()
+    assert d.grants_new_access
