@@ -50,8 +50,10 @@ def caller_from_header(header: str | None, required_token: str | None) -> str:
         raise missing_token()
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer":
         raise invalid_token()
+    if not token:  # "Bearer" with nothing after it counts as missing (spec section 2)
+        raise missing_token()
     if required_token is not None and token != required_token:
         raise invalid_token()
     return _claims(token).get("oid") or DEFAULT_CALLER

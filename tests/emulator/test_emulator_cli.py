@@ -44,6 +44,13 @@ def test_bad_guids_exit_3(tmp_path, args):
     assert r.stderr.startswith("Error: ") and len(r.stderr.strip().splitlines()) == 1
 
 
+def test_unwritable_state_dir_exit_3(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    r = invoke("--state-dir", str(blocker / "sub"), "--port", "0")
+    assert r.exit_code == 3 and r.stderr.startswith("Error: ")
+
+
 def test_port_in_use_exit_3(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

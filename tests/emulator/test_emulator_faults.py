@@ -50,6 +50,9 @@ def test_missing_authorization_is_401_json(emulator, sub):
     r = raw(emulator, "GET", f"{sub}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01",
             token=False, headers={"Authorization": "Basic abc"})
     assert r.json()["error"]["code"] == "InvalidAuthenticationToken"
+    r = raw(emulator, "GET", f"{sub}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01",
+            token=False, headers={"Authorization": "Bearer "})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "AuthenticationFailed"
 
 
 def test_required_token_gives_client_authentication_error(emulator, sub):
