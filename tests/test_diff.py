@@ -470,3 +470,16 @@ def test_added_role_scopes_are_listed_not_flagged_as_widening(catalog):
     assert d.assignable_scopes.added == (f"/subscriptions/{SUB}",)
     assert d.assignable_scopes.widened == ()
     assert d.grants_new_access
+
+
+def test_config_ignores_apply_to_new_findings(run, tmp_path):
+    cfg = tmp_path / "rbactool.yaml"
+    cfg.write_text("ignore:\n  - code: CREDENTIAL_EXPOSURE\n    reason: scoring clients fetch tokens by design\n")
+    args = ("diff", "online-endpoint-scoring-strict", "online-endpoint-scoring", "-s", SUB, "--format", "json")
+    codes = {f["code"] for f in run(*args, "--config", cfg).json()["roles"][0]["new_findings"]}
+    assert "CREDENTIAL_EXPOSURE" not in codes
+    # suppressing a finding does not hide the effective change
+    assert len(run(*args, "--config", cfg).json()["roles"][0]["effective"]["added"]) == 4
+    cfg.write_text("ignore:\n  - code: CREDENTIAL_EXPOSURE\n")  # no reason: invalid config
+    r = run(*args, "--config", cfg)
+    assert r.exit_code == 3 and r.stderr.startswith("Error: ")

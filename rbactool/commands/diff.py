@@ -141,6 +141,17 @@ def render_spec_working_tree(spec_path: Path, *, overrides: dict, fallbacks: dic
     return [replace(r.role, source=f"{spec_path}#{r.key}") for r in rendered]
 
 
+def _load_config(config_path: str | None, no_config: bool):
+    from rbactool.config import Config, find_config, load_config
+
+    if no_config:
+        return Config()
+    if config_path:
+        return load_config(config_path)
+    found = find_config()
+    return load_config(found) if found else Config()
+
+
 # --------------------------------------------------------------------------- the command
 
 
@@ -166,11 +177,14 @@ def render_spec_working_tree(spec_path: Path, *, overrides: dict, fallbacks: dic
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, envvar="RBACTOOL_CATALOG",
               help="Operations catalog to expand wildcards with [default: the packaged snapshot].")
 @click.option("--no-findings", is_flag=True, help="Do not run the validator (no 'new findings' section).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Config for the new findings (severity overrides, ignores) [default: the nearest .rbactool.yaml].")
+@click.option("--no-config", is_flag=True, help="Ignore any .rbactool.yaml.")
 @click.option("--color/--no-color", "color", default=None, help="Colour the text format [default: when a terminal].")
 @click.pass_context
 def diff_command(ctx, old, new, fmt, exit_code, fail_on_new_access, roles_spec, base, head, set_values, old_set,
                  new_set, subscription, resource_group, management_group, template_dirs, catalog_path, no_findings,
-                 color):
+                 config_path, no_config, color):
     """Show what changing a role from OLD to NEW grants and removes, literally and effectively.
 
     OLD and NEW are each a role file (any shape; a directory of *.json), '-' for standard input,
@@ -226,8 +240,9 @@ def diff_command(ctx, old, new, fmt, exit_code, fail_on_new_access, roles_spec, 
         pair_single = True
 
     catalog = load_catalog(catalog_path)
+    config = None if no_findings else _load_config(config_path, no_config)
     report = diff_role_sets(old_roles, new_roles, catalog, pair_single=pair_single, findings=not no_findings,
-                            key=None if pair_single else spec_key)
+                            key=None if pair_single else spec_key, config=config)
     if fmt == "json":
         click.echo(format_json(report, old_label=old_label, new_label=new_label), nl=False)
     elif fmt == "markdown":
