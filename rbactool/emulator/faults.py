@@ -33,10 +33,12 @@ class FaultRule:
     path_contains: str | None = None
     path_regex: str | None = None
     times: int = 1  # 0 or less: forever
+    skip: int = 0  # let this many matching requests through first ("fail the 3rd PUT": skip=2)
     code: str | None = None
     message: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     hits: int = 0
+    passed: int = 0
     _regex: re.Pattern | None = field(default=None, repr=False)
 
     @classmethod
@@ -44,7 +46,7 @@ class FaultRule:
         """Build a rule from the control API's JSON; raises ValueError naming the bad field."""
         if not isinstance(d, dict):
             raise ValueError("a fault rule must be a JSON object")
-        known = {"status", "method", "path_contains", "path_regex", "times", "code", "message", "headers"}
+        known = {"status", "method", "path_contains", "path_regex", "times", "skip", "code", "message", "headers"}
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown fault rule field(s): {', '.join(sorted(unknown))}")
@@ -54,6 +56,9 @@ class FaultRule:
         times = d.get("times", 1)
         if not isinstance(times, int):
             raise ValueError("fault rule 'times' must be an integer")
+        skip = d.get("skip", 0)
+        if not isinstance(skip, int) or skip < 0:
+            raise ValueError("fault rule 'skip' must be a non-negative integer")
         headers = d.get("headers") or {}
         if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
             raise ValueError("fault rule 'headers' must map names to strings")
@@ -67,7 +72,7 @@ class FaultRule:
             if d.get(key) is not None and not isinstance(d[key], str):
                 raise ValueError(f"fault rule {key!r} must be a string")
         return cls(status=status, method=d.get("method"), path_contains=d.get("path_contains"),
-                   path_regex=d.get("path_regex"), times=times, code=d.get("code"), message=d.get("message"),
+                   path_regex=d.get("path_regex"), times=times, skip=skip, code=d.get("code"), message=d.get("message"),
                    headers=dict(headers), _regex=regex)
 
     def matches(self, method: str, path: str) -> bool:
@@ -83,7 +88,8 @@ class FaultRule:
 
     def to_json(self) -> dict:
         return {"status": self.status, "method": self.method, "path_contains": self.path_contains,
-                "path_regex": self.path_regex, "times": self.times, "code": self.code, "message": self.message,
+                "path_regex": self.path_regex, "times": self.times, "skip": self.skip, "code": self.code,
+                "message": self.message,
                 "headers": self.headers, "hits": self.hits}
 
 
@@ -109,6 +115,9 @@ class Faults:
         with self._lock:
             for rule in self._rules:
                 if rule.matches(method, path):
+                    if rule.passed < rule.skip:
+                        rule.passed += 1
+                        continue
                     rule.hits += 1
                     if rule.times > 0 and rule.hits >= rule.times:
                         self._rules.remove(rule)

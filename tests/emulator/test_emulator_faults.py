@@ -353,3 +353,16 @@ def test_default_azure_credential_through_environment(emulator, sub, monkeypatch
     cred = DefaultAzureCredential(disable_instance_discovery=True)
     c = AuthorizationManagementClient(cred, emulator.subscription_id, base_url=emulator.base_url)
     assert c.role_definitions.get(sub, READER).role_name == "Reader"
+
+
+def test_fault_skip_fails_the_third_put(emulator, sub):
+    emulator.add_fault(method="PUT", skip=2, status=500, code="InternalServerError")
+    c = make_client(emulator, retry_total=0)
+    for i in range(2):
+        c.role_assignments.create(sub, f"4444aaaa-0000-4000-8000-00000000000{i + 3}",
+                                  reader_params(sub, principal=f"3333aaaa-0000-4000-8000-00000000000{i + 3}"))
+    with pytest.raises(HttpResponseError) as e:
+        c.role_assignments.create(sub, NAME, reader_params(sub))
+    assert e.value.status_code == 500
+    assert c.role_assignments.create(sub, NAME, reader_params(sub)).name == NAME
+    assert [r["status"] for r in emulator.requests(method="PUT")] == [201, 201, 500, 201]
