@@ -103,7 +103,8 @@ def test_cli_reverse_removes_access_only_and_passes_the_gate(run):
 
 
 def test_new_findings_are_those_of_new_only(run):
-    fwd = run("diff", "online-endpoint-scoring-strict", "online-endpoint-scoring", "-s", SUB, "--format", "json")
+    fwd = run("diff", "online-endpoint-scoring-strict", "online-endpoint-scoring", "-s", SUB, "--format", "json",
+              "--no-config")
     codes = {f["code"] for f in fwd.json()["roles"][0]["new_findings"]}
     assert "CREDENTIAL_EXPOSURE" in codes
     skipped = run("diff", "online-endpoint-scoring-strict", "online-endpoint-scoring", "-s", SUB, "--format", "json",
