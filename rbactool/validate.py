@@ -35,8 +35,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "RISK_CLASSES", "EffectivePermissions", "NotGrant", "PatternGrant", "Report", "Suppressed",
-    "effective_operations", "risk_classes", "validate", "validate_roles", "validate_text",
+    "RISK_CLASSES", "CheckContext", "EffectivePermissions", "NotGrant", "PatternGrant", "Report", "Suppressed",
+    "apply_config", "effective_operations", "risk_classes", "role_findings", "run_checks", "validate",
+    "validate_roles", "validate_text",
 ]
 
 
@@ -213,7 +214,12 @@ class Report:
         )
 
 
-def _run_checks(ctx: CheckContext) -> list[Finding]:
+def run_checks(ctx: CheckContext) -> list[Finding]:
+    """Every check on one context (raw findings, no config). A crashing check becomes INTERNAL_ERROR.
+
+    Build the context with ``CheckContext(role, catalog)``; ``ctx.effective`` is then the role's
+    ``EffectivePermissions``, computed once and shared with the checks.
+    """
     out: list[Finding] = []
     for name, check in all_checks():
         try:
@@ -248,7 +254,7 @@ def apply_config(
 
 def role_findings(role: RoleDefinition, catalog: Catalog, *, file: str | None = None) -> list[Finding]:
     """Raw findings of every check on one role (no config applied)."""
-    return _run_checks(CheckContext(role, catalog, file=file))
+    return run_checks(CheckContext(role, catalog, file=file))
 
 
 def validate(role: RoleDefinition, catalog: Catalog, config: Config | None = None) -> Report:
