@@ -237,6 +237,7 @@ class App:
             self.state.clear()
             self.state.config = EmulatorConfig()
             self.backend.extra_operations.clear()
+            self.backend.extra_texts.clear()
             self.clock_offset = 0.0
             self._persist()
         self.faults.clear()
@@ -301,13 +302,17 @@ class App:
             self._persist()
 
     def add_operations(self, operations: list[dict]) -> None:
-        """Extend the action catalogue: ``[{"name": "Contoso.Foo/bars/read", "isDataAction": false}]``."""
+        """Extend the action catalogue: ``[{"name": "Contoso.Foo/bars/read", "isDataAction": false,
+        "displayName": ..., "description": ...}]`` (the texts are optional)."""
         for op in operations:
             if not isinstance(op, dict) or not isinstance(op.get("name"), str) or "/" not in op["name"]:
                 raise ValueError("an operation needs a 'name' like Contoso.Foo/bars/read")
         with self.state.lock:
             for op in operations:
                 self.backend.extra_operations[op["name"]] = bool(op.get("isDataAction", False))
+                display = op.get("displayName") if isinstance(op.get("displayName"), str) else op["name"]
+                desc = op.get("description") if isinstance(op.get("description"), str) else display
+                self.backend.extra_texts[op["name"]] = (display, desc)
 
     def dump(self) -> dict:
         with self.state.lock:

@@ -54,6 +54,8 @@ class Backend:
         self.builtins = builtin_records()
         self.builtin_names = {r.role_name.lower() for r in self.builtins.values()}
         self.extra_operations: dict[str, bool] = dict(extra_operations or {})
+        #: operation name -> (displayName, description) of the extra operations
+        self.extra_texts: dict[str, tuple[str, str]] = {}
         self.checker = ActionChecker(packaged_catalog(), self.extra_operations)
 
     @property

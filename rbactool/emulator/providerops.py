@@ -64,8 +64,9 @@ def _catalog_document(namespace: str, expand: bool) -> dict[str, Any] | None:
 def _extras_by_namespace(b: Backend) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     for name, is_data in tuple(b.extra_operations.items()):
+        display, description = b.extra_texts.get(name, (name, name))
         out.setdefault(namespace_of(name).lower(), []).append({
-            "name": name, "displayName": name, "description": name, "origin": "user,system",
+            "name": name, "displayName": display, "description": description, "origin": "user,system",
             "properties": None, "isDataAction": is_data,
         })
     return out

@@ -142,11 +142,13 @@ def test_provider_operations_example(rest):
 
 
 def test_extra_operations_are_listed(rest, emulator, client):
-    emulator.add_operations([{"name": "Contoso.Widgets/widgets/read", "isDataAction": False},
+    emulator.add_operations([{"name": "Contoso.Widgets/widgets/read", "isDataAction": False,
+                              "displayName": "Read widgets", "description": "Reads a widget."},
                              {"name": "Microsoft.Storage/storageAccounts/frobnicate/action", "isDataAction": False}])
     contoso = client.provider_operations_metadata.get("contoso.widgets")
     assert contoso.name == "Contoso.Widgets"
     assert [o.name for rt in contoso.resource_types for o in rt.operations] == ["Contoso.Widgets/widgets/read"]
+    assert contoso.resource_types[0].operations[0].display_name == "Read widgets"
     storage = client.provider_operations_metadata.get("Microsoft.Storage")
     names = {o.name for rt in storage.resource_types for o in rt.operations}
     assert "Microsoft.Storage/storageAccounts/frobnicate/action" in names
