@@ -50,9 +50,16 @@ def start(state_dir: str) -> tuple[subprocess.Popen, dict[str, str], float]:
             exports[k] = v.strip("'")
         if "AZURE_TENANT_ID" in exports:
             break
+    if "RBACTOOL_ARM_ENDPOINT" not in exports:
+        proc.kill()
+        raise SystemExit("the emulator did not start (no exports printed)")
     host, port = exports["RBACTOOL_ARM_ENDPOINT"].removeprefix("https://").rsplit(":", 1)
     ctx = ssl.create_default_context(cafile=exports["RBACTOOL_CA_BUNDLE"])
+    deadline = time.monotonic() + 30
     while True:
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise SystemExit("the emulator accepted no request within 30 s")
         try:
             conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=5)
             conn.request("GET", f"/providers/Microsoft.Authorization/roleDefinitions/{READER}?api-version=2022-04-01",
