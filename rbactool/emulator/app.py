@@ -14,13 +14,12 @@ import logging
 import re
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from rbactool.emulator import armerror, assignments, auth, providerops, roledefs
+from rbactool.emulator import armerror, assignments, auth, control, providerops, roledefs
 from rbactool.emulator.armerror import ArmError
 from rbactool.emulator.backend import Backend
 from rbactool.emulator.config import SUPPORTED_API_VERSIONS, EmulatorConfig, check_changes
@@ -112,6 +111,15 @@ class App:
             self._record(req, path, split.query, resp, time.perf_counter() - start)
         return resp
 
+    # ------------------------------------------------------------------ HTTP control API
+    def _control(self, req: Request, path: str) -> Response:
+        parts = [p for p in path[len(CONTROL_PREFIX):].split("/") if p]
+        try:
+            body = json_body(req.body) if req.body else {}
+            return control.route(self, req.method, parts, body)
+        except ValueError as e:
+            raise ArmError(400, "InvalidEmulatorRequest", str(e)) from e
+
     # ------------------------------------------------------------------ ARM
     def _arm(self, req: Request, path: str, query: dict[str, str]) -> Response:
         base_url = self._base_url(req)
@@ -159,7 +167,7 @@ class App:
             raise ArmError(404, "SubscriptionNotFound", f"The subscription '{scope.subscription}' could not be found.")
         body = None
         if req.method == "PUT":
-            body = _json_body(req.body)
+            body = json_body(req.body)
         call = Call(req.method, path, scope, route.resource, route.name, query, body, caller, self.now(), base_url)
         resp = handler(self.backend, call)
         if write and 200 <= resp.status < 300 and resp.status != 204:
@@ -331,88 +339,10 @@ class App:
                 logger.error("%s", e)
                 raise ArmError(500, "InternalServerError", "The emulator could not save its state.") from e
 
-    # ------------------------------------------------------------------ HTTP control API
-    def _control(self, req: Request, path: str) -> Response:
-        parts = [p for p in path[len(CONTROL_PREFIX):].split("/") if p]
-        method = req.method
-        try:
-            body = _json_body(req.body) if req.body else {}
-            return self._control_route(method, parts, body)
-        except ValueError as e:
-            raise ArmError(400, "InvalidEmulatorRequest", str(e)) from e
-
-    def _control_route(self, method: str, parts: list[str], body: Any) -> Response:
-        head = parts[0] if parts else ""
-        if (method, head) == ("POST", "reset") and len(parts) == 1:
-            self.reset()
-            return Response(200, {"reset": True})
-        if head == "principals" and len(parts) == 2 and method == "PUT":
-            if not isinstance(body, dict):
-                raise ValueError("the body must be a JSON object")
-            p = self.add_principal(parts[1], body.get("type", "User"), body.get("displayName", ""),
-                                   body.get("visibleAfterS"))
-            return Response(200, p.to_json())
-        if head == "principals" and len(parts) == 2 and method == "DELETE":
-            self.remove_principal(parts[1])
-            return Response(200, {})
-        if head == "config" and len(parts) == 1:
-            if method == "PUT":
-                if not isinstance(body, dict):
-                    raise ValueError("the body must be a JSON object")
-                return Response(200, self.configure(**body).to_dict())
-            if method == "GET":
-                return Response(200, self.state.config.to_dict())
-        if head == "faults" and len(parts) == 1:
-            if method == "POST":
-                self.add_fault(**(body if isinstance(body, dict) else {"_": body}))
-                return Response(201, {"faults": self.faults.rules()})
-            if method == "DELETE":
-                self.clear_faults()
-                return Response(200, {"faults": []})
-            if method == "GET":
-                return Response(200, {"faults": self.faults.rules()})
-        if head == "requests" and len(parts) == 1:
-            if method == "GET":
-                return Response(200, {"value": self.requests()})
-            if method == "DELETE":
-                self.clear_requests()
-                return Response(200, {"value": []})
-        if head == "callers" and len(parts) == 2 and method == "PUT":
-            grants = body.get("grants") if isinstance(body, dict) else None
-            if not isinstance(grants, list):
-                raise ValueError("the body must be {\"grants\": [{\"role\": ..., \"scope\": ...}]}")
-            self.set_caller_grants(parts[1], grants)
-            return Response(200, {"grants": grants})
-        if head == "management-groups" and len(parts) == 2 and method == "PUT":
-            subs = body.get("subscriptions") if isinstance(body, dict) else None
-            if not isinstance(subs, list):
-                raise ValueError("the body must be {\"subscriptions\": [...]}")
-            self.set_management_group(parts[1], subs)
-            return Response(200, {"subscriptions": subs})
-        if head == "operations" and len(parts) == 1 and method == "PUT":
-            ops = body.get("operations") if isinstance(body, dict) else None
-            if not isinstance(ops, list):
-                raise ValueError("the body must be {\"operations\": [{\"name\": ..., \"isDataAction\": ...}]}")
-            self.add_operations(ops)
-            return Response(200, {"operations": ops})
-        if head == "clock" and len(parts) == 1 and method == "POST":
-            advance = body.get("advance_s") if isinstance(body, dict) else None
-            if isinstance(advance, bool) or not isinstance(advance, (int, float)):
-                raise ValueError("the body must be {\"advance_s\": seconds}")
-            return Response(200, {"offset_s": self.advance_clock(float(advance))})
-        if head == "state" and len(parts) == 1 and method == "GET":
-            return Response(200, self.dump())
-        raise ArmError(404, "InvalidEmulatorRequest", f"Unknown emulator control request {method} /{'/'.join(parts)}.")
-
-
-def _json_body(raw: bytes) -> Any:
+def json_body(raw: bytes) -> Any:
     if not raw:
         raise armerror.invalid_request_content("the request body is empty.")
     try:
         return json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise armerror.invalid_request_content(str(e)) from e
-
-
-def new_request_id() -> str:
-    return str(uuid.uuid4())

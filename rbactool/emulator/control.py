@@ -1,0 +1,76 @@
+"""The test-control API under ``/__emulator/`` (no token; never logged). The Python equivalents
+are methods of :class:`rbactool.emulator.app.App` (and of the fixture's handle)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rbactool.emulator.armerror import ArmError
+from rbactool.emulator.routing import Response
+
+if TYPE_CHECKING:
+    from rbactool.emulator.app import App
+
+
+def route(app: App, method: str, parts: list[str], body: Any) -> Response:
+    head = parts[0] if parts else ""
+    if (method, head) == ("POST", "reset") and len(parts) == 1:
+        app.reset()
+        return Response(200, {"reset": True})
+    if head == "principals" and len(parts) == 2 and method == "PUT":
+        if not isinstance(body, dict):
+            raise ValueError("the body must be a JSON object")
+        p = app.add_principal(parts[1], body.get("type", "User"), body.get("displayName", ""),
+                               body.get("visibleAfterS"))
+        return Response(200, p.to_json())
+    if head == "principals" and len(parts) == 2 and method == "DELETE":
+        app.remove_principal(parts[1])
+        return Response(200, {})
+    if head == "config" and len(parts) == 1:
+        if method == "PUT":
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
+            return Response(200, app.configure(**body).to_dict())
+        if method == "GET":
+            return Response(200, app.state.config.to_dict())
+    if head == "faults" and len(parts) == 1:
+        if method == "POST":
+            app.add_fault(**(body if isinstance(body, dict) else {"_": body}))
+            return Response(201, {"faults": app.faults.rules()})
+        if method == "DELETE":
+            app.clear_faults()
+            return Response(200, {"faults": []})
+        if method == "GET":
+            return Response(200, {"faults": app.faults.rules()})
+    if head == "requests" and len(parts) == 1:
+        if method == "GET":
+            return Response(200, {"value": app.requests()})
+        if method == "DELETE":
+            app.clear_requests()
+            return Response(200, {"value": []})
+    if head == "callers" and len(parts) == 2 and method == "PUT":
+        grants = body.get("grants") if isinstance(body, dict) else None
+        if not isinstance(grants, list):
+            raise ValueError("the body must be {\"grants\": [{\"role\": ..., \"scope\": ...}]}")
+        app.set_caller_grants(parts[1], grants)
+        return Response(200, {"grants": grants})
+    if head == "management-groups" and len(parts) == 2 and method == "PUT":
+        subs = body.get("subscriptions") if isinstance(body, dict) else None
+        if not isinstance(subs, list):
+            raise ValueError("the body must be {\"subscriptions\": [...]}")
+        app.set_management_group(parts[1], subs)
+        return Response(200, {"subscriptions": subs})
+    if head == "operations" and len(parts) == 1 and method == "PUT":
+        ops = body.get("operations") if isinstance(body, dict) else None
+        if not isinstance(ops, list):
+            raise ValueError("the body must be {\"operations\": [{\"name\": ..., \"isDataAction\": ...}]}")
+        app.add_operations(ops)
+        return Response(200, {"operations": ops})
+    if head == "clock" and len(parts) == 1 and method == "POST":
+        advance = body.get("advance_s") if isinstance(body, dict) else None
+        if isinstance(advance, bool) or not isinstance(advance, (int, float)):
+            raise ValueError("the body must be {\"advance_s\": seconds}")
+        return Response(200, {"offset_s": app.advance_clock(float(advance))})
+    if head == "state" and len(parts) == 1 and method == "GET":
+        return Response(200, app.dump())
+    raise ArmError(404, "InvalidEmulatorRequest", f"Unknown emulator control request {method} /{'/'.join(parts)}.")
