@@ -150,3 +150,20 @@ def test_command_as_a_process(tmp_path):
             proc.wait()
         proc.stdout.close()
         proc.stderr.close()
+
+
+def test_certificate_passes_strict_verification_and_is_reused(tmp_path, emulator):
+    import ssl
+
+    from rbactool.emulator.certs import ensure_certificates
+
+    ctx = ssl.create_default_context(cafile=emulator.ca_path)
+    ctx.verify_flags |= ssl.VERIFY_X509_STRICT  # Python >= 3.13's default
+    for host in ("127.0.0.1", "localhost"):
+        with socket.create_connection(("127.0.0.1", emulator.port), timeout=5) as s, \
+                ctx.wrap_socket(s, server_hostname=host) as tls:
+            assert tls.version() in ("TLSv1.2", "TLSv1.3")
+    first = ensure_certificates(tmp_path)
+    ca_bytes = first.ca.read_bytes()
+    second = ensure_certificates(tmp_path)
+    assert second.ca.read_bytes() == ca_bytes
