@@ -196,10 +196,11 @@ def _role_from_sdk(r) -> RoleDefinition:
 class AzureGateway:
     """Role definitions and assignments through azure-mgmt-authorization (API 2022-04-01)."""
 
-    def __init__(self, conn: Connection, *, credential=None, transport=None):
+    def __init__(self, conn: Connection, *, credential=None, transport=None, gate=None):
         self.conn = conn
         self._credential = credential
         self._transport = transport
+        self._gate = gate  # a shared ThrottleGate (plan.apply): a 429 pauses every worker
         self._client = None
         self.requests = 0  # HTTP requests sent, counted by a pipeline policy
 
@@ -213,8 +214,18 @@ class AzureGateway:
 
             class _Count(SansIOHTTPPolicy):
                 def on_request(self, request):
+                    if gateway._gate is not None:
+                        gateway._gate.wait()
                     gateway.requests += 1
                     logger.debug("%s %s", request.http_request.method, request.http_request.url.split("?")[0])
+
+                def on_response(self, request, response):
+                    if gateway._gate is not None and response.http_response.status_code == 429:
+                        try:
+                            seconds = float(response.http_response.headers.get("Retry-After", "1"))
+                        except ValueError:
+                            seconds = 1.0
+                        gateway._gate.hold(seconds)
 
             kwargs: dict[str, Any] = {
                 "base_url": self.conn.endpoint,

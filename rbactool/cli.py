@@ -28,6 +28,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "unassign": ("arm", "unassign_command", "Remove an identity's role assignments at a scope."),
     "list": ("arm", "list_group", "List role definitions or role assignments in Azure."),
     "whoami": ("arm", "whoami_command", "Show which identity, tenant and endpoint rbactool uses."),
+    "plan": ("plan", "plan_command", "Show what apply would change in Azure to match a roles spec."),
+    "apply": ("plan", "apply_command", "Make Azure match a roles spec (roles and assignments), concurrently."),
+    "export": ("plan", "export_command", "Write the roles and assignments at a scope as a roles spec."),
     "catalog": ("catalog", "catalog_group", "Show or refresh the offline catalog of Azure operations and roles."),
     "validate": (
         "validate",

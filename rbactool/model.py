@@ -277,8 +277,8 @@ def roles_from_document(doc: Any, *, source: str | None = None) -> list[RoleDefi
     items, prefix = (doc["value"], "/value") if isinstance(doc, dict) else (doc, "")
     roles = []
     for i, item in enumerate(items):
-        role = role_from_dict(item, source=source, pointer_prefix=f"{prefix}/{i}")
-        roles.append(replace(role, shape=SHAPE_AZ_LIST))
+        # each item keeps the shape it is written in, so pointers are right for az items too
+        roles.append(role_from_dict(item, source=source, pointer_prefix=f"{prefix}/{i}"))
     return roles
 
 

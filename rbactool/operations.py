@@ -73,6 +73,9 @@ class Backoff:
             delay = min(self.cap, delay * 2)
 
 
+DEFAULT_BACKOFF = Backoff()
+
+
 # --------------------------------------------------------------------------- role definitions
 
 
@@ -141,7 +144,7 @@ def ensure_role(
     *,
     dry_run: bool = False,
     wait: bool = True,
-    backoff: Backoff = Backoff(),
+    backoff: Backoff = DEFAULT_BACKOFF,
     progress: Progress = _quiet,
 ) -> RoleChange:
     """Create or update a custom role so Azure holds exactly *role*; no write when it already does."""
@@ -173,7 +176,7 @@ def ensure_role(
     return RoleChange("updated", stored, existing)
 
 
-def wait_for_role(gw: Gateway, role: RoleDefinition, *, backoff: Backoff = Backoff(),
+def wait_for_role(gw: Gateway, role: RoleDefinition, *, backoff: Backoff = DEFAULT_BACKOFF,
                   progress: Progress = _quiet) -> None:
     """Poll until *role* is readable and listable by name, as written, at each assignable scope."""
     pending = list(dict.fromkeys(role.assignable_scopes))
@@ -284,7 +287,7 @@ def assign(
     condition: str | None = None,
     condition_version: str | None = None,
     dry_run: bool = False,
-    backoff: Backoff = Backoff(),
+    backoff: Backoff = DEFAULT_BACKOFF,
     progress: Progress = _quiet,
 ) -> AssignResult:
     if not is_guid(principal_id):
@@ -362,7 +365,7 @@ def assignments_of_role(gw: Gateway, role: RoleDefinition) -> list[Assignment]:
 
 
 def delete_role(gw: Gateway, role: RoleDefinition, *, with_assignments: bool = False,
-                backoff: Backoff = Backoff(), progress: Progress = _quiet) -> list[Assignment]:
+                backoff: Backoff = DEFAULT_BACKOFF, progress: Progress = _quiet) -> list[Assignment]:
     """Delete a custom role; its assignments first when asked, else refuse while it has any."""
     if not role.is_custom:
         raise InputError(f"{role.name!r} is a built-in role: built-in roles cannot be deleted")

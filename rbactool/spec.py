@@ -16,7 +16,7 @@ from typing import Any
 
 from rbactool.builtins import load_builtin_roles
 from rbactool.errors import InputError, SpecError
-from rbactool.model import RoleDefinition, load_role, read_text_file
+from rbactool.model import RoleDefinition, load_role, read_text_file, role_from_dict
 from rbactool.render import load_template, render_role, template_dirs
 from rbactool.scopes import is_guid, parse_scope
 
@@ -29,6 +29,7 @@ class RoleEntry:
     key: str
     template: str | None = None
     file: str | None = None
+    definition: Mapping[str, Any] | None = None
     values: Mapping[str, Any] = field(default_factory=dict)
     subscription: str | None = None
     resource_group: str | None = None
@@ -117,7 +118,7 @@ def _schema_message(err) -> str:
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
         return f"unknown key {extra[0]!r} at {pointer}" if extra else f"{pointer}: {err.message}"
     if err.validator == "oneOf" and isinstance(err.instance, dict):
-        return f"{pointer}: give exactly one of 'template' or 'file'"
+        return f"{pointer}: give exactly one of 'template', 'file' or 'definition'"
     if err.validator == "required":
         return f"{pointer}: {err.message}"
     return f"{pointer}: {err.message}"
@@ -148,6 +149,7 @@ def load_spec(path: str | os.PathLike) -> RolesSpec:
             key=r["key"],
             template=r.get("template"),
             file=r.get("file"),
+            definition=r.get("definition"),
             values=dict(r.get("values") or {}),
             subscription=r.get("subscription"),
             resource_group=r.get("resource_group"),
@@ -243,6 +245,9 @@ def render_spec(
             if entry.template:
                 template = load_template(entry.template, dirs)
                 role = render_role(template, entry.values, **_scope_args(entry, defaults))
+            elif entry.definition is not None:
+                role = role_from_dict(entry.definition, source=f"{spec.path}:{entry.pointer}/definition",
+                                      pointer_prefix=f"{entry.pointer}/definition")
             else:
                 role = load_role(spec.path.parent / entry.file)
         except InputError as e:

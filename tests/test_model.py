@@ -109,6 +109,9 @@ def test_pointers_follow_the_source_shape():
     assert arm.pointer(0, "not_actions", 0) == "/properties/permissions/0/notActions/0"
     listed = model.parse_roles(json.dumps([{"roleName": "n", "permissions": [{"actions": ["a"]}]}] * 2))
     assert listed[1].pointer(0, "actions", 0) == "/1/permissions/0/actions/0"
+    az_items = model.parse_roles(json.dumps([{"Name": "n", "Actions": ["a", "b"], "AssignableScopes": ["/s"]}] * 2))
+    assert az_items[1].shape == model.SHAPE_AZ
+    assert az_items[1].pointer(0, "actions", 1) == "/1/Actions/1"
 
 
 @pytest.mark.parametrize(

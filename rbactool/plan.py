@@ -1,0 +1,448 @@
+"""Declarative RBAC: a roles spec is the desired state; ``plan`` compares it with Azure, ``apply``
+makes Azure match. No state file: managed objects are recognised by their deterministic names
+(``assignments.role_definition_guid`` / ``assignment_name``) or, for assignments, by the marker
+``[managed by rbactool]`` in their description.
+
+Reads are minimal and concurrent: one ``type eq 'CustomRole'`` list per subscription (or
+management group) and one unfiltered assignment list per subscription (or management group);
+no per-object GETs. Pure apart from the gateway: no ``azure.*`` import.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+
+from rbactool.assignments import Assignment, assignment_name, role_definition_guid, role_definition_id, role_guid_of
+from rbactool.errors import AzureOperationError, SpecError
+from rbactool.model import RoleDefinition
+from rbactool.operations import DEFAULT_BACKOFF, Backoff, Gateway, lookup_scope, same_definition
+from rbactool.scopes import MANAGEMENT_GROUP, parse_scope
+from rbactool.spec import RenderedRole, RolesSpec, check_assignments, effective_defaults
+
+logger = logging.getLogger(__name__)
+
+MARKER = "[managed by rbactool]"
+MAX_ASSIGNMENTS_PER_SUBSCRIPTION = 4000
+MAX_CUSTOM_ROLES = 5000
+
+CREATE, UPDATE, DELETE, NOOP = "create", "update", "delete", "no-op"
+
+
+def with_marker(description: str | None) -> str:
+    text = strip_marker(description)
+    return f"{text} {MARKER}" if text else MARKER
+
+
+def strip_marker(description: str | None) -> str:
+    return (description or "").replace(MARKER, "").strip()
+
+
+# --------------------------------------------------------------------------- desired state
+
+
+@dataclass(frozen=True)
+class DesiredAssignment:
+    scope: str
+    role_ref: str  # as written in the spec
+    role: RoleDefinition | None  # the spec's custom role or the built-in; None for a bare GUID/id
+    role_key: str | None  # spec key when the role is defined in the spec
+    principal_id: str
+    principal_type: str
+    description: str | None
+    condition: str | None
+    condition_version: str | None
+    pointer: str
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    roles: tuple[RenderedRole, ...]
+    assignments: tuple[DesiredAssignment, ...]
+
+
+def desired_state(spec: RolesSpec, rendered: list[RenderedRole], overrides=None) -> DesiredState:
+    """The spec's roles and assignments, checked offline (references, scopes, duplicates, limits)."""
+    defaults = effective_defaults(spec, overrides)
+    keyed = {r.key: r for r in rendered}
+    out = []
+    per_sub: dict[str, int] = {}
+    for entry, scope, role in check_assignments(spec, rendered, defaults):
+        sub = parse_scope(scope).subscription
+        if sub:
+            per_sub[sub] = per_sub.get(sub, 0) + 1
+        out.append(DesiredAssignment(
+            scope=scope, role_ref=entry.role, role=role, role_key=entry.role if entry.role in keyed else None,
+            principal_id=entry.principal_id.lower(), principal_type=entry.principal_type,
+            description=entry.description, condition=entry.condition,
+            condition_version=entry.condition_version or ("2.0" if entry.condition else None), pointer=entry.pointer,
+        ))
+    for sub, n in per_sub.items():
+        if n > MAX_ASSIGNMENTS_PER_SUBSCRIPTION:
+            raise SpecError(f"{spec.path}: {n} assignments in subscription {sub}; Azure allows "
+                            f"{MAX_ASSIGNMENTS_PER_SUBSCRIPTION} per subscription")
+    if len(rendered) > MAX_CUSTOM_ROLES:
+        raise SpecError(f"{spec.path}: {len(rendered)} custom roles; Azure allows {MAX_CUSTOM_ROLES} per tenant")
+    return DesiredState(tuple(rendered), tuple(out))
+
+
+# --------------------------------------------------------------------------- current state
+
+
+@dataclass(frozen=True)
+class CurrentState:
+    roles: tuple[RoleDefinition, ...]  # custom roles visible at the listed scopes
+    assignments: tuple[Assignment, ...]
+    reads: int
+
+
+def role_list_scopes(desired: DesiredState) -> list[str]:
+    scopes = {lookup_scope(r.role).lower(): lookup_scope(r.role) for r in desired.roles}
+    for a in desired.assignments:
+        s = parse_scope(a.scope)
+        if s.subscription:
+            key = f"/subscriptions/{s.subscription}"
+            scopes.setdefault(key.lower(), key)
+    return sorted(scopes.values(), key=str.lower)
+
+
+def assignment_list_scopes(desired: DesiredState) -> list[str]:
+    out: dict[str, str] = {}
+    for a in desired.assignments:
+        s = parse_scope(a.scope)
+        key = f"/subscriptions/{s.subscription}" if s.subscription else str(s)
+        out.setdefault(key.lower(), key)
+    return sorted(out.values(), key=str.lower)
+
+
+def read_current(gw_factory: Callable[[], Gateway], desired: DesiredState, *, parallelism: int = 4) -> CurrentState:
+    """One custom-role list and one assignment list per subscription / management group, concurrently."""
+    jobs: list[tuple[str, str]] = [("roles", s) for s in role_list_scopes(desired)]
+    jobs += [("assignments", s) for s in assignment_list_scopes(desired)]
+    local = threading.local()
+
+    def gw() -> Gateway:
+        if not hasattr(local, "gw"):
+            local.gw = gw_factory()
+        return local.gw
+
+    def run(job):
+        kind, scope = job
+        if kind == "roles":
+            return kind, gw().list_role_definitions(scope, "type eq 'CustomRole'")
+        flt = "atScope()" if parse_scope(scope).kind == MANAGEMENT_GROUP else None
+        return kind, gw().list_role_assignments(scope, flt)
+
+    roles: dict[str, RoleDefinition] = {}
+    assignments: dict[str, Assignment] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(jobs) or 1))) as pool:
+        for kind, items in pool.map(run, jobs):
+            for item in items:
+                if kind == "roles" and item.is_custom:
+                    roles.setdefault(item.role_id.lower(), item)
+                elif kind == "assignments":
+                    assignments.setdefault(item.id.lower(), item)
+    return CurrentState(tuple(roles.values()), tuple(assignments.values()), len(jobs))
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    action: str
+    key: str | None
+    desired: RoleDefinition | None  # with the role_id it has (or will have) in Azure
+    current: RoleDefinition | None
+    diff_summary: str = ""
+    risky: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return (self.desired or self.current).name
+
+
+@dataclass(frozen=True)
+class AssignmentChange:
+    action: str
+    scope: str
+    role_guid: str
+    role_label: str
+    principal_id: str
+    principal_type: str | None
+    name: str  # the assignment name written (or found)
+    description: str | None = None
+    condition: str | None = None
+    condition_version: str | None = None
+    current: Assignment | None = None
+    role_key: str | None = None  # a spec role this depends on
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.role_label} -> {self.principal_id} at {self.scope}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    roles: tuple[RoleChange, ...]
+    assignments: tuple[AssignmentChange, ...]
+    unmanaged: tuple[Assignment, ...] = ()
+    reads: int = 0
+    prune: bool = False
+
+    def changes(self) -> list[RoleChange | AssignmentChange]:
+        return [c for c in (*self.roles, *self.assignments) if c.action != NOOP]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes())
+
+    def counts(self) -> dict[str, int]:
+        out = {CREATE: 0, UPDATE: 0, DELETE: 0, NOOP: 0}
+        for c in (*self.roles, *self.assignments):
+            out[c.action] += 1
+        return out
+
+
+def _is_managed_role(role: RoleDefinition) -> bool:
+    return bool(role.assignable_scopes) and role.role_id is not None and \
+        role.role_id.lower() == role_definition_guid(role.name, role.assignable_scopes[0])
+
+
+def _is_managed_assignment(a: Assignment) -> bool:
+    return a.name.lower() == assignment_name(a.scope, a.role_guid, a.principal_id) or MARKER in (a.description or "")
+
+
+def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = False, catalog=None,
+              builtin_name: Callable[[str], str | None] | None = None) -> Plan:
+    """Compare desired with current. Pure: no request is made here."""
+    by_name = {r.name.lower(): r for r in current.roles}
+    role_changes: list[RoleChange] = []
+    guid_of_key: dict[str, str] = {}
+    wanted_role_ids: set[str] = set()
+    for rendered in desired.roles:
+        role = rendered.role
+        existing = by_name.get(role.name.lower())
+        if existing is None:
+            guid = role_definition_guid(role.name, role.assignable_scopes[0])
+            target = replace(role, role_id=guid, resource_id=None)
+            role_changes.append(RoleChange(CREATE, rendered.key, target, None, *_diff(None, target, catalog)))
+        else:
+            guid = existing.role_id
+            target = replace(role, role_id=guid, resource_id=existing.resource_id)
+            action = NOOP if same_definition(existing, target) else UPDATE
+            summary, risky = _diff(existing, target, catalog) if action == UPDATE else ("", ())
+            role_changes.append(RoleChange(action, rendered.key, target, existing, summary, risky))
+        guid_of_key[rendered.key] = guid.lower()
+        wanted_role_ids.add(guid.lower())
+
+    managed_scopes = {a.scope.lower() for a in desired.assignments}
+    current_by_triple: dict[tuple[str, str, str], Assignment] = {}
+    for a in current.assignments:
+        current_by_triple.setdefault((a.scope.lower().rstrip("/"), a.role_guid.lower(), a.principal_id.lower()), a)
+    assignment_changes: list[AssignmentChange] = []
+    wanted: set[tuple[str, str, str]] = set()
+    for d in desired.assignments:
+        guid = guid_of_key[d.role_key] if d.role_key else (
+            d.role.role_id.lower() if d.role is not None and d.role.role_id else role_guid_of(d.role_ref).lower())
+        triple = (d.scope.lower().rstrip("/"), guid, d.principal_id)
+        wanted.add(triple)
+        label = d.role.name if d.role is not None else d.role_ref
+        found = current_by_triple.get(triple)
+        base = dict(scope=d.scope, role_guid=guid, role_label=label, principal_id=d.principal_id,
+                    principal_type=d.principal_type, description=with_marker(d.description),
+                    condition=d.condition, condition_version=d.condition_version, role_key=d.role_key)
+        if found is None:
+            assignment_changes.append(AssignmentChange(CREATE, name=assignment_name(d.scope, guid, d.principal_id),
+                                                       **base))
+            continue
+        differs = (strip_marker(found.description) != strip_marker(d.description)
+                   or (found.condition or None) != (d.condition or None))
+        note = "" if _is_managed_assignment(found) else "exists under another name; adopted"
+        assignment_changes.append(AssignmentChange(UPDATE if differs else NOOP, name=found.name, current=found,
+                                                   note=note, **base))
+
+    unmanaged = []
+    for a in current.assignments:
+        triple = (a.scope.lower().rstrip("/"), a.role_guid.lower(), a.principal_id.lower())
+        if a.scope.lower() not in managed_scopes or triple in wanted:
+            continue
+        if prune and _is_managed_assignment(a):
+            label = (builtin_name(a.role_guid) if builtin_name else None) or a.role_guid
+            assignment_changes.append(AssignmentChange(
+                DELETE, a.scope, a.role_guid.lower(), label, a.principal_id, a.principal_type, a.name, current=a))
+        else:
+            unmanaged.append(a)
+    if prune:
+        for r in current.roles:
+            if r.role_id.lower() not in wanted_role_ids and _is_managed_role(r):
+                role_changes.append(RoleChange(DELETE, None, None, r))
+    return Plan(tuple(role_changes), tuple(assignment_changes), tuple(unmanaged), current.reads, prune)
+
+
+def _diff(old: RoleDefinition | None, new: RoleDefinition, catalog) -> tuple[str, tuple[str, ...]]:
+    if catalog is None:
+        return "", ()
+    from rbactool.diff import diff_roles
+
+    d = diff_roles(old, new, catalog)
+    risky = sorted({cls for op in d.effective.added for cls in op.risk_classes})
+    return d.summary(), tuple(risky)
+
+
+# --------------------------------------------------------------------------- apply
+
+
+class ThrottleGate:
+    """Shared back-off: when any worker is throttled (429 + Retry-After), every worker waits."""
+
+    def __init__(self):
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    def hold(self, seconds: float) -> None:
+        with self._lock:
+            self._until = max(self._until, time.monotonic() + seconds)
+
+    def wait(self) -> None:
+        while True:
+            with self._lock:
+                left = self._until - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 1.0))
+
+
+@dataclass
+class Outcome:
+    change: RoleChange | AssignmentChange
+    status: str  # done | failed | skipped
+    error: str | None = None
+    code: str | None = None
+
+
+@dataclass
+class ApplyReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    interrupted: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def _do_role(gw: Gateway, c: RoleChange) -> None:
+    if c.action in (CREATE, UPDATE):
+        scope = c.current.assignable_scopes[0] if c.current and c.current.assignable_scopes \
+            else c.desired.assignable_scopes[0]
+        gw.put_role_definition(scope, c.desired.role_id, c.desired)
+    elif c.action == DELETE:
+        gw.delete_role_definition(c.current.assignable_scopes[0], c.current.role_id)
+
+
+def _do_assignment(gw: Gateway, c: AssignmentChange, backoff: Backoff, progress: Callable[[str], None]) -> None:
+    from rbactool.arm_errors import TRANSIENT_ASSIGN_CODES
+
+    if c.action == DELETE:
+        gw.delete_role_assignment(c.current.id)
+        return
+    delays = backoff.delays()
+    while True:
+        try:
+            gw.put_role_assignment(
+                c.scope, c.name, role_definition_id=role_definition_id(c.role_guid, c.scope),
+                principal_id=c.principal_id, principal_type=c.principal_type, description=c.description,
+                condition=c.condition, condition_version=c.condition_version)
+            return
+        except AzureOperationError as e:
+            if e.error_code == "RoleAssignmentExists":
+                return
+            delay = next(delays, None) if e.error_code in TRANSIENT_ASSIGN_CODES else None
+            if delay is None:
+                raise
+            progress(f"{c.label}: {e.error_code}, retrying in {delay:.1f} s")
+            time.sleep(delay)
+
+
+def apply_plan(
+    plan: Plan,
+    gw_factory: Callable[[], Gateway],
+    *,
+    parallelism: int = 8,
+    backoff: Backoff = DEFAULT_BACKOFF,
+    progress: Callable[[str], None] = lambda _: None,
+    on_done: Callable[[Outcome], None] = lambda _: None,
+) -> ApplyReport:
+    """Run the plan's changes in dependency order with bounded concurrency.
+
+    Phases: role creates/updates; assignment deletes, creates and updates (an assignment whose
+    role failed is skipped); role deletes. Ctrl-C stops scheduling, lets in-flight requests end,
+    and returns what happened.
+    """
+    report = ApplyReport()
+    local = threading.local()
+
+    def gw() -> Gateway:
+        if not hasattr(local, "gw"):
+            local.gw = gw_factory()
+        return local.gw
+
+    failed_keys: set[str] = set()
+    role_phase = [c for c in plan.roles if c.action in (CREATE, UPDATE)]
+    assignment_phase = sorted((c for c in plan.assignments if c.action != NOOP), key=lambda c: c.action != DELETE)
+    delete_phase = [c for c in plan.roles if c.action == DELETE]
+
+    def run_phase(changes: Iterable, work: Callable) -> bool:
+        pending = list(changes)
+        running: dict[Future, object] = {}
+        with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+            try:
+                while pending or running:
+                    while pending and len(running) < parallelism:
+                        c = pending.pop(0)
+                        if isinstance(c, AssignmentChange) and c.role_key in failed_keys:
+                            out = Outcome(c, "skipped", "its role could not be written")
+                            report.outcomes.append(out)
+                            on_done(out)
+                            continue
+                        running[pool.submit(work, c)] = c
+                    if not running:
+                        break
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for f in finished:
+                        c = running.pop(f)
+                        err = f.exception()
+                        if err is None:
+                            out = Outcome(c, "done")
+                        elif isinstance(err, AzureOperationError):
+                            out = Outcome(c, "failed", str(err), err.error_code)
+                            if isinstance(c, RoleChange) and c.key:
+                                failed_keys.add(c.key)
+                        else:
+                            raise err
+                        report.outcomes.append(out)
+                        on_done(out)
+            except KeyboardInterrupt:
+                report.interrupted = True
+                progress("interrupted: waiting for requests in flight, scheduling nothing more")
+                for f in list(running):
+                    f.cancel()
+                wait(running)
+                for f, c in running.items():
+                    if not f.cancelled() and f.exception() is None:
+                        report.outcomes.append(Outcome(c, "done"))
+                return False
+        return True
+
+    (run_phase(role_phase, lambda c: _do_role(gw(), c))
+     and run_phase(assignment_phase, lambda c: _do_assignment(gw(), c, backoff, progress))
+     and run_phase(delete_phase, lambda c: _do_role(gw(), c)))
+    return report

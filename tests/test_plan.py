@@ -1,0 +1,230 @@
+"""plan / apply / export against the emulator, with the real SDK over HTTPS."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import ROOT
+from rbactool.emulator.testing import emulator, emulator_server  # noqa: F401 (fixtures)
+
+SPEC = ROOT / "roles" / "online-endpoints.yaml"
+SCORING = "Custom role for scoring - online endpoint"
+
+
+@pytest.fixture
+def az(emulator, run):  # noqa: F811
+    env = emulator.env()
+
+    def _az(*args, input=None):
+        return run(*args, env=env, input=input)
+
+    _az.sub = emulator.subscription_id
+    _az.rg = f"/subscriptions/{emulator.subscription_id}/resourceGroups/ml-rg"
+    _az.ws = f"{_az.rg}/providers/Microsoft.MachineLearningServices/workspaces/ml-ws"
+    return _az
+
+
+def writes(emulator):  # noqa: F811
+    return [r for r in emulator.requests() if r["method"] in ("PUT", "DELETE", "POST")]
+
+
+def plan_json(az, spec, *extra):
+    r = az("plan", "--roles", spec, "-s", az.sub, "--format", "json", *extra)
+    assert r.exit_code == 0, r.stderr
+    return r.json()
+
+
+def apply(az, spec, *extra):
+    return az("apply", "--roles", spec, "-s", az.sub, "--auto-approve", "--format", "json", *extra)
+
+
+@pytest.fixture
+def team(tmp_path):
+    """A spec with its own template folder, so tests can edit templates and assignments."""
+    tpl = tmp_path / "templates"
+    tpl.mkdir()
+    shutil.copy(ROOT / "templates" / "online-endpoint-scoring-strict.json.j2", tpl / "team-scoring.json.j2")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.read_text().replace("version: 1\n", "version: 1\ntemplates: [templates]\n")
+                    .replace("template: online-endpoint-scoring\n", "template: team-scoring\n"))
+    return spec
+
+
+def test_seed_spec_applies_from_empty_and_reapply_is_a_no_op(az, emulator):  # noqa: F811
+    plan = plan_json(az, SPEC)
+    assert plan["summary"] == {"create": 4, "update": 0, "delete": 0, "no-op": 0}
+    r = apply(az, SPEC)
+    assert r.exit_code == 0, r.stderr
+    assert r.json()["done"] == 4 and r.json()["failed"] == 0
+    state = emulator.state()
+    assert len(state["customRoles"]) == 2 and len(state["assignments"]) == 2
+    assert {a["principalType"] for a in state["assignments"]} == {"ServicePrincipal", "User"}
+
+    emulator.clear_requests()
+    r = apply(az, SPEC)
+    assert r.exit_code == 0 and r.json()["done"] == 0
+    assert writes(emulator) == []
+    # the minimal reads: one custom-role list and one assignment list for the one subscription
+    paths = sorted(x["path"].rsplit("/", 1)[-1] for x in emulator.requests())
+    assert paths == ["roleAssignments", "roleDefinitions"]
+
+
+def test_detailed_exitcode(az, emulator):  # noqa: F811
+    assert az("plan", "--roles", SPEC, "-s", az.sub, "--detailed-exitcode").exit_code == 2
+    apply(az, SPEC)
+    assert az("plan", "--roles", SPEC, "-s", az.sub, "--detailed-exitcode").exit_code == 0
+    bad = az("plan", "--roles", ROOT / "nope.yaml", "--detailed-exitcode")
+    assert bad.exit_code == 1 and bad.stderr.startswith("Error: ")
+
+
+def test_changing_one_action_plans_one_update_with_the_effective_diff(az, emulator, team):  # noqa: F811
+    assert apply(az, team).exit_code == 0
+    tpl = team.parent / "templates" / "team-scoring.json.j2"
+    tpl.write_text(tpl.read_text().replace('{%- if auth_mode == "aml_token" %}', '{%- if auth_mode != "aml_token" %}'))
+    plan = plan_json(az, team)
+    assert plan["summary"]["update"] == 1 and plan["summary"]["create"] == 0
+    (update,) = [c for c in plan["changes"] if c["action"] == "update"]
+    assert update["type"] == "roleDefinition" and update["effective"].startswith("+1 operation")
+    assert "credential-exposure" in update["risk"]
+    md = az("plan", "--roles", team, "-s", az.sub, "--format", "markdown").stdout
+    assert md.startswith("**rbactool plan**") and "| ~ | update |" in md
+    r = apply(az, team)
+    assert r.exit_code == 0 and r.json()["done"] == 1
+
+
+def test_removed_assignment_is_deleted_only_with_prune(az, emulator, team):  # noqa: F811
+    assert apply(az, team).exit_code == 0
+    text = team.read_text()
+    team.write_text(text[: text.index("  # A data scientist")])
+    plan = plan_json(az, team)
+    assert plan["summary"]["delete"] == 0 and not plan["has_changes"]
+    assert len(plan["unmanaged_assignments"]) == 1
+    plan = plan_json(az, team, "--prune")
+    assert plan["summary"]["delete"] == 1
+    r = apply(az, team, "--prune")
+    assert r.exit_code == 0, r.stderr
+    assert len(emulator.state()["assignments"]) == 1
+
+
+def test_unmanaged_assignments_are_left_alone_even_with_prune(az, emulator):  # noqa: F811
+    from azure.mgmt.authorization.v2022_04_01 import AuthorizationManagementClient, models
+
+    from rbactool.azure_adapter import StaticTokenCredential
+
+    apply(az, SPEC)
+    client = AuthorizationManagementClient(StaticTokenCredential(emulator.token), az.sub,
+                                           base_url=emulator.base_url, connection_verify=emulator.ca_path)
+    reader = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+    client.role_assignments.create(az.ws, "7c1e0a4b-0000-4000-8000-000000000001", models.RoleAssignmentCreateParameters(
+        role_definition_id=f"/subscriptions/{az.sub}/providers/Microsoft.Authorization/roleDefinitions/{reader}",
+        principal_id="55555555-5555-5555-5555-555555555555", principal_type="User"))
+    plan = plan_json(az, SPEC, "--prune")
+    assert not plan["has_changes"]
+    assert [a["name"] for a in plan["unmanaged_assignments"]] == ["7c1e0a4b-0000-4000-8000-000000000001"]
+    assert apply(az, SPEC, "--prune").exit_code == 0
+    assert len(emulator.state()["assignments"]) == 3
+
+
+def test_apply_converges_through_throttling_errors_and_replication(az, emulator):  # noqa: F811
+    emulator.add_fault(method="PUT", path_contains="roleAssignments", status=429, code="TooManyRequests",
+                       message="throttled", headers={"Retry-After": "1"}, times=1)
+    emulator.add_fault(method="PUT", path_contains="roleDefinitions", status=500, code="InternalServerError",
+                       message="oops", times=1)
+    emulator.add_fault(method="PUT", path_contains="roleAssignments", status=400, code="PrincipalNotFound",
+                       message="not yet", times=1)
+    r = apply(az, SPEC)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert r.json()["done"] == 4
+    assert {x["code"] for x in emulator.requests() if x["code"]} >= {"TooManyRequests", "PrincipalNotFound"}
+    emulator.clear_requests()
+    assert apply(az, SPEC).json()["done"] == 0 and writes(emulator) == []
+
+
+def test_partial_failure_reports_and_the_next_apply_completes(az, emulator):  # noqa: F811
+    from rbactool.assignments import role_definition_guid
+
+    guid = role_definition_guid(SCORING, az.rg)
+    emulator.add_fault(method="PUT", path_contains=guid, status=403, code="AuthorizationFailed",
+                       message="no write here", times=1)
+    r = apply(az, SPEC)
+    assert r.exit_code == 4
+    doc = r.json()
+    assert doc["failed"] == 1 and doc["skipped"] == 1  # the scoring role, then its assignment
+    assert doc["failures"][0]["code"] == "AuthorizationFailed"
+    r = apply(az, SPEC)
+    assert r.exit_code == 0 and r.json()["done"] == 2
+
+
+def test_parallelism_one_gives_one_request_at_a_time(az, emulator):  # noqa: F811
+    r = apply(az, SPEC, "--parallelism", "1")
+    assert r.exit_code == 0
+    log = [x for x in emulator.requests() if x["method"] == "PUT"]
+    for a, b in zip(log, log[1:], strict=False):  # each write ends before the next one's handler started
+        assert a["time"] <= b["time"] - b["latency_ms"] / 1000 + 0.002
+
+
+def test_export_then_plan_shows_no_changes(az, emulator, tmp_path):  # noqa: F811
+    assert apply(az, SPEC).exit_code == 0
+    out = tmp_path / "exported.yaml"
+    r = az("export", "--scope", az.rg, "-o", out)
+    assert r.exit_code == 0, r.stderr
+    plan = plan_json(az, out)
+    assert not plan["has_changes"] and plan["summary"]["no-op"] == 4
+    custom = az("export", "--scope", az.rg, "--custom-only")
+    assert "AzureML Data Scientist" not in custom.stdout and SCORING in custom.stdout
+
+
+BASE = """version: 1
+defaults: {subscription: 00000000-0000-0000-0000-00000000c0de, resource_group: ml-rg}
+roles:
+  - key: scoring
+    template: online-endpoint-scoring
+assignments:
+"""
+WS = "/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/ml-rg/providers/" \
+     "Microsoft.MachineLearningServices/workspaces/ws"
+ONE = "  - {role: %s, principal: {id: %s, type: User}, scope: %s}\n"
+
+
+@pytest.mark.parametrize(
+    ("assignments", "needle"),
+    [
+        (ONE % ("missing-role", "11111111-1111-1111-1111-111111111111", WS), "neither a role key"),
+        (ONE % ("scoring", "11111111-1111-1111-1111-111111111111", WS) * 2, "already assigned"),
+        (ONE % ("scoring", "11111111-1111-1111-1111-111111111111",
+                "/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/other"), "not at or below"),
+        ("".join(ONE % ("Reader", f"{i:08d}-1111-1111-1111-111111111111", WS) for i in range(4001)), "4000"),
+    ],
+)
+def test_bad_specs_fail_before_any_request(az, emulator, tmp_path, assignments, needle):  # noqa: F811
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(BASE + assignments)
+    for cmd in ("plan", "apply"):
+        r = az(cmd, "--roles", spec, "--auto-approve") if cmd == "apply" else az(cmd, "--roles", spec)
+        assert r.exit_code == 3 and needle in r.stderr, r.stderr
+    assert emulator.requests() == []
+
+
+def test_apply_asks_on_a_terminal_and_refuses_without_one(az, emulator):  # noqa: F811
+    r = az("apply", "--roles", SPEC, "-s", az.sub)
+    assert r.exit_code == 2 and "--auto-approve" in r.stderr
+    assert writes(emulator) == []
+
+
+def test_spec_validation_findings_gate_the_plan(az, emulator, tmp_path):  # noqa: F811
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "version: 1\n"
+        "roles:\n"
+        "  - key: bad\n"
+        "    definition:\n"
+        "      Name: bad\n"
+        "      Actions: [Microsoft.MachineLearningServices/workspaces/nope/read]\n"
+        "      AssignableScopes: [/subscriptions/00000000-0000-0000-0000-00000000c0de]\n"
+    )
+    r = az("plan", "--roles", spec)
+    assert r.exit_code == 3 and "--fail-on" in r.stderr
+    assert emulator.requests() == []
+    assert az("plan", "--roles", spec, "--fail-on", "none").exit_code == 0
