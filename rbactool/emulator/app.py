@@ -90,6 +90,7 @@ class App:
     # ------------------------------------------------------------------ entry point
     def handle(self, req: Request) -> Response:
         start = time.perf_counter()
+        started_at = time.time()
         split = urlsplit(req.target)
         path = normalise_path(unquote(split.path))
         query = {k.lower(): v for k, v in parse_qsl(split.query, keep_blank_values=True)}
@@ -108,7 +109,10 @@ class App:
             if header not in resp.headers:
                 cfg = self.state.config
                 resp.headers[header] = str((cfg.throttle_writes_per_hour if write else cfg.throttle_reads_per_hour) - 1)
-            self._record(req, path, split.query, resp, time.perf_counter() - start)
+            delay = self.state.config.response_delay_s
+            if delay:
+                time.sleep(delay)
+            self._record(req, path, split.query, resp, time.perf_counter() - start, started_at)
         return resp
 
     # ------------------------------------------------------------------ HTTP control API
@@ -209,9 +213,11 @@ class App:
         return f"https://{req.host}"
 
     # ------------------------------------------------------------------ request log
-    def _record(self, req: Request, path: str, raw_query: str, resp: Response, elapsed: float) -> None:
+    def _record(self, req: Request, path: str, raw_query: str, resp: Response, elapsed: float,
+                started_at: float | None = None) -> None:
         entry = {
             "time": time.time(),
+            "start": started_at,
             "method": req.method,
             "path": path,
             "query": raw_query,

@@ -26,6 +26,8 @@ DEFAULT_CALLER = "00000000-0000-0000-0000-0000000000cc"
 class EmulatorConfig:
     #: Items per list page (0 = unlimited, as real ARM behaves for these lists).
     page_size: int = 0
+    #: Extra time every ARM request takes (network + ARM latency), e.g. to observe client concurrency.
+    response_delay_s: float = 0.0
     #: A new custom role is invisible (404 / absent / RoleDefinitionDoesNotExist) this long.
     role_definition_replication_delay_s: float = 0.0
     #: Assignable scopes added by an update become usable for assignments after this long.

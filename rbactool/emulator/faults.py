@@ -34,11 +34,13 @@ class FaultRule:
     path_regex: str | None = None
     times: int = 1  # 0 or less: forever
     skip: int = 0  # let this many matching requests through first ("fail the 3rd PUT": skip=2)
+    every: int = 1  # fire on every Nth matching request after the skipped ones ("every 10th write": every=10)
     code: str | None = None
     message: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     hits: int = 0
     passed: int = 0
+    seen: int = 0
     _regex: re.Pattern | None = field(default=None, repr=False)
 
     @classmethod
@@ -46,7 +48,8 @@ class FaultRule:
         """Build a rule from the control API's JSON; raises ValueError naming the bad field."""
         if not isinstance(d, dict):
             raise ValueError("a fault rule must be a JSON object")
-        known = {"status", "method", "path_contains", "path_regex", "times", "skip", "code", "message", "headers"}
+        known = {"status", "method", "path_contains", "path_regex", "times", "skip", "every", "code", "message",
+                 "headers"}
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown fault rule field(s): {', '.join(sorted(unknown))}")
@@ -59,6 +62,9 @@ class FaultRule:
         skip = d.get("skip", 0)
         if not isinstance(skip, int) or skip < 0:
             raise ValueError("fault rule 'skip' must be a non-negative integer")
+        every = d.get("every", 1)
+        if not isinstance(every, int) or every < 1:
+            raise ValueError("fault rule 'every' must be a positive integer")
         headers = d.get("headers") or {}
         if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
             raise ValueError("fault rule 'headers' must map names to strings")
@@ -72,7 +78,8 @@ class FaultRule:
             if d.get(key) is not None and not isinstance(d[key], str):
                 raise ValueError(f"fault rule {key!r} must be a string")
         return cls(status=status, method=d.get("method"), path_contains=d.get("path_contains"),
-                   path_regex=d.get("path_regex"), times=times, skip=skip, code=d.get("code"), message=d.get("message"),
+                   path_regex=d.get("path_regex"), times=times, skip=skip, every=every, code=d.get("code"),
+                   message=d.get("message"),
                    headers=dict(headers), _regex=regex)
 
     def matches(self, method: str, path: str) -> bool:
@@ -88,7 +95,8 @@ class FaultRule:
 
     def to_json(self) -> dict:
         return {"status": self.status, "method": self.method, "path_contains": self.path_contains,
-                "path_regex": self.path_regex, "times": self.times, "skip": self.skip, "code": self.code,
+                "path_regex": self.path_regex, "times": self.times, "skip": self.skip, "every": self.every,
+                "code": self.code,
                 "message": self.message,
                 "headers": self.headers, "hits": self.hits}
 
@@ -117,6 +125,9 @@ class Faults:
                 if rule.matches(method, path):
                     if rule.passed < rule.skip:
                         rule.passed += 1
+                        continue
+                    rule.seen += 1
+                    if rule.seen % rule.every:
                         continue
                     rule.hits += 1
                     if rule.times > 0 and rule.hits >= rule.times:

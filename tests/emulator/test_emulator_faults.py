@@ -366,3 +366,30 @@ def test_fault_skip_fails_the_third_put(emulator, sub):
     assert e.value.status_code == 500
     assert c.role_assignments.create(sub, NAME, reader_params(sub)).name == NAME
     assert [r["status"] for r in emulator.requests(method="PUT")] == [201, 201, 500, 201]
+
+
+def test_fault_every_nth_matching_request(emulator, sub):
+    emulator.add_fault(method="PUT", every=3, times=0, status=429, code="TooManyRequests",
+                       headers={"Retry-After": "0"})
+    c = make_client(emulator, retry_total=0)
+    statuses = []
+    for i in range(7):
+        try:
+            c.role_assignments.create(sub, f"5555aaaa-0000-4000-8000-00000000000{i}",
+                                      reader_params(sub, principal=f"6666aaaa-0000-4000-8000-00000000000{i}"))
+            statuses.append(201)
+        except HttpResponseError as e:
+            statuses.append(e.status_code)
+    assert statuses == [201, 201, 429, 201, 201, 429, 201]
+
+
+def test_fault_every_must_be_positive(emulator):
+    with pytest.raises(ValueError, match="every"):
+        emulator.add_fault(status=500, every=0)
+
+
+def test_response_delay_is_logged_with_start_times(emulator, sub):
+    emulator.configure(response_delay_s=0.05)
+    make_client(emulator).role_definitions.get(sub, READER)
+    (entry,) = emulator.requests(method="GET")
+    assert entry["time"] - entry["start"] >= 0.05
