@@ -105,7 +105,7 @@ def test_role_ids_and_assignment_names_are_deterministic(az, emulator):  # noqa:
 def test_update_in_place_reports_the_effective_change(az, emulator):  # noqa: F811
     assert az("create", "online-endpoint-scoring-strict", "-g", "ml-rg").exit_code == 0
     r = az("create", "online-endpoint-scoring-strict", "-g", "ml-rg", "--set", "auth_mode=aml_token")
-    assert r.exit_code == 0 and r.stdout.startswith("updated") and "+1 -0" in r.stdout
+    assert r.exit_code == 0 and r.stdout.startswith("updated") and "+1 operation (1 credential-exposure), -0" in r.stdout
     customs = emulator.state()["customRoles"]
     assert len(customs) == 1
     assert len(customs[0]["permissions"][0]["actions"]) == 2

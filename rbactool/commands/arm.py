@@ -122,16 +122,13 @@ def preflight(roles: list[RoleDefinition], force: bool) -> None:
 
 
 def _effective_summary(old: RoleDefinition | None, new: RoleDefinition) -> str:
+    """The effective change of an update, as `rbactool diff` states it: ' (+1 operation (...), -0)'."""
     if old is None:
         return ""
     from rbactool.catalog import load_catalog
-    from rbactool.validate import effective_operations
+    from rbactool.diff import diff_roles
 
-    catalog = load_catalog()
-    before, after = effective_operations(old, catalog), effective_operations(new, catalog)
-    added = (after.names() - before.names()) | (after.names(data=True) - before.names(data=True))
-    removed = (before.names() - after.names()) | (before.names(data=True) - after.names(data=True))
-    return f" (+{len(added)} -{len(removed)} operations)"
+    return f" ({diff_roles(old, new, load_catalog(), findings=False).summary()})"
 
 
 # --------------------------------------------------------------------------- create / delete
