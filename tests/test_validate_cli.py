@@ -289,12 +289,21 @@ def test_validate_imports_neither_azure_nor_jsonschema_for_a_valid_file():
     assert r.returncode == 0, r.stderr
 
 
-def test_explain_pattern_matching_nothing_says_so(run):
+def test_explain_pattern_matching_nothing_is_an_error_with_a_hint(run):
     r = run("explain", "Microsoft.Compute/virtualMachines/*/frobnicate", "--format", "json")
-    assert r.exit_code == 0
-    [role] = r.json()["roles"]
-    assert role["totals"]["actions"] == 0 and role["totals"]["data_actions"] == 0
-    assert "matches no operation" in run("explain", "Microsoft.Compute/virtualMachines/*/frobnicate").stdout
+    assert r.exit_code == 3 and "matches no operation" in r.stderr and "stale" in r.stderr
+    r = run("explain", "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/scor/action")
+    assert r.exit_code == 3 and "onlineEndpoints/score/action" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("target", "needle"),
+    [("/tmp/definitely-missing.json", "no such file"), ("roles/nope.yaml", "no such file"),
+     ("Microsoft.Foo/bar/*/*", "one '*'"), ("Microsoft.Comput/virtualMachines/read", "Microsoft.Compute")],
+)
+def test_explain_bad_targets_exit_3(run, target, needle):
+    r = run("explain", target)
+    assert r.exit_code == 3 and needle in r.stderr and r.stdout == ""
 
 
 def test_catalog_max_age_option(v):

@@ -159,6 +159,35 @@ def validate_command(ctx, files, specs, fmt, fail_on, config_path, no_config, ig
 # --------------------------------------------------------------------------- explain
 
 
+def _checked_pattern(pattern: str, catalog) -> str:
+    """A permission string worth explaining: Azure's grammar, and it must match something."""
+    import difflib
+
+    from rbactool.catalog import namespace_of
+
+    if pattern.count("*") > 1:
+        raise InputError(f"{pattern!r} has {pattern.count('*')} wildcards; Azure allows one '*' per permission string")
+    if any(ch.isspace() for ch in pattern):
+        raise InputError(f"{pattern!r} contains white space")
+    if catalog.expand(pattern) or pattern == "*":
+        return pattern
+    ns = namespace_of(pattern)
+    if "*" not in ns and not catalog.is_known_namespace(ns):
+        close = difflib.get_close_matches(ns.lower(), [n.lower() for n in catalog.namespace_names()], n=1)
+        names = {n.lower(): n for n in catalog.namespace_names()}
+        hint = f" (did you mean {names[close[0]]!r}?)" if close else ""
+        raise InputError(f"{pattern!r}: unknown provider namespace {ns!r}{hint}")
+    info = catalog.provider(ns) if "*" not in ns else None
+    if info is not None:
+        names = [o.name for o in catalog.expand(f"{ns}/*")]
+        close = difflib.get_close_matches(pattern.lower(), [n.lower() for n in names], n=1, cutoff=0.8)
+        by_low = {n.lower(): n for n in names}
+        hint = f" (did you mean {by_low[close[0]]!r}?)" if close else ""
+        stale = "" if info.fresh else f"; the catalog's data for {info.name} is from {info.as_of}, so it may be stale"
+        raise InputError(f"{pattern!r} matches no operation in the catalog{hint}{stale}")
+    raise InputError(f"{pattern!r} matches no operation in the catalog")
+
+
 def _resolve_explain_target(target: str, catalog):
     """-> ("roles", [RoleDefinition]) or ("pattern", str)."""
     from rbactool.builtins import load_builtin_roles
@@ -168,12 +197,14 @@ def _resolve_explain_target(target: str, catalog):
         from rbactool.model import parse_roles
 
         return "roles", parse_roles(read_input(target), source=target)
+    if target.lower().endswith((".json", ".yaml", ".yml")) or target.startswith(("./", "../", "/", "~")):
+        raise InputError(f"{target}: no such file")
     builtins = load_builtin_roles()
     role = builtins.resolve(target)
     if role is not None:
         return "roles", [role]
     if "/" in target or target.strip() == "*":
-        return "pattern", target.strip()
+        return "pattern", _checked_pattern(target.strip(), catalog)
     from rbactool.render import load_template, render_role, template_dirs
 
     try:
