@@ -57,11 +57,25 @@ class LazyGroup(click.Group):
         module = importlib.import_module(f"rbactool.commands.{spec[0]}")
         return getattr(module, spec[1])
 
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(COMMANDS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise OneLineUsageError(f"no such command {name!r}{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except RbactoolError as e:
             raise CliError(str(e), e.exit_code) from e
+        except click.UsageError as e:
+            if isinstance(e, OneLineUsageError):
+                raise
+            raise OneLineUsageError(e.format_message(), e.ctx) from e
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help from the table, so `rbactool --help` imports no command module.
@@ -69,6 +83,14 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+class OneLineUsageError(click.UsageError):
+    """A usage error (exit 2) as one line, with where to find help, instead of click's usage banner."""
+
+    def show(self, file=None) -> None:
+        where = self.ctx.command_path if self.ctx is not None else "rbactool"
+        click.echo(f"Error: {self.format_message()} (see '{where} -h')", err=True, file=file)
 
 
 class CliError(click.ClickException):
@@ -86,9 +108,13 @@ def _configure_logging(verbose: int) -> None:
     root = logging.getLogger("rbactool")
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # The Azure SDK's own logger stays at WARNING below -vv (its DEBUG output is redacted by
-    # azure-core's logging policy, which never prints the Authorization header).
-    logging.getLogger("azure").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
+    # The Azure SDK's loggers (azure-identity explains every credential it tried, at length) are
+    # silent unless -vv; rbactool turns their failures into one line itself. azure-core's logging
+    # policy redacts the Authorization header.
+    azure = logging.getLogger("azure")
+    azure.handlers[:] = [handler] if verbose >= 2 else [logging.NullHandler()]
+    azure.propagate = False
+    azure.setLevel(logging.DEBUG if verbose >= 2 else logging.CRITICAL)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

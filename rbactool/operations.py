@@ -220,6 +220,7 @@ def resolve_role(gw: Gateway, ref: str | RoleDefinition, scope: str) -> Resolved
     if isinstance(ref, RoleDefinition):
         found = find_role_by_name(gw, ref.name, scope)
         if found is None or not found.is_custom:
+            _not_assignable_here(gw, ref.name, scope)
             raise InputError(f"custom role {ref.name!r} does not exist where {scope} can use it: "
                              "create it first (`rbactool create`)")
         return ResolvedRole(found.role_id, found, "custom")
@@ -230,10 +231,23 @@ def resolve_role(gw: Gateway, ref: str | RoleDefinition, scope: str) -> Resolved
         return ResolvedRole(role_guid_of(ref).lower(), None, "id")
     found = find_role_by_name(gw, ref, scope)
     if found is None:
+        _not_assignable_here(gw, ref, scope)
         close = builtins.closest_names(ref)
         hint = f" (did you mean the built-in {close[0]!r}?)" if close else ""
         raise InputError(f"no role named {ref!r} can be assigned at {scope}{hint}")
     return ResolvedRole(found.role_id, found, "custom" if found.is_custom else "builtin")
+
+
+def _not_assignable_here(gw: Gateway, name: str, scope: str) -> None:
+    """On the error path only: a role that exists in the subscription but not for *scope* gets a precise error."""
+    sub = parse_scope(scope).subscription
+    if not sub or parse_scope(scope) == parse_scope(f"/subscriptions/{sub}"):
+        return
+    found = find_role_by_name(gw, name, f"/subscriptions/{sub}")
+    if found is not None and found.is_custom:
+        raise InputError(f"role {found.name!r} exists but cannot be assigned at {scope}: it is assignable only at "
+                         f"or below {', '.join(found.assignable_scopes)} (add the scope to its AssignableScopes, "
+                         "or assign it there)")
 
 
 def preflight_assignment(resolved: ResolvedRole, scope: str) -> None:
@@ -300,6 +314,7 @@ def assign(
     if dry_run:
         return AssignResult("would-create", None, name, role)
     delays = backoff.delays()
+    checked_existing = False
     while True:
         try:
             created, a = gw.put_role_assignment(
@@ -315,6 +330,12 @@ def assign(
                 return AssignResult("already-assigned", existing[0] if existing else None, name, role)
             if e.error_code not in TRANSIENT_ASSIGN_CODES:
                 raise
+            if e.error_code == "PrincipalNotFound" and principal_type is None and not checked_existing:
+                # Without a type ARM looks the principal up; an assignment that already exists is success.
+                checked_existing = True
+                existing = find_assignments(gw, scope, principal_id, role.guid)
+                if existing:
+                    return AssignResult("unchanged", existing[0], name, role)
             delay = next(delays, None)
             if delay is None:
                 raise

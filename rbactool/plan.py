@@ -65,9 +65,9 @@ class DesiredState:
     assignments: tuple[DesiredAssignment, ...]
 
 
-def desired_state(spec: RolesSpec, rendered: list[RenderedRole], overrides=None) -> DesiredState:
+def desired_state(spec: RolesSpec, rendered: list[RenderedRole], overrides=None, fallbacks=None) -> DesiredState:
     """The spec's roles and assignments, checked offline (references, scopes, duplicates, limits)."""
-    defaults = effective_defaults(spec, overrides)
+    defaults = effective_defaults(spec, overrides, fallbacks)
     keyed = {r.key: r for r in rendered}
     out = []
     per_sub: dict[str, int] = {}
@@ -98,6 +98,7 @@ class CurrentState:
     roles: tuple[RoleDefinition, ...]  # custom roles visible at the listed scopes
     assignments: tuple[Assignment, ...]
     reads: int
+    scopes: tuple[str, ...] = ()  # the subscriptions / management groups that were read
 
 
 def role_list_scopes(desired: DesiredState) -> list[str]:
@@ -146,7 +147,8 @@ def read_current(gw_factory: Callable[[], Gateway], desired: DesiredState, *, pa
                     roles.setdefault(item.role_id.lower(), item)
                 elif kind == "assignments":
                     assignments.setdefault(item.id.lower(), item)
-    return CurrentState(tuple(roles.values()), tuple(assignments.values()), len(jobs))
+    scopes = tuple(dict.fromkeys(scope for _, scope in jobs))
+    return CurrentState(tuple(roles.values()), tuple(assignments.values()), len(jobs), scopes)
 
 
 # --------------------------------------------------------------------------- the plan
@@ -191,9 +193,11 @@ class AssignmentChange:
 class Plan:
     roles: tuple[RoleChange, ...]
     assignments: tuple[AssignmentChange, ...]
-    unmanaged: tuple[Assignment, ...] = ()
+    unmanaged: tuple[Assignment, ...] = ()  # at the spec's scopes, not created by rbactool: never touched
+    orphans: tuple[Assignment | RoleDefinition, ...] = ()  # managed, gone from the spec; --prune deletes
     reads: int = 0
     prune: bool = False
+    scopes: tuple[str, ...] = ()
 
     def changes(self) -> list[RoleChange | AssignmentChange]:
         return [c for c in (*self.roles, *self.assignments) if c.action != NOOP]
@@ -222,6 +226,10 @@ def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = Fal
               builtin_name: Callable[[str], str | None] | None = None) -> Plan:
     """Compare desired with current. Pure: no request is made here."""
     by_name = {r.name.lower(): r for r in current.roles}
+    custom_names = {r.role_id.lower(): r.name for r in current.roles}
+
+    def role_name(guid: str) -> str:
+        return custom_names.get(guid.lower()) or (builtin_name(guid) if builtin_name else None) or guid
     role_changes: list[RoleChange] = []
     guid_of_key: dict[str, str] = {}
     wanted_role_ids: set[str] = set()
@@ -267,22 +275,28 @@ def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = Fal
         assignment_changes.append(AssignmentChange(UPDATE if differs else NOOP, name=found.name, current=found,
                                                    note=note, **base))
 
-    unmanaged = []
+    unmanaged: list[Assignment] = []
+    orphans: list[Assignment | RoleDefinition] = []
     for a in current.assignments:
         triple = (a.scope.lower().rstrip("/"), a.role_guid.lower(), a.principal_id.lower())
         if a.scope.lower() not in managed_scopes or triple in wanted:
             continue
-        if prune and _is_managed_assignment(a):
-            label = (builtin_name(a.role_guid) if builtin_name else None) or a.role_guid
-            assignment_changes.append(AssignmentChange(
-                DELETE, a.scope, a.role_guid.lower(), label, a.principal_id, a.principal_type, a.name, current=a))
-        else:
+        if not _is_managed_assignment(a):
             unmanaged.append(a)
-    if prune:
-        for r in current.roles:
-            if r.role_id.lower() not in wanted_role_ids and _is_managed_role(r):
+        elif prune:
+            assignment_changes.append(AssignmentChange(
+                DELETE, a.scope, a.role_guid.lower(), role_name(a.role_guid), a.principal_id, a.principal_type,
+                a.name, current=a))
+        else:
+            orphans.append(a)
+    for r in current.roles:
+        if r.role_id.lower() not in wanted_role_ids and _is_managed_role(r):
+            if prune:
                 role_changes.append(RoleChange(DELETE, None, None, r))
-    return Plan(tuple(role_changes), tuple(assignment_changes), tuple(unmanaged), current.reads, prune)
+            else:
+                orphans.append(r)
+    return Plan(tuple(role_changes), tuple(assignment_changes), tuple(unmanaged), tuple(orphans), current.reads,
+                prune, current.scopes)
 
 
 def _diff(old: RoleDefinition | None, new: RoleDefinition, catalog) -> tuple[str, tuple[str, ...]]:
@@ -321,7 +335,7 @@ class ThrottleGate:
 @dataclass
 class Outcome:
     change: RoleChange | AssignmentChange
-    status: str  # done | failed | skipped
+    status: str  # done | unchanged | failed | skipped
     error: str | None = None
     code: str | None = None
 
@@ -348,23 +362,23 @@ def _do_role(gw: Gateway, c: RoleChange) -> None:
         gw.delete_role_definition(c.current.assignable_scopes[0], c.current.role_id)
 
 
-def _do_assignment(gw: Gateway, c: AssignmentChange, backoff: Backoff, progress: Callable[[str], None]) -> None:
+def _do_assignment(gw: Gateway, c: AssignmentChange, backoff: Backoff, progress: Callable[[str], None]) -> str:
+    """Write one assignment change; 'unchanged' when Azure already had it (a list lagging behind)."""
     from rbactool.arm_errors import TRANSIENT_ASSIGN_CODES
 
     if c.action == DELETE:
-        gw.delete_role_assignment(c.current.id)
-        return
+        return "done" if gw.delete_role_assignment(c.current.id) else "unchanged"
     delays = backoff.delays()
     while True:
         try:
-            gw.put_role_assignment(
+            created, _ = gw.put_role_assignment(
                 c.scope, c.name, role_definition_id=role_definition_id(c.role_guid, c.scope),
                 principal_id=c.principal_id, principal_type=c.principal_type, description=c.description,
                 condition=c.condition, condition_version=c.condition_version)
-            return
+            return "done" if created or c.action == UPDATE else "unchanged"
         except AzureOperationError as e:
             if e.error_code == "RoleAssignmentExists":
-                return
+                return "unchanged"
             delay = next(delays, None) if e.error_code in TRANSIENT_ASSIGN_CODES else None
             if delay is None:
                 raise
@@ -421,7 +435,7 @@ def apply_plan(
                         c = running.pop(f)
                         err = f.exception()
                         if err is None:
-                            out = Outcome(c, "done")
+                            out = Outcome(c, f.result() if isinstance(f.result(), str) else "done")
                         elif isinstance(err, AzureOperationError):
                             out = Outcome(c, "failed", str(err), err.error_code)
                             if isinstance(c, RoleChange) and c.key:

@@ -64,3 +64,16 @@ def test_every_command_is_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     missing = [name for name in COMMANDS if f"rbactool {name}" not in readme]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [(["rendr"], "did you mean 'render'"), (["render"], "TEMPLATE"), (["render", "x", "--format", "yaml"], "--format"),
+     (["assign", "-i", "x", "--role", "r", "--principal-type", "user"], "--principal-type"),
+     (["validate", "--nope"], "--nope")],
+)
+def test_usage_errors_are_one_line_with_exit_2(run, argv, needle):
+    r = run(*argv)
+    assert r.exit_code == 2
+    assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1 and needle in r.stderr
+    assert "-h')" in r.stderr

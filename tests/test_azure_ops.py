@@ -184,7 +184,7 @@ def test_preflight_refuses_scopes_outside_the_role_offline(az, emulator):  # noq
     emulator.clear_requests()
     other = f"/subscriptions/{az.sub}/resourceGroups/other-rg"
     r = az("assign", "-i", SP, "--principal-type", "ServicePrincipal", "--role", SCORING, "--scope", other)
-    assert r.exit_code == 3 and "can be assigned" in r.stderr
+    assert r.exit_code == 3 and "exists but cannot be assigned" in r.stderr and az.rg in r.stderr
     assert writes(emulator) == []
 
 
@@ -195,6 +195,42 @@ def test_delete_refuses_while_assigned_and_removes_with_assignments(az, emulator
     r = az("delete", SCORING, "--scope", az.rg, "--with-assignments", "--yes")
     assert r.exit_code == 0 and "unassigned" in r.stdout and "deleted" in r.stdout
     assert len(emulator.state()["assignments"]) == 1
+
+
+def test_rerun_without_principal_type_is_a_no_op_for_an_unknown_principal(az, emulator):  # noqa: F811
+    stranger = "66666666-6666-6666-6666-666666666666"  # not in the emulator's directory
+    assert az("assign", "-i", stranger, "--principal-type", "User", "--role", "Reader", "--scope", az.ws).exit_code == 0
+    emulator.clear_requests()
+    r = az("assign", "-i", stranger, "--role", "Reader", "--scope", az.ws)
+    assert r.exit_code == 0 and r.stdout.startswith("unchanged"), r.stderr
+    assert len(emulator.requests()) == 2  # the PUT (PrincipalNotFound), one list: no retry loop
+
+
+def test_not_signed_in_is_one_line(run, emulator, monkeypatch):  # noqa: F811
+    """azure-identity logs every credential it tried; the user sees one line. (A fake stands in for
+    DefaultAzureCredential: the real one would probe the managed-identity endpoint off this machine.)"""
+    import logging
+
+    import azure.identity
+    from azure.identity import CredentialUnavailableError
+
+    class NoCredential:
+        def __init__(self, **kwargs):
+            pass
+
+        def get_token(self, *scopes, **kwargs):
+            log = logging.getLogger("azure.identity._credentials.chained")
+            for name in ("EnvironmentCredential", "ManagedIdentityCredential", "AzureCliCredential"):
+                log.warning("%s: unavailable.\nlong explanation\nmore", name)
+            raise CredentialUnavailableError("DefaultAzureCredential failed to retrieve a token.\nAttempted ...")
+
+    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", NoCredential)
+    env = {**emulator.env(), "RBACTOOL_ACCESS_TOKEN": ""}
+    r = run("list", "definitions", env=env)
+    assert r.exit_code == 4
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("Error: ") and "az login" in r.stderr
+    r = run("-vv", "list", "definitions", env=env)
+    assert "ManagedIdentityCredential" in r.stderr  # with -vv the SDK's own explanation is shown
 
 
 def test_builtin_roles_cannot_be_deleted(az, emulator):  # noqa: F811

@@ -100,7 +100,7 @@ def test_removed_assignment_is_deleted_only_with_prune(az, emulator, team):  # n
     team.write_text(text[: text.index("  # A data scientist")])
     plan = plan_json(az, team)
     assert plan["summary"]["delete"] == 0 and not plan["has_changes"]
-    assert len(plan["unmanaged_assignments"]) == 1
+    assert plan["unmanaged_assignments"] == [] and len(plan["orphans"]) == 1  # managed, kept without --prune
     plan = plan_json(az, team, "--prune")
     assert plan["summary"]["delete"] == 1
     r = apply(az, team, "--prune")
@@ -267,3 +267,12 @@ def test_spec_validation_findings_gate_the_plan(az, emulator, tmp_path):  # noqa
     assert r.exit_code == 3 and "--fail-on" in r.stderr
     assert emulator.requests() == []
     assert az("plan", "--roles", spec, "--fail-on", "none").exit_code == 0
+
+
+def test_env_subscription_only_fills_in_where_the_spec_names_none(az, emulator):  # noqa: F811
+    # the emulator's exports set AZURE_SUBSCRIPTION_ID; the shipped spec names its own default subscription
+    r = az("plan", "--roles", SPEC, "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    assert r.json()["scopes_read"] == ["/subscriptions/00000000-0000-0000-0000-000000000000"]
+    r = az("plan", "--roles", SPEC, "-s", az.sub, "--format", "json")
+    assert r.json()["scopes_read"] == [f"/subscriptions/{az.sub}"]

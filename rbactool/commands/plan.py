@@ -9,6 +9,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from rbactool.commands.arm import connection_options
 from rbactool.commands.render import scope_values, template_dir_option
@@ -25,9 +26,11 @@ def spec_options(fn):
             click.option("--subscription", "-s", envvar="AZURE_SUBSCRIPTION_ID", metavar="GUID",
                          help="Replaces the spec's default subscription."),
             click.option("--resource-group", "-g", metavar="NAME", help="Replaces the spec's default resource group."),
+            click.option("--management-group", "-m", metavar="ID",
+                         help="Replaces the spec's default scope with a management group."),
             click.option("--prune", is_flag=True,
                          help="Also delete managed assignments and roles the spec no longer has."),
-            click.option("--fail-on", type=click.Choice(["error", "security-warning", "warning", "none"]),
+            click.option("--fail-on", type=click.Choice(["error", "security-warning", "warning", "suggestion", "none"]),
                          default="error", show_default=True,
                          help="Refuse the spec when validation finds this or worse."),
             click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True,
@@ -38,18 +41,22 @@ def spec_options(fn):
     return template_dir_option(connection_options(fn))
 
 
-def _build(ctx, roles_spec, subscription, resource_group, fail_on, prune, parallelism, template_dirs,
-           cloud, arm_endpoint, ca_bundle):
+def _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on, prune, parallelism,
+           template_dirs, cloud, arm_endpoint, ca_bundle):
     """Validate the spec offline, read Azure, compute the plan. Returns (plan, gateway factory)."""
     from rbactool.builtins import load_builtin_roles
     from rbactool.catalog import load_catalog
     from rbactool.plan import ThrottleGate, desired_state, make_plan, read_current
     from rbactool.spec import load_spec, render_spec
 
-    scope = scope_values(ctx, subscription, resource_group, None)
+    scope = scope_values(ctx, subscription, resource_group, management_group)
+    # As for render: $AZURE_SUBSCRIPTION_ID only fills in where the spec names no subscription.
+    fallbacks = {}
+    if ctx.get_parameter_source("subscription") == ParameterSource.ENVIRONMENT:
+        fallbacks["subscription"] = scope.pop("subscription")
     spec = load_spec(roles_spec)
-    rendered = render_spec(spec, extra_template_dirs=tuple(template_dirs), overrides=scope)
-    desired = desired_state(spec, rendered, scope)
+    rendered = render_spec(spec, extra_template_dirs=tuple(template_dirs), overrides=scope, fallbacks=fallbacks)
+    desired = desired_state(spec, rendered, scope, fallbacks)
     catalog = load_catalog()
     _check_findings([r.role for r in rendered], catalog, fail_on)
 
@@ -110,6 +117,9 @@ def plan_dict(plan) -> dict:
         "reads": plan.reads,
         "changes": [role(c) for c in plan.roles] + [assignment(c) for c in plan.assignments],
         "unmanaged_assignments": [a.to_dict() for a in plan.unmanaged],
+        "orphans": [o.to_dict() if hasattr(o, "principal_id") else {"roleName": o.name, "id": o.role_id}
+                    for o in plan.orphans],
+        "scopes_read": list(plan.scopes),
     }
 
 
@@ -124,11 +134,21 @@ def _line(c) -> str:
     return f"{SYMBOL[c.action]} {c.action:<6} assignment  {c.label}{note}"
 
 
+def _orphan_line(o) -> str:
+    if hasattr(o, "principal_id"):
+        return f"  ! assignment  {o.role_guid} -> {o.principal_id} at {o.scope}"
+    return f"  ! role        {o.name}  ({o.role_id})"
+
+
 def format_plan_text(plan, *, verbose: bool = False) -> str:
-    lines = [_line(c) for c in (*plan.roles, *plan.assignments) if verbose or c.action != "no-op"]
+    lines = [f"Azure read at: {', '.join(plan.scopes)}"] if plan.scopes else []
+    lines += [_line(c) for c in (*plan.roles, *plan.assignments) if verbose or c.action != "no-op"]
+    if plan.orphans:
+        lines.append(f"managed by rbactool but no longer in the spec: {len(plan.orphans)} (kept; --prune deletes them)")
+        lines += [_orphan_line(o) for o in plan.orphans]
     if plan.unmanaged:
-        lines.append(f"unmanaged assignments at managed scopes (left alone{'' if plan.prune else '; not managed'}):")
-        lines += [f"  ? {a.role_guid} -> {a.principal_id} at {a.scope}" for a in plan.unmanaged]
+        lines.append(f"not managed by rbactool, at the spec's scopes (never touched): {len(plan.unmanaged)}")
+        lines += [f"  ? assignment  {a.role_guid} -> {a.principal_id} at {a.scope}" for a in plan.unmanaged]
     n = plan.counts()
     lines.append(f"Plan: {n['create']} to create, {n['update']} to update, {n['delete']} to delete, "
                  f"{n['no-op']} unchanged ({plan.reads} list requests).")
@@ -150,8 +170,11 @@ def format_plan_markdown(plan, spec_path: str) -> str:
             if risk:
                 details += f" **{', '.join(risk)}**"
             out.append(f"| {SYMBOL[c.action]} | {c.action} | {kind}: {c.label.replace('|', '/')} | {details} |")
+    if plan.orphans:
+        out += ["", f"Managed by rbactool but no longer in the spec: {len(plan.orphans)} "
+                "(kept; `--prune` deletes them)"]
     if plan.unmanaged:
-        out += ["", "<details><summary>Unmanaged assignments at managed scopes (left alone): "
+        out += ["", "<details><summary>Not managed by rbactool, at the spec's scopes (never touched): "
                 f"{len(plan.unmanaged)}</summary>", ""]
         out += [f"- `{a.role_guid}` → `{a.principal_id}` at `{a.scope}`" for a in plan.unmanaged]
         out += ["", "</details>"]
@@ -166,8 +189,8 @@ def format_plan_markdown(plan, spec_path: str) -> str:
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error.")
 @click.pass_context
-def plan_command(ctx, roles_spec, subscription, resource_group, prune, fail_on, parallelism, template_dirs, cloud,
-                 arm_endpoint, ca_bundle, retry_timeout, fmt, detailed_exitcode):
+def plan_command(ctx, roles_spec, subscription, resource_group, management_group, prune, fail_on, parallelism,
+                 template_dirs, cloud, arm_endpoint, ca_bundle, retry_timeout, fmt, detailed_exitcode):
     """Show what `apply` would change in Azure to match a roles spec (reads only).
 
     Custom roles are matched by name, assignments by scope, role and principal. Managed objects are
@@ -175,8 +198,8 @@ def plan_command(ctx, roles_spec, subscription, resource_group, prune, fail_on, 
     assignments at the spec's scopes are reported as unmanaged and never touched.
     """
     try:
-        plan, _, _ = _build(ctx, roles_spec, subscription, resource_group, fail_on, prune, parallelism,
-                            template_dirs, cloud, arm_endpoint, ca_bundle)
+        plan, _, _ = _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on, prune,
+                            parallelism, template_dirs, cloud, arm_endpoint, ca_bundle)
     except RbactoolError as e:
         if not detailed_exitcode:
             raise
@@ -197,8 +220,8 @@ def plan_command(ctx, roles_spec, subscription, resource_group, prune, fail_on, 
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_context
-def apply_command(ctx, roles_spec, subscription, resource_group, prune, fail_on, parallelism, template_dirs, cloud,
-                  arm_endpoint, ca_bundle, retry_timeout, auto_approve, fmt):
+def apply_command(ctx, roles_spec, subscription, resource_group, management_group, prune, fail_on, parallelism,
+                  template_dirs, cloud, arm_endpoint, ca_bundle, retry_timeout, auto_approve, fmt):
     """Make Azure match a roles spec: the plan, then its changes, in dependency order.
 
     Role definitions are written before their assignments; assignments are removed before their
@@ -207,8 +230,8 @@ def apply_command(ctx, roles_spec, subscription, resource_group, prune, fail_on,
     from rbactool.operations import Backoff
     from rbactool.plan import apply_plan
 
-    plan, factory, gateways = _build(ctx, roles_spec, subscription, resource_group, fail_on, prune, parallelism,
-                                     template_dirs, cloud, arm_endpoint, ca_bundle)
+    plan, factory, gateways = _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on,
+                                     prune, parallelism, template_dirs, cloud, arm_endpoint, ca_bundle)
     reads = sum(g.requests for g in gateways)
     if not plan.has_changes:
         if fmt == "json":
@@ -232,7 +255,7 @@ def apply_command(ctx, roles_spec, subscription, resource_group, prune, fail_on,
 
     def on_done(outcome) -> None:
         if not tty:
-            mark = {"done": "ok", "failed": "FAILED", "skipped": "skipped"}[outcome.status]
+            mark = {"done": "ok", "unchanged": "same", "failed": "FAILED", "skipped": "skipped"}[outcome.status]
             click.echo(f"{mark:<8} {outcome.change.action} {_kind(outcome.change)} {outcome.change.label}", err=True)
         else:
             bar.update(1)
@@ -242,7 +265,7 @@ def apply_command(ctx, roles_spec, subscription, resource_group, prune, fail_on,
         report = apply_plan(plan, factory, parallelism=parallelism, backoff=Backoff(timeout=retry_timeout),
                             progress=progress, on_done=on_done)
     done, failed, skipped = report.count("done"), report.count("failed"), report.count("skipped")
-    unchanged = plan.counts()["no-op"]
+    unchanged = plan.counts()["no-op"] + report.count("unchanged")
     requests = sum(g.requests for g in gateways)
     if fmt == "json":
         click.echo(json.dumps({
