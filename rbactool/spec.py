@@ -101,7 +101,8 @@ def parse_yaml(text: str, where: str) -> Any:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         at = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        raise SpecError(f"{where}: invalid YAML: {problem}{at}") from e
+        tab = " (YAML indents with spaces, not tabs)" if "\t" in problem or "'\\t'" in problem else ""
+        raise SpecError(f"{where}: invalid YAML: {problem}{at}{tab}") from e
 
 
 @functools.lru_cache(maxsize=1)

@@ -52,7 +52,7 @@ WS = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/ml-rg/p
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ("version: 1\nroles:\n\t- key: a\n", "invalid YAML"),  # a tab
+        ("version: 1\nroles:\n\t- key: a\n", "not tabs"),  # a tab
         (BASE + "colour: red\n", "unknown key 'colour'"),
         (BASE + "    valuez: {}\n", "unknown key 'valuez'"),
         (BASE.replace("version: 1", "version: 2"), "/version"),

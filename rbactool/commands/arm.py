@@ -367,8 +367,9 @@ def list_definitions(scope, subscription, custom_only, name, fmt, cloud, arm_end
     """Role definitions visible at a scope."""
     from rbactool.model import to_flat_dict
     from rbactool.operations import odata_quote
+    from rbactool.scopes import parse_scope
 
-    target = _default_scope(scope, subscription)
+    target = str(parse_scope(_default_scope(scope, subscription)))
     gw = gateway(cloud, arm_endpoint, ca_bundle, subscription)
     flt = f"roleName eq {odata_quote(name)}" if name else ("type eq 'CustomRole'" if custom_only else None)
     roles = gw.list_role_definitions(target, flt)
@@ -392,8 +393,9 @@ def list_definitions(scope, subscription, custom_only, name, fmt, cloud, arm_end
 def list_assignments(scope, subscription, principal, role, fmt, cloud, arm_endpoint, ca_bundle, retry_timeout):
     """Role assignments at, above and below a scope."""
     from rbactool.operations import odata_quote, resolve_role
+    from rbactool.scopes import parse_scope
 
-    target = _default_scope(scope, subscription)
+    target = str(parse_scope(_default_scope(scope, subscription)))
     gw = gateway(cloud, arm_endpoint, ca_bundle, subscription)
     flt = f"principalId eq {odata_quote(principal)}" if principal else None
     found = gw.list_role_assignments(target, flt)
@@ -407,10 +409,15 @@ def list_assignments(scope, subscription, principal, role, fmt, cloud, arm_endpo
     from rbactool.builtins import load_builtin_roles
 
     builtins = load_builtin_roles()
+    custom = {}
+    sub = parse_scope(target).subscription
+    if any(builtins.by_id(a.role_guid) is None for a in found) and sub:
+        custom = {r.role_id.lower(): r.name
+                  for r in gw.list_role_definitions(f"/subscriptions/{sub}", "type eq 'CustomRole'")}
 
     def role_label(a):
         b = builtins.by_id(a.role_guid)
-        return b.name if b else a.role_guid
+        return b.name if b else custom.get(a.role_guid.lower(), a.role_guid)
 
     click.echo(_table([[a.principal_id, a.principal_type or "", role_label(a), a.scope] for a in found],
                       ["Principal", "Type", "Role", "Scope"]))
@@ -422,6 +429,10 @@ def list_assignments(scope, subscription, principal, role, fmt, cloud, arm_endpo
 def whoami_command(scope, cloud, arm_endpoint, ca_bundle, retry_timeout):
     """Who the credential is (principal, tenant), which endpoint; with --scope, whether it may
     create custom roles and assignments there. No token is ever shown."""
+    from rbactool.scopes import parse_scope
+
+    if scope:
+        scope = str(parse_scope(scope))
     gw = gateway(cloud, arm_endpoint, ca_bundle)
     claims = gw.caller()
     click.echo(f"endpoint:  {gw.conn.endpoint} ({gw.conn.cloud.name})")

@@ -35,12 +35,18 @@ def info_command(namespaces, catalog_path, fmt):
     for p in providers:
         for s in p.sources:
             by_source[s.tag] = by_source.get(s.tag, 0) + 1
+    import difflib
+
+    names = {n.lower(): n for n in catalog.namespace_names()}
     picked = []
     for ns in namespaces:
         info = catalog.provider(ns)
-        picked.append({"namespace": ns, "known": catalog.is_known_namespace(ns),
+        known = catalog.is_known_namespace(ns)
+        close = [] if known else difflib.get_close_matches(ns.lower(), list(names), n=1)
+        picked.append({"namespace": ns, "known": known,
                        "operations": info.operation_count if info else 0,
-                       "fresh": bool(info and info.fresh), "as_of": info.as_of if info else None})
+                       "fresh": bool(info and info.fresh), "as_of": info.as_of if info else None,
+                       "did_you_mean": names[close[0]] if close else None})
     doc = {
         "schema_version": 1,
         "catalog": source or "packaged",
@@ -66,7 +72,8 @@ def info_command(namespaces, catalog_path, fmt):
         click.echo(f"  {s['tag']:<24} {s['date']}  {'fresh' if s['fresh'] else 'stale':<5}  "
                    f"{s['namespaces']:>4} namespaces  {s['what']}")
     for p in picked:
-        state = "unknown" if not p["known"] else ("fresh" if p["fresh"] else f"stale (as of {p['as_of']})")
+        hint = f" (did you mean {p['did_you_mean']}?)" if p["did_you_mean"] else ""
+        state = f"unknown{hint}" if not p["known"] else ("fresh" if p["fresh"] else f"stale (as of {p['as_of']})")
         click.echo(f"{p['namespace']}: {p['operations']} operations, {state}")
 
 
