@@ -144,9 +144,14 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def azure_error(e: Exception, action: str, conn: Connection) -> AzureOperationError:
+def azure_error(e, action: str, conn: Connection) -> AzureOperationError:
     """One line: what failed, the ARM code and status, ARM's message, and what to do."""
-    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
 
     if isinstance(e, ServiceRequestError):
         return AzureOperationError(f"{action}: cannot reach {conn.endpoint}: {_one_line(e.message)[:200]}")
@@ -168,7 +173,10 @@ def azure_error(e: Exception, action: str, conn: Connection) -> AzureOperationEr
             parts.append(f"-> {hint}")
         return AzureOperationError(": ".join(parts[:2]) + (f" {parts[2]}" if hint else ""),
                                    status_code=e.status_code, error_code=code)
-    raise e  # not an Azure error: a bug, let it surface
+    # ServiceResponseError (the connection dropped, or the answer could not be read) and any other
+    # AzureError: still one line naming the endpoint.
+    what = "no usable answer from" if isinstance(e, ServiceResponseError) else "failed talking to"
+    return AzureOperationError(f"{action}: {what} {conn.endpoint}: {_one_line(str(e))[:200]}")
 
 
 # --------------------------------------------------------------------------- the gateway

@@ -319,7 +319,12 @@ class ThrottleGate:
         self._until = 0.0
         self._lock = threading.Lock()
 
+    MAX_HOLD = 60.0
+
     def hold(self, seconds: float) -> None:
+        if not seconds == seconds:  # NaN
+            seconds = 1.0
+        seconds = min(max(seconds, 0.0), self.MAX_HOLD)  # a silly Retry-After must not stall the run
         with self._lock:
             self._until = max(self._until, time.monotonic() + seconds)
 

@@ -129,7 +129,12 @@ def _parse_front_matter(name: str, path: Path, text: str) -> Template:
     if unknown:
         raise TemplateError(f"template {name!r} ({path}): unknown front matter key(s): {', '.join(sorted(unknown))}")
     params = []
-    for pname, spec in (meta.get("parameters") or {}).items():
+    declared = meta.get("parameters") or {}
+    if not isinstance(declared, dict):
+        raise TemplateError(f"template {name!r} ({path}): front matter 'parameters' must be a mapping of name -> spec")
+    for pname, spec in declared.items():
+        if not isinstance(pname, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", pname):
+            raise TemplateError(f"template {name!r}: parameter name {pname!r} must be an identifier")
         if pname in RESERVED:
             raise TemplateError(f"template {name!r}: parameter {pname!r} is reserved")
         if not isinstance(spec, dict):
@@ -296,10 +301,24 @@ def resolve_values(template: Template, values: Mapping[str, Any]) -> dict[str, A
 # --------------------------------------------------------------------------- rendering
 
 
-def _finalize(value: Any) -> Any:
+def _json_markup_class():
     from markupsafe import Markup
 
-    if isinstance(value, Markup):  # what | tojson returns
+    class JsonText(Markup):
+        """What rbactool's ``tojson`` returns: the only thing ``{{ ... }}`` may print."""
+
+    return JsonText
+
+
+_JsonText = None
+
+
+def _tojson(value: Any) -> Any:
+    return _JsonText(json.dumps(value, ensure_ascii=False))
+
+
+def _finalize(value: Any) -> Any:
+    if _JsonText is not None and isinstance(value, _JsonText):
         return value
     raise _UnsafeInterpolation(value)
 
@@ -312,12 +331,18 @@ class _UnsafeInterpolation(Exception):
 def _environment():
     import jinja2
 
-    return jinja2.Environment(
+    global _JsonText
+    _JsonText = _json_markup_class()
+    env = jinja2.Environment(
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
         finalize=_finalize,
     )
+    env.filters["tojson"] = _tojson
+    for name in ("safe", "forceescape", "escape", "e"):  # nothing may smuggle raw text past tojson
+        env.filters.pop(name, None)
+    return env
 
 
 @functools.lru_cache(maxsize=1)
@@ -377,6 +402,8 @@ def render_text(
         undefined = "StrictUndefined" in str(e)
         what = "uses an undefined variable inside '| tojson'" if undefined else str(e)
         raise TemplateError(f"{where}: {what}") from e
+    except Exception as e:  # noqa: BLE001 - any error raised by template code is the template's fault
+        raise TemplateError(f"{where}: rendering failed: {type(e).__name__}: {e}") from e
 
 
 def render_role(template: Template, values: Mapping[str, Any] | None = None, **scope: Any) -> RoleDefinition:

@@ -97,6 +97,8 @@ def parse_yaml(text: str, where: str) -> Any:
 
     try:
         return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
+    except TypeError as e:  # e.g. a complex key ("? [a, b]") that Python cannot hash
+        raise SpecError(f"{where}: invalid YAML: keys must be plain strings ({e})") from e
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]

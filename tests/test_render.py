@@ -213,6 +213,11 @@ def test_team_template_directory_adds_templates(run, tmp_path):
         GOOD.replace("{{ name | tojson }}", "{{ name | tojson }"),  # Jinja syntax error
         GOOD.replace("{#---", "{#"),  # no front matter
         GOOD.replace("parameters:", "parameters: [").replace("help: one more action}", "help: x}"),  # YAML
+        GOOD.replace("{{ extra | tojson }}", '"Microsoft.Compute/virtualMachines/{{ extra | safe }}"'),  # |safe
+        GOOD.replace("  extra: {type", "  1: {type"),  # a parameter name that is not an identifier
+        GOOD.replace("parameters:\n  extra: {type: string, default: \"Microsoft.Compute/virtualMachines/read\", "
+                     "help: one more action}", "parameters: [a, b]"),  # parameters not a mapping
+        GOOD.replace("{{ extra | tojson }}", "{{ (1 / 0) | tojson }}"),  # template code that raises
     ],
 )
 def test_broken_templates_are_reported_as_the_templates_fault(run, tmp_path, body):

@@ -77,6 +77,7 @@ WS = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/ml-rg/p
          f"  - role: reader\n    principal: {{id: {SUB}, type: User}}\n    scope: {WS.upper().replace(SUB.upper(), SUB)}\n",
          "already assigned"),
         ("", "empty"),
+        ("version: 1\nroles: []\n? [a, b]\n: 1\n", "plain strings"),
         ("- a\n- b\n", "mapping"),
     ],
 )
