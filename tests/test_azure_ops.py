@@ -320,3 +320,40 @@ def test_whoami_names_the_caller_and_checks_permissions(az, emulator):  # noqa: 
     assert r.exit_code == 0
     assert emulator.tenant_id in r.stdout
     assert "yes  Microsoft.Authorization/roleAssignments/write" in r.stdout
+
+
+def test_a_dropped_connection_is_one_line(run, emulator):  # noqa: F811
+    """A TLS server that reads the request and hangs up: azure-core's ServiceResponseError."""
+    import socket
+    import ssl
+    import threading
+
+    certs = emulator.emulator.certs
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(certs.cert, certs.key)
+    srv = socket.create_server(("127.0.0.1", 0))
+    srv.settimeout(20)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            try:
+                with ctx.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(65536)
+            except OSError:
+                pass
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    env = {**emulator.env(), "RBACTOOL_ARM_ENDPOINT": f"https://127.0.0.1:{srv.getsockname()[1]}"}
+    try:
+        r = run("list", "definitions", "--custom-only", env=env)
+    finally:
+        stop.set()
+        srv.close()
+    assert r.exit_code == 4
+    assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1 and "127.0.0.1" in r.stderr
