@@ -30,6 +30,7 @@ from rbactool.assignments import (
 )
 from rbactool.builtins import load_builtin_roles
 from rbactool.errors import AzureOperationError, InputError
+from rbactool.managed import strip_marker
 from rbactool.model import RoleDefinition, dedupe
 from rbactool.scopes import MANAGEMENT_GROUP, is_guid, parse_scope
 
@@ -116,10 +117,11 @@ def _block_key(p) -> tuple:
 
 
 def same_definition(a: RoleDefinition, b: RoleDefinition) -> bool:
-    """Equal as ARM evaluates them: case-insensitive, order-insensitive permission strings and scopes."""
+    """Equal as ARM evaluates them: case-insensitive, order-insensitive permission strings and scopes
+    (descriptions compared without the ``[managed by rbactool: ...]`` marker)."""
     return (
         a.name == b.name
-        and (a.description or "") == (b.description or "")
+        and strip_marker(a.description) == strip_marker(b.description)
         and sorted(_block_key(p) for p in a.permissions) == sorted(_block_key(p) for p in b.permissions)
         and sorted(s.lower().rstrip("/") for s in a.assignable_scopes)
         == sorted(s.lower().rstrip("/") for s in b.assignable_scopes)

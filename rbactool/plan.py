@@ -11,6 +11,7 @@ no per-object GETs. Pure apart from the gateway: no ``azure.*`` import.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from rbactool.assignments import Assignment, assignment_name, role_definition_guid, role_definition_id, role_guid_of
 from rbactool.errors import AzureOperationError, SpecError
+from rbactool.managed import owner, strip_marker, with_marker
 from rbactool.model import RoleDefinition
 from rbactool.operations import DEFAULT_BACKOFF, Backoff, Gateway, lookup_scope, same_definition
 from rbactool.scopes import MANAGEMENT_GROUP, parse_scope
@@ -26,20 +28,10 @@ from rbactool.spec import RenderedRole, RolesSpec, check_assignments, effective_
 
 logger = logging.getLogger(__name__)
 
-MARKER = "[managed by rbactool]"
 MAX_ASSIGNMENTS_PER_SUBSCRIPTION = 4000
 MAX_CUSTOM_ROLES = 5000
 
 CREATE, UPDATE, DELETE, NOOP = "create", "update", "delete", "no-op"
-
-
-def with_marker(description: str | None) -> str:
-    text = strip_marker(description)
-    return f"{text} {MARKER}" if text else MARKER
-
-
-def strip_marker(description: str | None) -> str:
-    return (description or "").replace(MARKER, "").strip()
 
 
 # --------------------------------------------------------------------------- desired state
@@ -63,6 +55,7 @@ class DesiredAssignment:
 class DesiredState:
     roles: tuple[RenderedRole, ...]
     assignments: tuple[DesiredAssignment, ...]
+    spec_id: str = "default"  # what the marker of this spec's objects names
 
 
 def desired_state(spec: RolesSpec, rendered: list[RenderedRole], overrides=None, fallbacks=None) -> DesiredState:
@@ -87,7 +80,7 @@ def desired_state(spec: RolesSpec, rendered: list[RenderedRole], overrides=None,
                             f"{MAX_ASSIGNMENTS_PER_SUBSCRIPTION} per subscription")
     if len(rendered) > MAX_CUSTOM_ROLES:
         raise SpecError(f"{spec.path}: {len(rendered)} custom roles; Azure allows {MAX_CUSTOM_ROLES} per tenant")
-    return DesiredState(tuple(rendered), tuple(out))
+    return DesiredState(tuple(rendered), tuple(out), spec.spec_id)
 
 
 # --------------------------------------------------------------------------- current state
@@ -213,15 +206,6 @@ class Plan:
         return out
 
 
-def _is_managed_role(role: RoleDefinition) -> bool:
-    return bool(role.assignable_scopes) and role.role_id is not None and \
-        role.role_id.lower() == role_definition_guid(role.name, role.assignable_scopes[0])
-
-
-def _is_managed_assignment(a: Assignment) -> bool:
-    return a.name.lower() == assignment_name(a.scope, a.role_guid, a.principal_id) or MARKER in (a.description or "")
-
-
 def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = False, catalog=None,
               builtin_name: Callable[[str], str | None] | None = None) -> Plan:
     """Compare desired with current. Pure: no request is made here."""
@@ -233,8 +217,9 @@ def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = Fal
     role_changes: list[RoleChange] = []
     guid_of_key: dict[str, str] = {}
     wanted_role_ids: set[str] = set()
+    mine = desired.spec_id
     for rendered in desired.roles:
-        role = rendered.role
+        role = replace(rendered.role, description=with_marker(rendered.role.description, mine))
         existing = by_name.get(role.name.lower())
         if existing is None:
             guid = role_definition_guid(role.name, role.assignable_scopes[0])
@@ -263,7 +248,7 @@ def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = Fal
         label = d.role.name if d.role is not None else d.role_ref
         found = current_by_triple.get(triple)
         base = dict(scope=d.scope, role_guid=guid, role_label=label, principal_id=d.principal_id,
-                    principal_type=d.principal_type, description=with_marker(d.description),
+                    principal_type=d.principal_type, description=with_marker(d.description, mine),
                     condition=d.condition, condition_version=d.condition_version, role_key=d.role_key)
         if found is None:
             assignment_changes.append(AssignmentChange(CREATE, name=assignment_name(d.scope, guid, d.principal_id),
@@ -271,7 +256,7 @@ def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = Fal
             continue
         differs = (strip_marker(found.description) != strip_marker(d.description)
                    or (found.condition or None) != (d.condition or None))
-        note = "" if _is_managed_assignment(found) else "exists under another name; adopted"
+        note = "" if owner(found.description) == mine else "created outside this spec; adopted as it is"
         assignment_changes.append(AssignmentChange(UPDATE if differs else NOOP, name=found.name, current=found,
                                                    note=note, **base))
 
@@ -279,10 +264,11 @@ def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = Fal
     orphans: list[Assignment | RoleDefinition] = []
     for a in current.assignments:
         triple = (a.scope.lower().rstrip("/"), a.role_guid.lower(), a.principal_id.lower())
-        if a.scope.lower() not in managed_scopes or triple in wanted:
+        if triple in wanted:
             continue
-        if not _is_managed_assignment(a):
-            unmanaged.append(a)
+        if owner(a.description) != mine:  # someone else's: reported at the spec's scopes, never touched
+            if a.scope.lower() in managed_scopes:
+                unmanaged.append(a)
         elif prune:
             assignment_changes.append(AssignmentChange(
                 DELETE, a.scope, a.role_guid.lower(), role_name(a.role_guid), a.principal_id, a.principal_type,
@@ -290,7 +276,7 @@ def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = Fal
         else:
             orphans.append(a)
     for r in current.roles:
-        if r.role_id.lower() not in wanted_role_ids and _is_managed_role(r):
+        if r.role_id.lower() not in wanted_role_ids and owner(r.description) == mine:
             if prune:
                 role_changes.append(RoleChange(DELETE, None, None, r))
             else:
@@ -322,7 +308,7 @@ class ThrottleGate:
     MAX_HOLD = 60.0
 
     def hold(self, seconds: float) -> None:
-        if not seconds == seconds:  # NaN
+        if math.isnan(seconds):
             seconds = 1.0
         seconds = min(max(seconds, 0.0), self.MAX_HOLD)  # a silly Retry-After must not stall the run
         with self._lock:

@@ -59,6 +59,12 @@ class RolesSpec:
     defaults: Mapping[str, str] = field(default_factory=dict)
     templates: tuple[Path, ...] = ()
     description: str = ""
+    name: str | None = None
+
+    @property
+    def spec_id(self) -> str:
+        """What ``apply`` writes into the managed marker: the spec's ``name``, else its file name."""
+        return self.name or self.path.name.split(".")[0]
 
 
 @dataclass(frozen=True)
@@ -191,6 +197,7 @@ def load_spec(path: str | os.PathLike) -> RolesSpec:
         defaults=dict(doc.get("defaults") or {}),
         templates=tuple((p.parent / t) for t in doc.get("templates") or ()),
         description=doc.get("description", ""),
+        name=doc.get("name"),
     )
 
 

@@ -276,3 +276,54 @@ def test_env_subscription_only_fills_in_where_the_spec_names_none(az, emulator):
     assert r.json()["scopes_read"] == ["/subscriptions/00000000-0000-0000-0000-000000000000"]
     r = az("plan", "--roles", SPEC, "-s", az.sub, "--format", "json")
     assert r.json()["scopes_read"] == [f"/subscriptions/{az.sub}"]
+
+
+OTHER = """version: 1
+name: other-team
+defaults: {subscription: 00000000-0000-0000-0000-00000000c0de, resource_group: ml-rg}
+roles:
+  - key: reader
+    definition:
+      Name: Other team reader
+      Actions: [Microsoft.MachineLearningServices/workspaces/read]
+      AssignableScopes: [/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/ml-rg]
+assignments:
+  - role: reader
+    principal: {id: 77777777-7777-7777-7777-777777777777, type: Group}
+    scope: /subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/ml-rg/providers/Microsoft.MachineLearningServices/workspaces/ml-ws
+"""
+
+
+def test_prune_never_touches_another_specs_or_imperative_work(az, emulator, tmp_path):  # noqa: F811
+    other = tmp_path / "other.yaml"
+    other.write_text(OTHER)
+    assert apply(az, other).exit_code == 0
+    assert az("assign", "-i", "88888888-8888-8888-8888-888888888888", "--principal-type", "User",
+              "--role", "Reader", "--scope", az.ws).exit_code == 0
+    assert apply(az, SPEC).exit_code == 0
+    plan = plan_json(az, SPEC, "--prune")
+    assert not plan["has_changes"], plan["changes"]
+    assert len(plan["unmanaged_assignments"]) == 2  # the other spec's and the imperative one, reported only
+    apply(az, SPEC, "--prune")
+    assert len(emulator.state()["assignments"]) == 4 and len(emulator.state()["customRoles"]) == 3
+    owners = {r["roleName"]: r["description"] for r in emulator.state()["customRoles"]}
+    assert owners["Other team reader"].endswith("[managed by rbactool: other-team]")
+    assert owners[SCORING].endswith("[managed by rbactool: online-endpoints]")
+
+
+def test_prune_follows_this_specs_objects_wherever_they_are(az, emulator, team):  # noqa: F811
+    assert apply(az, team).exit_code == 0
+    # move the data scientist's assignment to another scope: the old one is this spec's, so prune removes it
+    team.write_text(team.read_text().replace("workspaces/ml-ws\n", "workspaces/ml-ws2\n", 2)
+                    .replace("/workspaces/ml-ws2\n    description: Scoring", "/workspaces/ml-ws\n    description: Scoring"))
+    plan = plan_json(az, team, "--prune")
+    assert plan["summary"]["create"] == 1 and plan["summary"]["delete"] == 1
+    assert apply(az, team, "--prune").exit_code == 0
+    scopes = sorted(a["scope"].rsplit("/", 1)[-1] for a in emulator.state()["assignments"])
+    assert scopes == ["ml-ws", "ml-ws2"]
+
+
+def test_create_sees_a_role_applied_by_a_spec_as_unchanged(az, emulator):  # noqa: F811
+    assert apply(az, SPEC).exit_code == 0
+    r = az("create", "online-endpoint-scoring", "-g", "ml-rg")
+    assert r.exit_code == 0 and r.stdout.startswith("unchanged")

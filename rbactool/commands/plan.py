@@ -6,6 +6,7 @@ import json
 import re
 import sys
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -301,8 +302,8 @@ def export_command(scope, custom_only, output, cloud, arm_endpoint, ca_bundle, r
     from rbactool.builtins import load_builtin_roles
     from rbactool.commands.arm import gateway
     from rbactool.files import write_files
+    from rbactool.managed import strip_marker
     from rbactool.model import to_az_dict
-    from rbactool.plan import strip_marker
     from rbactool.scopes import parse_scope
 
     target = parse_scope(scope)
@@ -343,7 +344,8 @@ def export_command(scope, custom_only, output, cloud, arm_endpoint, ca_bundle, r
     doc = {
         "version": 1,
         "description": f"Exported from {scope} by rbactool export",
-        "roles": [{"key": keys[guid], "definition": _az_definition(to_az_dict(r))}
+        "roles": [{"key": keys[guid], "definition": _az_definition(to_az_dict(replace(
+                      r, description=strip_marker(r.description))))}
                   for guid, r in sorted(by_guid.items(), key=lambda kv: keys[kv[0]])],
         "assignments": assignments,
     }
