@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -29,7 +30,7 @@ from rbactool.assignments import (
     role_guid_of,
 )
 from rbactool.builtins import load_builtin_roles
-from rbactool.errors import AzureOperationError, InputError
+from rbactool.errors import AzureOperationError, InputError, RbactoolError
 from rbactool.managed import strip_marker
 from rbactool.model import RoleDefinition, dedupe
 from rbactool.scopes import MANAGEMENT_GROUP, is_guid, parse_scope
@@ -282,10 +283,11 @@ class AssignResult:
 
 def find_assignments(gw: Gateway, scope: str, principal_id: str, role_guid: str | None = None) -> list[Assignment]:
     """Assignments of a principal exactly at *scope* (optionally of one role)."""
-    target = parse_scope(scope)
+    target = str(parse_scope(scope)).lower()
     out = []
     for a in gw.list_role_assignments(scope, f"principalId eq {odata_quote(principal_id)}"):
-        if a.principal_id.lower() != principal_id.lower() or parse_scope(a.scope) != target:
+        # compare as text: Azure may return scopes rbactool would not accept as input (e.g. names with blanks)
+        if a.principal_id.lower() != principal_id.lower() or (a.scope or "").lower().rstrip("/") != target:
             continue
         if role_guid is None or a.role_guid.lower() == role_guid.lower():
             out.append(a)
@@ -315,35 +317,89 @@ def assign(
     name = assignment_name(scope, role.guid, principal_id)
     if dry_run:
         return AssignResult("would-create", None, name, role)
+    status, a = write_assignment(
+        gw, scope, name, role_guid=role.guid, principal_id=principal_id, principal_type=principal_type,
+        description=description, condition=condition, condition_version=condition_version,
+        backoff=backoff, progress=progress, role=role.role,
+    )
+    return AssignResult(status, a, name, role)
+
+
+def write_assignment(
+    gw: Gateway,
+    scope: str,
+    name: str,
+    *,
+    role_guid: str,
+    principal_id: str,
+    principal_type: str | None,
+    description: str | None = None,
+    condition: str | None = None,
+    condition_version: str | None = None,
+    backoff: Backoff = DEFAULT_BACKOFF,
+    progress: Progress = _quiet,
+    cancel: threading.Event | None = None,
+    role: RoleDefinition | None = None,
+) -> tuple[str, Assignment | None]:
+    """PUT one assignment: ('created' | 'unchanged' | 'already-assigned', assignment).
+
+    Retries while ARM replicates a new role, scope or principal; 'RoleAssignmentExists' (the same
+    assignment under another name) is success. Shared by ``assign`` and ``plan.apply_plan``.
+    """
     delays = backoff.delays()
-    checked_existing = False
+    checked_existing = checked_role = False
     while True:
         try:
             created, a = gw.put_role_assignment(
                 scope, name,
-                role_definition_id=role.definition_id(scope), principal_id=principal_id,
+                role_definition_id=role_definition_id(role_guid, scope), principal_id=principal_id,
                 principal_type=principal_type, description=description,
                 condition=condition, condition_version=condition_version,
             )
-            return AssignResult("created" if created else "unchanged", a, name, role)
+            return ("created" if created else "unchanged"), a
         except AzureOperationError as e:
             if e.error_code == "RoleAssignmentExists":
-                existing = find_assignments(gw, scope, principal_id, role.guid)
-                return AssignResult("already-assigned", existing[0] if existing else None, name, role)
+                existing = find_assignments(gw, scope, principal_id, role_guid)
+                return "already-assigned", (existing[0] if existing else None)
             if e.error_code not in TRANSIENT_ASSIGN_CODES:
                 raise
             if e.error_code == "PrincipalNotFound" and principal_type is None and not checked_existing:
                 # Without a type ARM looks the principal up; an assignment that already exists is success.
                 checked_existing = True
-                existing = find_assignments(gw, scope, principal_id, role.guid)
+                existing = find_assignments(gw, scope, principal_id, role_guid)
                 if existing:
-                    return AssignResult("unchanged", existing[0], name, role)
+                    return "unchanged", existing[0]
+            if e.error_code == "RoleAssignmentScopeNotAssignableToRoleDefinition" and role is None \
+                    and not checked_role:
+                # The role was given by id: look it up once, so a permanent mistake is not retried.
+                checked_role = True
+                _check_scope_of_role_id(gw, role_guid, scope)
             delay = next(delays, None)
             if delay is None:
                 raise
             progress(f"Azure answered {e.error_code} (not replicated yet?); retrying in {delay:.1f} s")
             logger.info("assign: %s; waiting %.1f s", e.error_code, delay)
-            time.sleep(delay)
+            pause(delay, cancel)
+
+
+def _check_scope_of_role_id(gw: Gateway, role_guid: str, scope: str) -> None:
+    sub = parse_scope(scope).subscription
+    lookup = f"/subscriptions/{sub}" if sub else scope
+    found = gw.get_role_definition(lookup, role_guid)
+    if found is not None:
+        preflight_assignment(ResolvedRole(role_guid, found, "custom" if found.is_custom else "builtin"), scope)
+
+
+class Cancelled(RbactoolError):
+    """The run was interrupted (Ctrl-C) while this step waited."""
+
+
+def pause(delay: float, cancel: threading.Event | None = None) -> None:
+    """Sleep *delay* seconds, or until *cancel* is set (then raise Cancelled)."""
+    if cancel is None:
+        time.sleep(delay)
+    elif cancel.wait(delay):
+        raise Cancelled("interrupted")
 
 
 def unassign(gw: Gateway, *, principal_id: str, role: ResolvedRole | None, scope: str,

@@ -18,11 +18,19 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
-from rbactool.assignments import Assignment, assignment_name, role_definition_guid, role_definition_id, role_guid_of
+from rbactool.assignments import Assignment, assignment_name, role_definition_guid, role_guid_of
 from rbactool.errors import AzureOperationError, SpecError
 from rbactool.managed import owner, strip_marker, with_marker
 from rbactool.model import RoleDefinition
-from rbactool.operations import DEFAULT_BACKOFF, Backoff, Gateway, lookup_scope, same_definition
+from rbactool.operations import (
+    DEFAULT_BACKOFF,
+    Backoff,
+    Cancelled,
+    Gateway,
+    lookup_scope,
+    same_definition,
+    write_assignment,
+)
 from rbactool.scopes import MANAGEMENT_GROUP, parse_scope
 from rbactool.spec import RenderedRole, RolesSpec, check_assignments, effective_defaults
 
@@ -113,16 +121,23 @@ def assignment_list_scopes(desired: DesiredState) -> list[str]:
     return sorted(out.values(), key=str.lower)
 
 
+def per_thread(factory: Callable[[], Gateway]) -> Callable[[], Gateway]:
+    """A gateway per worker thread (one HTTP session each), made on first use."""
+    local = threading.local()
+
+    def get() -> Gateway:
+        if not hasattr(local, "gw"):
+            local.gw = factory()
+        return local.gw
+
+    return get
+
+
 def read_current(gw_factory: Callable[[], Gateway], desired: DesiredState, *, parallelism: int = 4) -> CurrentState:
     """One custom-role list and one assignment list per subscription / management group, concurrently."""
     jobs: list[tuple[str, str]] = [("roles", s) for s in role_list_scopes(desired)]
     jobs += [("assignments", s) for s in assignment_list_scopes(desired)]
-    local = threading.local()
-
-    def gw() -> Gateway:
-        if not hasattr(local, "gw"):
-            local.gw = gw_factory()
-        return local.gw
+    gw = per_thread(gw_factory)
 
     def run(job):
         kind, scope = job
@@ -301,9 +316,10 @@ def _diff(old: RoleDefinition | None, new: RoleDefinition, catalog) -> tuple[str
 class ThrottleGate:
     """Shared back-off: when any worker is throttled (429 + Retry-After), every worker waits."""
 
-    def __init__(self):
+    def __init__(self, cancel: threading.Event | None = None):
         self._until = 0.0
         self._lock = threading.Lock()
+        self.cancel = cancel or threading.Event()
 
     MAX_HOLD = 60.0
 
@@ -320,7 +336,8 @@ class ThrottleGate:
                 left = self._until - time.monotonic()
             if left <= 0:
                 return
-            time.sleep(min(left, 1.0))
+            if self.cancel.wait(min(left, 1.0)):
+                raise Cancelled("interrupted")
 
 
 @dataclass
@@ -353,28 +370,33 @@ def _do_role(gw: Gateway, c: RoleChange) -> None:
         gw.delete_role_definition(c.current.assignable_scopes[0], c.current.role_id)
 
 
-def _do_assignment(gw: Gateway, c: AssignmentChange, backoff: Backoff, progress: Callable[[str], None]) -> str:
+def _do_assignment(gw: Gateway, c: AssignmentChange, backoff: Backoff, progress: Callable[[str], None],
+                   cancel: threading.Event) -> str:
     """Write one assignment change; 'unchanged' when Azure already had it (a list lagging behind)."""
-    from rbactool.arm_errors import TRANSIENT_ASSIGN_CODES
-
     if c.action == DELETE:
         return "done" if gw.delete_role_assignment(c.current.id) else "unchanged"
-    delays = backoff.delays()
-    while True:
-        try:
-            created, _ = gw.put_role_assignment(
-                c.scope, c.name, role_definition_id=role_definition_id(c.role_guid, c.scope),
-                principal_id=c.principal_id, principal_type=c.principal_type, description=c.description,
-                condition=c.condition, condition_version=c.condition_version)
-            return "done" if created or c.action == UPDATE else "unchanged"
-        except AzureOperationError as e:
-            if e.error_code == "RoleAssignmentExists":
-                return "unchanged"
-            delay = next(delays, None) if e.error_code in TRANSIENT_ASSIGN_CODES else None
-            if delay is None:
-                raise
-            progress(f"{c.label}: {e.error_code}, retrying in {delay:.1f} s")
-            time.sleep(delay)
+    status, _ = write_assignment(
+        gw, c.scope, c.name, role_guid=c.role_guid, principal_id=c.principal_id, principal_type=c.principal_type,
+        description=c.description, condition=c.condition, condition_version=c.condition_version,
+        backoff=backoff, progress=lambda m: progress(f"{c.label}: {m}"), cancel=cancel,
+        role=_KNOWN,  # roles in a plan were resolved offline: no extra lookup on scope errors
+    )
+    return "done" if status == "created" or c.action == UPDATE else "unchanged"
+
+
+_KNOWN = RoleDefinition(name="<resolved offline>")
+
+
+def _outcome(change, future: Future) -> Outcome:
+    err = future.exception()
+    if err is None:
+        result = future.result()
+        return Outcome(change, result if isinstance(result, str) else "done")
+    if isinstance(err, Cancelled):
+        return Outcome(change, "skipped", "interrupted")
+    if isinstance(err, AzureOperationError):
+        return Outcome(change, "failed", str(err), err.error_code)
+    raise err
 
 
 def apply_plan(
@@ -385,25 +407,27 @@ def apply_plan(
     backoff: Backoff = DEFAULT_BACKOFF,
     progress: Callable[[str], None] = lambda _: None,
     on_done: Callable[[Outcome], None] = lambda _: None,
+    cancel: threading.Event | None = None,
 ) -> ApplyReport:
     """Run the plan's changes in dependency order with bounded concurrency.
 
     Phases: role creates/updates; assignment deletes, creates and updates (an assignment whose
-    role failed is skipped); role deletes. Ctrl-C stops scheduling, lets in-flight requests end,
-    and returns what happened.
+    role failed is skipped); role deletes. Ctrl-C sets *cancel*: nothing more is scheduled, waits
+    in progress stop at once, requests in flight finish, and the report says what happened.
     """
     report = ApplyReport()
-    local = threading.local()
-
-    def gw() -> Gateway:
-        if not hasattr(local, "gw"):
-            local.gw = gw_factory()
-        return local.gw
-
+    cancel = cancel or threading.Event()
+    gw = per_thread(gw_factory)
     failed_keys: set[str] = set()
     role_phase = [c for c in plan.roles if c.action in (CREATE, UPDATE)]
     assignment_phase = sorted((c for c in plan.assignments if c.action != NOOP), key=lambda c: c.action != DELETE)
     delete_phase = [c for c in plan.roles if c.action == DELETE]
+
+    def record(out: Outcome) -> None:
+        report.outcomes.append(out)
+        if out.status == "failed" and isinstance(out.change, RoleChange) and out.change.key:
+            failed_keys.add(out.change.key)
+        on_done(out)
 
     def run_phase(changes: Iterable, work: Callable) -> bool:
         pending = list(changes)
@@ -414,40 +438,28 @@ def apply_plan(
                     while pending and len(running) < parallelism:
                         c = pending.pop(0)
                         if isinstance(c, AssignmentChange) and c.role_key in failed_keys:
-                            out = Outcome(c, "skipped", "its role could not be written")
-                            report.outcomes.append(out)
-                            on_done(out)
+                            record(Outcome(c, "skipped", "its role could not be written"))
                             continue
                         running[pool.submit(work, c)] = c
                     if not running:
                         break
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     for f in finished:
-                        c = running.pop(f)
-                        err = f.exception()
-                        if err is None:
-                            out = Outcome(c, f.result() if isinstance(f.result(), str) else "done")
-                        elif isinstance(err, AzureOperationError):
-                            out = Outcome(c, "failed", str(err), err.error_code)
-                            if isinstance(c, RoleChange) and c.key:
-                                failed_keys.add(c.key)
-                        else:
-                            raise err
-                        report.outcomes.append(out)
-                        on_done(out)
+                        record(_outcome(running.pop(f), f))
             except KeyboardInterrupt:
                 report.interrupted = True
-                progress("interrupted: waiting for requests in flight, scheduling nothing more")
+                cancel.set()
+                progress("interrupted: finishing the requests in flight, scheduling nothing more")
                 for f in list(running):
                     f.cancel()
                 wait(running)
                 for f, c in running.items():
-                    if not f.cancelled() and f.exception() is None:
-                        report.outcomes.append(Outcome(c, "done"))
+                    if not f.cancelled():
+                        record(_outcome(c, f))
                 return False
         return True
 
     (run_phase(role_phase, lambda c: _do_role(gw(), c))
-     and run_phase(assignment_phase, lambda c: _do_assignment(gw(), c, backoff, progress))
+     and run_phase(assignment_phase, lambda c: _do_assignment(gw(), c, backoff, progress, cancel))
      and run_phase(delete_phase, lambda c: _do_role(gw(), c)))
     return report

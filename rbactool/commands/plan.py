@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
@@ -64,7 +65,7 @@ def _build(ctx, roles_spec, subscription, resource_group, management_group, fail
     from rbactool.azure_adapter import AzureGateway, connection_settings
 
     conn = connection_settings(cloud=cloud, endpoint=arm_endpoint, ca_bundle=ca_bundle, subscription=subscription)
-    gate = ThrottleGate()
+    gate = ThrottleGate(ctx.meta.setdefault("rbactool.cancel", threading.Event()))
     gateways = []
 
     def factory():
@@ -264,7 +265,7 @@ def apply_command(ctx, roles_spec, subscription, resource_group, management_grou
     bar_cm = click.progressbar(length=len(changes), label="applying", file=sys.stderr) if tty else nullcontext()
     with bar_cm as bar:
         report = apply_plan(plan, factory, parallelism=parallelism, backoff=Backoff(timeout=retry_timeout),
-                            progress=progress, on_done=on_done)
+                            progress=progress, on_done=on_done, cancel=ctx.meta["rbactool.cancel"])
     done, failed, skipped = report.count("done"), report.count("failed"), report.count("skipped")
     unchanged = plan.counts()["no-op"] + report.count("unchanged")
     requests = sum(g.requests for g in gateways)
