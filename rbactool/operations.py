@@ -160,6 +160,11 @@ def ensure_role(
     if existing is None:
         guid = role.role_id if role.role_id and is_guid(role.role_id) else \
             role_definition_guid(role.name, role.assignable_scopes[0])
+        if role.role_id:  # role ids are tenant-wide: never write over another role with the file's Id
+            other = gw.get_role_definition(scope, guid)
+            if other is not None and other.name.lower() != role.name.lower():
+                raise InputError(f"the role file's Id {guid} belongs to role {other.name!r}: remove the Id "
+                                 f"(rbactool picks one for {role.name!r}) or fix the name")
         desired = replace(role, role_id=guid, resource_id=None)
         if dry_run:
             return RoleChange("would-create", desired)
@@ -260,7 +265,7 @@ def preflight_assignment(resolved: ResolvedRole, scope: str) -> None:
     if role is None:
         return
     scopes = [parse_scope(s) for s in role.assignable_scopes]
-    if role.is_custom and not any(target.is_at_or_below(s) for s in scopes):
+    if role.is_custom and not any(target.may_be_at_or_below(s) for s in scopes):
         raise InputError(
             f"role {role.name!r} cannot be assigned at {scope}: it is assignable only at or below "
             f"{', '.join(role.assignable_scopes)}"

@@ -103,6 +103,13 @@ class Scope:
         mine, theirs = self.segments, other.segments
         return len(mine) >= len(theirs) and mine[: len(theirs)] == theirs
 
+    def may_be_at_or_below(self, other: Scope) -> bool:
+        """Like is_at_or_below, but True when it cannot be known offline: anything under the
+        tenant could sit below a management group (ARM has the hierarchy; rbactool does not)."""
+        if self.is_at_or_below(other):
+            return True
+        return other.kind == MANAGEMENT_GROUP and self.kind != ROOT
+
     def is_below(self, other: Scope) -> bool:
         return self != other and self.is_at_or_below(other)
 

@@ -320,7 +320,7 @@ def check_assignments(
             )
         if role is not None and role.is_custom:
             scopes = [parse_scope(s) for s in role.assignable_scopes]
-            if not any(scope.is_at_or_below(s) for s in scopes):
+            if not any(scope.may_be_at_or_below(s) for s in scopes):
                 raise SpecError(
                     f"{where}/scope: {scope_text} is not at or below any assignable scope of role "
                     f"{role.name!r} ({', '.join(role.assignable_scopes)})"

@@ -357,3 +357,23 @@ def test_a_dropped_connection_is_one_line(run, emulator):  # noqa: F811
         srv.close()
     assert r.exit_code == 4
     assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1 and "127.0.0.1" in r.stderr
+
+
+def test_a_role_file_id_never_overwrites_another_role(az, emulator, tmp_path):  # noqa: F811
+    assert az("create", "online-endpoint-scoring", "-g", "ml-rg").exit_code == 0
+    taken = role_definition_guid(SCORING, az.rg)
+    f = tmp_path / "renamed.json"
+    f.write_text(json.dumps({"Name": "Renamed copy", "Id": taken, "Actions": ["Microsoft.MachineLearningServices/"
+                             "workspaces/read"], "AssignableScopes": [az.rg]}))
+    emulator.clear_requests()
+    r = az("create", f)
+    assert r.exit_code == 3 and SCORING in r.stderr
+    assert writes(emulator) == []
+
+
+def test_bad_scopes_are_input_errors_before_any_request(az, emulator):  # noqa: F811
+    for args in (("delete", "x", "--scope", "bogus"), ("list", "definitions", "--scope", "/nope"),
+                 ("list", "assignments", "--scope", "bogus"), ("whoami", "--scope", "bogus")):
+        r = az(*args)
+        assert r.exit_code == 3, (args, r.stderr)
+    assert emulator.requests() == []

@@ -76,3 +76,14 @@ def test_resource_group_name_rule():
     for bad in ("", "a" * 91, "a/b", 'a"b', "a'b", "x.", "a b"):
         with pytest.raises(ParameterError):
             scopes.check_resource_group_name(bad)
+
+
+def test_management_group_hierarchy_is_unknown_offline():
+    mg = scopes.parse_scope("/providers/Microsoft.Management/managementGroups/mg1")
+    sub = scopes.parse_scope(f"/subscriptions/{SUB}")
+    assert not sub.is_at_or_below(mg)
+    assert sub.may_be_at_or_below(mg)
+    assert scopes.parse_scope(WS).may_be_at_or_below(mg)
+    assert not scopes.parse_scope("/").may_be_at_or_below(mg)
+    assert not scopes.parse_scope(f"/subscriptions/{SUB}/resourceGroups/a").may_be_at_or_below(
+        scopes.parse_scope(f"/subscriptions/{SUB}/resourceGroups/b"))

@@ -109,3 +109,20 @@ def test_output_must_be_a_directory_with_roles(run, tmp_path):
     r = run("render", "--roles", SPEC, "-o", f)
     assert r.exit_code == 3
     assert f.read_text() == "{}"
+
+
+def test_assignment_below_a_management_group_role_is_left_to_azure(tmp_path):
+    spec = tmp_path / "mg.yaml"
+    spec.write_text(
+        "version: 1\n"
+        "defaults: {management_group: mg1}\n"
+        "roles:\n  - key: scoring\n    template: online-endpoint-scoring\n"
+        "assignments:\n"
+        f"  - {{role: scoring, principal: {{id: {SUB}, type: User}}, scope: /subscriptions/{SUB}}}\n"
+    )
+    from rbactool.spec import check_assignments, effective_defaults
+
+    s = load_spec(spec)
+    rendered = render_spec(s)
+    ((_, scope, role),) = check_assignments(s, rendered, effective_defaults(s))
+    assert scope == f"/subscriptions/{SUB}" and role.assignable_scopes[0].endswith("/mg1")

@@ -196,10 +196,13 @@ def delete_command(role, scope, subscription, with_assignments, yes, cloud, arm_
     """
     from rbactool.model import load_role
     from rbactool.operations import assignments_of_role, delete_role, find_custom_role
+    from rbactool.scopes import parse_scope
 
     ref: str | RoleDefinition = load_role(role) if Path(role).is_file() else role
     if scope is None and subscription:
         scope = f"/subscriptions/{subscription}"
+    if scope is not None:
+        scope = str(parse_scope(scope))
     gw = gateway(cloud, arm_endpoint, ca_bundle, subscription)
     found = find_custom_role(gw, ref, scope)
     name = ref.name if isinstance(ref, RoleDefinition) else ref
