@@ -243,12 +243,34 @@ class RoleDiff:
         return tuple(b.condition for b in self.permissions if b.condition is not None)
 
     @property
+    def possible_new_access(self) -> tuple[str, ...]:
+        """New access the catalog cannot show: an added wildcard no old pattern covers, or a removed
+        NotAction whose strings the role still grants (the operations it subtracted may be unknown
+        to the catalog). Counted as new access: a "no new access" gate must not be fooled by a gap
+        in the catalog."""
+        out = [f"{n.list} {n.pattern!r} may grant operations the catalog does not list"
+               for n in self.catalog_notes if n.change == ADDED and n.may_grant_more]
+        if self.new is not None and self.status == CHANGED:
+            for b in self.permissions:
+                if b.block >= len(self.new.permissions):
+                    continue
+                block = self.new.permissions[b.block]
+                for attr, grant_attr in (("not_actions", "actions"), ("not_data_actions", "data_actions")):
+                    remaining = [p.strip() for p in getattr(block, attr)]
+                    grants = [p.strip() for p in getattr(block, grant_attr)]
+                    for p in b.get(attr).removed:
+                        if _covered_by(p, grants) and not _covered_by(p, remaining):
+                            out.append(f"{LIST_NAMES[attr]} {p.strip()!r} removed: what it subtracted is granted again")
+        return tuple(dict.fromkeys(out))
+
+    @property
     def grants_new_access(self) -> bool:
         return bool(
             self.status == ADDED
             or self.effective.added
             or self.assignable_scopes.widened
             or any(c.possibly_new_access for c in self.conditions)
+            or self.possible_new_access
         )
 
     @property

@@ -108,6 +108,7 @@ def role_diff_dict(d: RoleDiff) -> dict[str, Any]:
         "status": d.status,
         "verdict": d.verdict,
         "grants_new_access": d.grants_new_access,
+        "possible_new_access": list(d.possible_new_access),
         "removes_access": d.removes_access,
         "cosmetic_only": d.cosmetic_only,
         "summary": d.summary(),
@@ -218,6 +219,7 @@ def _role_text(d: RoleDiff, s: Style) -> list[str]:
     lines = [s(head, "bold")]
     if d.status == UNCHANGED:
         return lines
+    lines += [s(f"  possible new access: {reason}", "risk") for reason in d.possible_new_access]
     for label, fc in (("name", d.name), ("description", d.description), ("id", d.role_id)):
         if fc is not None:
             lines.append(f"  {label}: {fc.old!r} -> {fc.new!r}" + (" (case only)" if fc.cosmetic else ""))
@@ -339,6 +341,8 @@ def _role_markdown(d: RoleDiff) -> list[str]:
             warnings.append(f"- {_md_condition(b.condition)}")
     for n in d.catalog_notes:
         warnings.append(f"- {_md_code(n.pattern)} ({n.list}, {n.change}): {_note_text(n)}")
+    for reason in d.possible_new_access:
+        warnings.append(f"- **Possible new access**: {reason}")
     if warnings:
         out += ["**Notes**", "", *warnings, ""]
     literal = _literal_lines(d)
