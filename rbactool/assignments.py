@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from rbactool.model import guid_from_id
 from rbactool.scopes import is_guid, parse_scope
 
 ROLE_NAMESPACE = uuid.UUID("5b1c0b7e-4a8e-5d0f-9f47-2f6f0d7a5e01")
@@ -52,7 +53,7 @@ class Assignment:
 
 
 def role_guid_of(role_definition_id: str) -> str:
-    return role_definition_id.rstrip("/").rsplit("/", 1)[-1]
+    return guid_from_id(role_definition_id) or ""
 
 
 def role_definition_guid(role_name: str, first_assignable_scope: str) -> str:

@@ -205,3 +205,14 @@ def cli_ignores(codes: Iterable[str]) -> tuple[Ignore, ...]:
         _check_code(code, "--ignore", "--ignore")
         out.append(Ignore(reason="--ignore on the command line", code=(code,), origin="--ignore"))
     return tuple(out)
+
+
+def resolve_config(config_path: str | None = None, no_config: bool = False) -> Config:
+    """The config a command uses: none with --no-config, --config PATH, else .rbactool.yaml found
+    from the current directory upwards, else the defaults."""
+    if no_config:
+        return Config()
+    if config_path:
+        return load_config(config_path)
+    found = find_config()
+    return load_config(found) if found else Config()

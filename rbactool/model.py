@@ -365,7 +365,8 @@ def _permission_blocks(value: Any, loc: str, where: str, pointer: str, ci: bool)
     return tuple(blocks)
 
 
-def _guid_from_id(resource_id: str | None) -> str | None:
+def guid_from_id(resource_id: str | None) -> str | None:
+    """The last segment of a resource id (a role definition's GUID); None for None/empty."""
     if not resource_id:
         return None
     return resource_id.rstrip("/").rsplit("/", 1)[-1]
@@ -410,7 +411,7 @@ def _from_az(doc: dict, where: str, source: str | None, prefix: str) -> RoleDefi
         description=d.str_field("Description") or "",
         permissions=perms,
         assignable_scopes=d.str_list("AssignableScopes"),
-        role_id=_guid_from_id(raw_id),
+        role_id=guid_from_id(raw_id),
         resource_id=raw_id if raw_id and "/" in raw_id else None,
         is_custom=is_custom,
         shape=SHAPE_AZ,
@@ -431,7 +432,7 @@ def _from_arm(doc: dict, where: str, source: str | None, prefix: str) -> RoleDef
     rtype = d.str_field("type") if d.has("type") else d.str_field("roleType")
     _check_resource_type(top, where)
     resource_id = top.str_field("id")
-    guid = top.str_field("name") or _guid_from_id(resource_id)
+    guid = top.str_field("name") or guid_from_id(resource_id)
     return RoleDefinition(
         name=d.str_field("roleName", required=True) or "",
         description=d.str_field("description") or "",
@@ -468,7 +469,7 @@ def _from_flattened(doc: dict, where: str, source: str | None, prefix: str) -> R
             d.get("permissions", []), d.loc("permissions"), where, f"{prefix}/permissions", False
         ),
         assignable_scopes=d.str_list("assignableScopes"),
-        role_id=d.str_field("name") or _guid_from_id(resource_id),
+        role_id=d.str_field("name") or guid_from_id(resource_id),
         resource_id=resource_id,
         is_custom=_is_custom_from_type(d.str_field("roleType"), where, d.loc("roleType")),
         **_metadata(d),

@@ -122,7 +122,10 @@ def _parse_front_matter(name: str, path: Path, text: str) -> Template:
     try:
         meta = yaml.safe_load(m.group(1)) or {}
     except yaml.YAMLError as e:
-        raise TemplateError(f"template {name!r} ({path}): front matter is not valid YAML: {_yaml_msg(e)}") from e
+        from rbactool.spec import yaml_error_message
+
+        message = yaml_error_message(e)
+        raise TemplateError(f"template {name!r} ({path}): front matter is not valid YAML: {message}") from e
     if not isinstance(meta, dict):
         raise TemplateError(f"template {name!r} ({path}): front matter must be a mapping")
     unknown = set(meta) - {"summary", "name", "description", "parameters"}
@@ -167,14 +170,6 @@ def _parse_front_matter(name: str, path: Path, text: str) -> Template:
         params=tuple(params),
         body=text[m.end():],
     )
-
-
-def _yaml_msg(e: Exception) -> str:
-    mark = getattr(e, "problem_mark", None)
-    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-    if mark is not None:
-        return f"{problem} at line {mark.line + 1} column {mark.column + 1}"
-    return problem
 
 
 # --------------------------------------------------------------------------- discovery

@@ -98,6 +98,15 @@ def _yaml_loader():
     return UniqueKeyLoader
 
 
+def yaml_error_message(e: Exception) -> str:
+    """PyYAML's error as one line: the problem, where it is, and a hint for tabs."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    at = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+    tab = " (YAML indents with spaces, not tabs)" if "\t" in problem or "'\\t'" in problem else ""
+    return f"{problem}{at}{tab}"
+
+
 def parse_yaml(text: str, where: str) -> Any:
     import yaml
 
@@ -106,11 +115,7 @@ def parse_yaml(text: str, where: str) -> Any:
     except TypeError as e:  # e.g. a complex key ("? [a, b]") that Python cannot hash
         raise SpecError(f"{where}: invalid YAML: keys must be plain strings ({e})") from e
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        at = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        tab = " (YAML indents with spaces, not tabs)" if "\t" in problem or "'\\t'" in problem else ""
-        raise SpecError(f"{where}: invalid YAML: {problem}{at}{tab}") from e
+        raise SpecError(f"{where}: invalid YAML: {yaml_error_message(e)}") from e
 
 
 @functools.lru_cache(maxsize=1)

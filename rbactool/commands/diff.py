@@ -141,17 +141,6 @@ def render_spec_working_tree(spec_path: Path, *, overrides: dict, fallbacks: dic
     return [replace(r.role, source=f"{spec_path}#{r.key}") for r in rendered]
 
 
-def _load_config(config_path: str | None, no_config: bool):
-    from rbactool.config import Config, find_config, load_config
-
-    if no_config:
-        return Config()
-    if config_path:
-        return load_config(config_path)
-    found = find_config()
-    return load_config(found) if found else Config()
-
-
 # --------------------------------------------------------------------------- the command
 
 
@@ -240,7 +229,9 @@ def diff_command(ctx, old, new, fmt, exit_code, fail_on_new_access, roles_spec, 
         pair_single = True
 
     catalog = load_catalog(catalog_path)
-    config = None if no_findings else _load_config(config_path, no_config)
+    from rbactool.config import resolve_config
+
+    config = None if no_findings else resolve_config(config_path, no_config)
     report = diff_role_sets(old_roles, new_roles, catalog, pair_single=pair_single, findings=not no_findings,
                             key=None if pair_single else spec_key, config=config)
     if fmt == "json":

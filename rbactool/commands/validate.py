@@ -59,17 +59,6 @@ def read_input(name: str) -> str:
     return read_text_file(name)
 
 
-def _load_config(config_path: str | None, no_config: bool):
-    from rbactool.config import Config, find_config, load_config
-
-    if no_config:
-        return Config()
-    if config_path:
-        return load_config(config_path)
-    found = find_config()
-    return load_config(found) if found else Config()
-
-
 @click.command("validate")
 @click.argument("files", nargs=-1, metavar="FILE|DIR|-...")
 @click.option("--roles", "specs", multiple=True, metavar="SPEC.yaml",
@@ -112,10 +101,10 @@ def validate_command(ctx, files, specs, fmt, fail_on, config_path, no_config, ig
         raise click.UsageError("give at least one FILE, DIR, '-' or --roles SPEC (or --list-rules)")
 
     from rbactool.catalog import load_catalog
-    from rbactool.config import cli_ignores, parse_fail_on
+    from rbactool.config import cli_ignores, parse_fail_on, resolve_config
     from rbactool.validate import validate_roles, validate_text
 
-    config = _load_config(config_path, no_config)
+    config = resolve_config(config_path, no_config)
     if fail_on is not None:
         config = replace(config, fail_on=parse_fail_on(fail_on))
     if catalog_max_age_days is not None:
