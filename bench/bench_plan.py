@@ -20,7 +20,7 @@ ROLES, GROUPS, PER_GROUP = 10, 20, 50
 
 
 def make_spec(path: Path, subscription: str) -> None:
-    lines = ["version: 1", f"defaults: {{subscription: {subscription}}}", "roles:"]
+    lines = ["version: 1", "name: bench", f"defaults: {{subscription: {subscription}}}", "roles:"]
     for i in range(ROLES):
         lines += [f"  - key: role-{i}", "    template: online-endpoint-scoring-strict",
                   f"    values: {{name: 'Bench scoring role {i}'}}"]

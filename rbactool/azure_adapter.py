@@ -181,6 +181,37 @@ def azure_error(e, action: str, conn: Connection) -> AzureOperationError:
 
 # --------------------------------------------------------------------------- the gateway
 
+#: Longest wait rbactool accepts from a Retry-After header (a huge one must not stall a run).
+MAX_RETRY_AFTER = 60.0
+
+
+def _capped_retry_policy(gateway: AzureGateway):
+    """azure-core's RetryPolicy, with Retry-After capped and waits that Ctrl-C (apply's cancel) ends."""
+    from azure.core.pipeline.policies import RetryPolicy
+
+    from rbactool.operations import Cancelled
+
+    class CappedRetryPolicy(RetryPolicy):
+        def get_retry_after(self, response):
+            value = super().get_retry_after(response)
+            if value is None:
+                return None
+            return min(max(value, 0.0), MAX_RETRY_AFTER) if value == value else 1.0  # NaN -> 1 s
+
+        def sleep(self, settings, transport, response=None):
+            delay = (self.get_retry_after(response) if response is not None else None) \
+                or self.get_backoff_time(settings)
+            if delay <= 0:
+                return
+            gate = gateway._gate
+            if gate is None:
+                time.sleep(delay)
+            elif gate.cancel.wait(delay):
+                raise Cancelled("interrupted")
+
+    return CappedRetryPolicy(retry_backoff_max=30)
+
+
 
 def _assignment_from_sdk(a) -> Assignment:
     return Assignment(
@@ -233,13 +264,15 @@ class AzureGateway:
                             seconds = float(response.http_response.headers.get("Retry-After", "1"))
                         except ValueError:
                             seconds = 1.0
-                        gateway._gate.hold(seconds)
+                        if seconds != seconds:  # NaN
+                            seconds = 1.0
+                        gateway._gate.hold(min(max(seconds, 0.0), MAX_RETRY_AFTER))
 
             kwargs: dict[str, Any] = {
                 "base_url": self.conn.endpoint,
                 "credential_scopes": [f"{self.conn.cloud.audience}/.default"],
                 "per_retry_policies": [_Count()],
-                "retry_backoff_max": 30,
+                "retry_policy": _capped_retry_policy(gateway),
             }
             if self.conn.ca_bundle:
                 kwargs["connection_verify"] = self.conn.ca_bundle

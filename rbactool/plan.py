@@ -27,7 +27,7 @@ from rbactool.operations import (
     Backoff,
     Cancelled,
     Gateway,
-    lookup_scope,
+    pause,
     same_definition,
     write_assignment,
 )
@@ -63,7 +63,10 @@ class DesiredAssignment:
 class DesiredState:
     roles: tuple[RenderedRole, ...]
     assignments: tuple[DesiredAssignment, ...]
-    spec_id: str = "default"  # what the marker of this spec's objects names
+    spec_id: str | None = None  # the spec's name: what its marker says (None: owns nothing)
+    #: Also read here, so objects this spec manages are found even when the spec no longer
+    #: mentions their scope (the spec's default subscription or management group).
+    watch: tuple[str, ...] = ()
 
 
 def desired_state(spec: RolesSpec, rendered: list[RenderedRole], overrides=None, fallbacks=None) -> DesiredState:
@@ -88,7 +91,12 @@ def desired_state(spec: RolesSpec, rendered: list[RenderedRole], overrides=None,
                             f"{MAX_ASSIGNMENTS_PER_SUBSCRIPTION} per subscription")
     if len(rendered) > MAX_CUSTOM_ROLES:
         raise SpecError(f"{spec.path}: {len(rendered)} custom roles; Azure allows {MAX_CUSTOM_ROLES} per tenant")
-    return DesiredState(tuple(rendered), tuple(out), spec.spec_id)
+    watch = []
+    if defaults.get("management_group"):
+        watch.append(f"/providers/Microsoft.Management/managementGroups/{defaults['management_group']}")
+    elif defaults.get("subscription"):
+        watch.append(f"/subscriptions/{defaults['subscription']}")
+    return DesiredState(tuple(rendered), tuple(out), spec.name, tuple(watch))
 
 
 # --------------------------------------------------------------------------- current state
@@ -102,23 +110,29 @@ class CurrentState:
     scopes: tuple[str, ...] = ()  # the subscriptions / management groups that were read
 
 
+def _list_scope(scope: str) -> str:
+    """Where one list covers *scope*: its subscription, or the management group itself."""
+    s = parse_scope(scope)
+    return f"/subscriptions/{s.subscription}" if s.subscription else str(s)
+
+
+def _unique(scopes) -> list[str]:
+    out: dict[str, str] = {}
+    for scope in scopes:
+        out.setdefault(scope.lower(), scope)
+    return sorted(out.values(), key=str.lower)
+
+
 def role_list_scopes(desired: DesiredState) -> list[str]:
-    scopes = {lookup_scope(r.role).lower(): lookup_scope(r.role) for r in desired.roles}
-    for a in desired.assignments:
-        s = parse_scope(a.scope)
-        if s.subscription:
-            key = f"/subscriptions/{s.subscription}"
-            scopes.setdefault(key.lower(), key)
-    return sorted(scopes.values(), key=str.lower)
+    """Every subscription / management group a desired role is assignable in (a role moved to
+    another subscription is still found where it is), those of the assignments, and the watch list."""
+    scopes = [_list_scope(s) for r in desired.roles for s in r.role.assignable_scopes if s != "/"]
+    scopes += [_list_scope(a.scope) for a in desired.assignments]
+    return _unique([*scopes, *desired.watch])
 
 
 def assignment_list_scopes(desired: DesiredState) -> list[str]:
-    out: dict[str, str] = {}
-    for a in desired.assignments:
-        s = parse_scope(a.scope)
-        key = f"/subscriptions/{s.subscription}" if s.subscription else str(s)
-        out.setdefault(key.lower(), key)
-    return sorted(out.values(), key=str.lower)
+    return _unique([*(_list_scope(a.scope) for a in desired.assignments), *desired.watch])
 
 
 def per_thread(factory: Callable[[], Gateway]) -> Callable[[], Gateway]:
@@ -170,6 +184,7 @@ class RoleChange:
     current: RoleDefinition | None
     diff_summary: str = ""
     risky: tuple[str, ...] = ()
+    note: str = ""
 
     @property
     def label(self) -> str:
@@ -206,6 +221,10 @@ class Plan:
     reads: int = 0
     prune: bool = False
     scopes: tuple[str, ...] = ()
+    role_names: dict = field(default_factory=dict)  # role GUID (lower) -> name, for labels
+
+    def role_label(self, guid: str) -> str:
+        return self.role_names.get(guid.lower(), guid)
 
     def changes(self) -> list[RoleChange | AssignmentChange]:
         return [c for c in (*self.roles, *self.assignments) if c.action != NOOP]
@@ -221,20 +240,45 @@ class Plan:
         return out
 
 
+class OwnershipConflict(SpecError):
+    """The spec would take over an object another spec manages."""
+
+
 def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = False, catalog=None,
-              builtin_name: Callable[[str], str | None] | None = None) -> Plan:
-    """Compare desired with current. Pure: no request is made here."""
+              builtin_name: Callable[[str], str | None] | None = None, take_over: bool = False) -> Plan:
+    """Compare desired with current. Pure: no request is made here.
+
+    Objects carrying another spec's marker are never changed (an OwnershipConflict unless
+    *take_over*); unmarked objects that differ are taken over (the update writes this spec's
+    marker, and the plan says so); unmarked objects that match are adopted as they are.
+    """
+    mine = desired.spec_id
     by_name = {r.name.lower(): r for r in current.roles}
-    custom_names = {r.role_id.lower(): r.name for r in current.roles}
+    names = {r.role_id.lower(): r.name for r in current.roles}
+    for r in desired.roles:
+        if r.role.role_id:
+            names.setdefault(r.role.role_id.lower(), r.role.name)
 
     def role_name(guid: str) -> str:
-        return custom_names.get(guid.lower()) or (builtin_name(guid) if builtin_name else None) or guid
+        return names.get(guid.lower()) or (builtin_name(guid) if builtin_name else None) or guid
+
+    def claim(description: str | None, what: str) -> str:
+        """'' when the object is ours; a note when we take an unmarked one over; raise for another spec's."""
+        who = owner(description)
+        if who is not None and who == mine:
+            return ""
+        if who and not take_over:
+            raise OwnershipConflict(
+                f"{what} is managed by spec {who!r}; this spec ({mine or 'unnamed'}) would change it: remove it "
+                f"from one of the two specs (or pass --take-over to move it to this one)")
+        return f"takes over from spec {who!r}" if who else "not managed by a spec yet: apply takes it over"
+
     role_changes: list[RoleChange] = []
     guid_of_key: dict[str, str] = {}
     wanted_role_ids: set[str] = set()
-    mine = desired.spec_id
     for rendered in desired.roles:
-        role = replace(rendered.role, description=with_marker(rendered.role.description, mine))
+        role = replace(rendered.role, description=with_marker(rendered.role.description, mine) if mine
+                       else rendered.role.description)
         existing = by_name.get(role.name.lower())
         if existing is None:
             guid = role_definition_guid(role.name, role.assignable_scopes[0])
@@ -243,11 +287,15 @@ def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = Fal
         else:
             guid = existing.role_id
             target = replace(role, role_id=guid, resource_id=existing.resource_id)
-            action = NOOP if same_definition(existing, target) else UPDATE
-            summary, risky = _diff(existing, target, catalog) if action == UPDATE else ("", ())
-            role_changes.append(RoleChange(action, rendered.key, target, existing, summary, risky))
+            if same_definition(existing, target):
+                role_changes.append(RoleChange(NOOP, rendered.key, target, existing))
+            else:
+                note = claim(existing.description, f"role {existing.name!r}")
+                summary, risky = _diff(existing, target, catalog)
+                role_changes.append(RoleChange(UPDATE, rendered.key, target, existing, summary, risky, note))
         guid_of_key[rendered.key] = guid.lower()
         wanted_role_ids.add(guid.lower())
+        names[guid.lower()] = role.name
 
     managed_scopes = {a.scope.lower() for a in desired.assignments}
     current_by_triple: dict[tuple[str, str, str], Assignment] = {}
@@ -260,10 +308,11 @@ def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = Fal
             d.role.role_id.lower() if d.role is not None and d.role.role_id else role_guid_of(d.role_ref).lower())
         triple = (d.scope.lower().rstrip("/"), guid, d.principal_id)
         wanted.add(triple)
-        label = d.role.name if d.role is not None else d.role_ref
+        label = d.role.name if d.role is not None else role_name(guid)
         found = current_by_triple.get(triple)
+        description = with_marker(d.description, mine) if mine else d.description
         base = dict(scope=d.scope, role_guid=guid, role_label=label, principal_id=d.principal_id,
-                    principal_type=d.principal_type, description=with_marker(d.description, mine),
+                    principal_type=d.principal_type, description=description,
                     condition=d.condition, condition_version=d.condition_version, role_key=d.role_key)
         if found is None:
             assignment_changes.append(AssignmentChange(CREATE, name=assignment_name(d.scope, guid, d.principal_id),
@@ -271,33 +320,42 @@ def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = Fal
             continue
         differs = (strip_marker(found.description) != strip_marker(d.description)
                    or (found.condition or None) != (d.condition or None))
-        note = "" if owner(found.description) == mine else "created outside this spec; adopted as it is"
-        assignment_changes.append(AssignmentChange(UPDATE if differs else NOOP, name=found.name, current=found,
-                                                   note=note, **base))
+        if not differs:
+            assignment_changes.append(AssignmentChange(NOOP, name=found.name, current=found, **base))
+            continue
+        note = claim(found.description, f"the assignment of {label} to {d.principal_id} at {d.scope}")
+        assignment_changes.append(AssignmentChange(UPDATE, name=found.name, current=found, note=note, **base))
 
     unmanaged: list[Assignment] = []
     orphans: list[Assignment | RoleDefinition] = []
+    deleted_assignments: set[str] = set()
     for a in current.assignments:
         triple = (a.scope.lower().rstrip("/"), a.role_guid.lower(), a.principal_id.lower())
         if triple in wanted:
             continue
-        if owner(a.description) != mine:  # someone else's: reported at the spec's scopes, never touched
+        if mine is None or owner(a.description) != mine:  # not ours: reported at the spec's scopes, never touched
             if a.scope.lower() in managed_scopes:
                 unmanaged.append(a)
         elif prune:
+            deleted_assignments.add(a.id.lower())
             assignment_changes.append(AssignmentChange(
                 DELETE, a.scope, a.role_guid.lower(), role_name(a.role_guid), a.principal_id, a.principal_type,
                 a.name, current=a))
         else:
             orphans.append(a)
     for r in current.roles:
-        if r.role_id.lower() not in wanted_role_ids and owner(r.description) == mine:
-            if prune:
-                role_changes.append(RoleChange(DELETE, None, None, r))
-            else:
-                orphans.append(r)
+        if r.role_id.lower() in wanted_role_ids or mine is None or owner(r.description) != mine:
+            continue
+        if not prune:
+            orphans.append(r)
+            continue
+        holders = [a for a in current.assignments
+                   if a.role_guid.lower() == r.role_id.lower() and a.id.lower() not in deleted_assignments]
+        note = (f"blocked: still assigned {len(holders)} time(s) outside this spec "
+                f"(e.g. {holders[0].principal_id} at {holders[0].scope}); the delete will fail") if holders else ""
+        role_changes.append(RoleChange(DELETE, None, None, r, note=note))
     return Plan(tuple(role_changes), tuple(assignment_changes), tuple(unmanaged), tuple(orphans), current.reads,
-                prune, current.scopes)
+                prune, current.scopes, names)
 
 
 def _diff(old: RoleDefinition | None, new: RoleDefinition, catalog) -> tuple[str, tuple[str, ...]]:
@@ -361,13 +419,23 @@ class ApplyReport:
         return [o for o in self.outcomes if o.status == "failed"]
 
 
-def _do_role(gw: Gateway, c: RoleChange) -> None:
+def _do_role(gw: Gateway, c: RoleChange, backoff: Backoff = DEFAULT_BACKOFF,
+             cancel: threading.Event | None = None) -> None:
     if c.action in (CREATE, UPDATE):
         scope = c.current.assignable_scopes[0] if c.current and c.current.assignable_scopes \
             else c.desired.assignable_scopes[0]
         gw.put_role_definition(scope, c.desired.role_id, c.desired)
-    elif c.action == DELETE:
-        gw.delete_role_definition(c.current.assignable_scopes[0], c.current.role_id)
+        return
+    delays = backoff.delays()
+    while True:  # assignments deleted moments ago may still count for a while
+        try:
+            gw.delete_role_definition(c.current.assignable_scopes[0], c.current.role_id)
+            return
+        except AzureOperationError as e:
+            delay = next(delays, None) if e.error_code == "RoleDefinitionHasAssignments" and not c.note else None
+            if delay is None:
+                raise
+            pause(delay, cancel)
 
 
 def _do_assignment(gw: Gateway, c: AssignmentChange, backoff: Backoff, progress: Callable[[str], None],
@@ -420,7 +488,8 @@ def apply_plan(
     gw = per_thread(gw_factory)
     failed_keys: set[str] = set()
     role_phase = [c for c in plan.roles if c.action in (CREATE, UPDATE)]
-    assignment_phase = sorted((c for c in plan.assignments if c.action != NOOP), key=lambda c: c.action != DELETE)
+    # creates and updates first: a principal moved to a new role keeps access until it has the new one
+    assignment_phase = sorted((c for c in plan.assignments if c.action != NOOP), key=lambda c: c.action == DELETE)
     delete_phase = [c for c in plan.roles if c.action == DELETE]
 
     def record(out: Outcome) -> None:
@@ -461,5 +530,5 @@ def apply_plan(
 
     (run_phase(role_phase, lambda c: _do_role(gw(), c))
      and run_phase(assignment_phase, lambda c: _do_assignment(gw(), c, backoff, progress, cancel))
-     and run_phase(delete_phase, lambda c: _do_role(gw(), c)))
+     and run_phase(delete_phase, lambda c: _do_role(gw(), c, backoff, cancel)))
     return report

@@ -63,7 +63,7 @@ class RolesSpec:
 
     @property
     def spec_id(self) -> str:
-        """What ``apply`` writes into the managed marker: the spec's ``name``, else its file name."""
+        """The spec's ``name``, else a suggestion made from its file name."""
         return self.name or self.path.name.split(".")[0]
 
 

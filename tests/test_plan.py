@@ -158,7 +158,8 @@ def test_partial_failure_reports_and_the_next_apply_completes(az, emulator):  # 
 
 
 def generated_spec(tmp_path, subscription: str, n: int):
-    lines = ["version: 1", f"defaults: {{subscription: {subscription}, resource_group: ml-rg}}", "roles:",
+    lines = ["version: 1", "name: generated", f"defaults: {{subscription: {subscription}, resource_group: ml-rg}}",
+             "roles:",
              "  - key: scoring", "    template: online-endpoint-scoring", "assignments:"]
     lines += [f"  - {{role: scoring, principal: {{id: {i:08d}-0000-4000-8000-000000000000, type: ServicePrincipal}}, "
               f"scope: /subscriptions/{subscription}/resourceGroups/ml-rg}}" for i in range(n)]
@@ -216,6 +217,7 @@ def test_export_then_plan_shows_no_changes(az, emulator, tmp_path):  # noqa: F81
 
 
 BASE = """version: 1
+name: bad
 defaults: {subscription: 00000000-0000-0000-0000-00000000c0de, resource_group: ml-rg}
 roles:
   - key: scoring
@@ -308,7 +310,7 @@ def test_prune_never_touches_another_specs_or_imperative_work(az, emulator, tmp_
     assert len(emulator.state()["assignments"]) == 4 and len(emulator.state()["customRoles"]) == 3
     owners = {r["roleName"]: r["description"] for r in emulator.state()["customRoles"]}
     assert owners["Other team reader"].endswith("[managed by rbactool: other-team]")
-    assert owners[SCORING].endswith("[managed by rbactool: online-endpoints]")
+    assert owners[SCORING].endswith("[managed by rbactool: ml-online-endpoints]")
 
 
 def test_prune_follows_this_specs_objects_wherever_they_are(az, emulator, team):  # noqa: F811
@@ -327,3 +329,74 @@ def test_create_sees_a_role_applied_by_a_spec_as_unchanged(az, emulator):  # noq
     assert apply(az, SPEC).exit_code == 0
     r = az("create", "online-endpoint-scoring", "-g", "ml-rg")
     assert r.exit_code == 0 and r.stdout.startswith("unchanged")
+
+
+def test_another_specs_object_is_a_conflict_unless_taken_over(az, emulator, tmp_path):  # noqa: F811
+    other = tmp_path / "other.yaml"
+    other.write_text(OTHER)
+    assert apply(az, other).exit_code == 0
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(OTHER.replace("name: other-team", "name: mine").replace(
+        "    scope:", "    description: mine now\n    scope:"))
+    r = az("plan", "--roles", mine, "-s", az.sub)
+    assert r.exit_code == 3 and "managed by spec 'other-team'" in r.stderr and "--take-over" in r.stderr
+    emulator.clear_requests()
+    assert az("apply", "--roles", mine, "-s", az.sub, "--auto-approve").exit_code == 3
+    assert writes(emulator) == []
+    plan = plan_json(az, mine, "--take-over")
+    notes = {c["note"] for c in plan["changes"] if c["action"] == "update"}
+    assert notes == {"takes over from spec 'other-team'"}
+
+
+def test_unmarked_objects_that_differ_are_taken_over_and_said_so(az, emulator):  # noqa: F811
+    assert az("create", "online-endpoint-scoring", "-g", "ml-rg", "--set", "description=by hand").exit_code == 0
+    plan = plan_json(az, SPEC)
+    (update,) = [c for c in plan["changes"] if c["type"] == "roleDefinition" and c["action"] == "update"]
+    assert update["note"] == "not managed by a spec yet: apply takes it over"
+
+
+def test_prune_finds_this_specs_objects_when_the_spec_lists_nothing_there(az, emulator, tmp_path):  # noqa: F811
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SPEC.read_text().replace("name: ml-online-endpoints", "name: shrinking"))
+    assert apply(az, spec, "-s", az.sub).exit_code == 0
+    text = spec.read_text()
+    spec.write_text(text[: text.index("assignments:")] + "assignments: []\n")
+    plan = plan_json(az, spec, "--prune")
+    assert plan["summary"]["delete"] == 2
+
+
+def test_a_huge_retry_after_is_capped(az, emulator, monkeypatch):  # noqa: F811
+    import rbactool.azure_adapter as adapter
+
+    monkeypatch.setattr(adapter, "MAX_RETRY_AFTER", 0.5)
+    emulator.add_fault(method="PUT", status=429, code="TooManyRequests", headers={"Retry-After": "3600"}, times=1)
+    r = apply(az, SPEC)
+    assert r.exit_code == 0 and r.json()["done"] == 4
+
+
+def test_a_role_whose_first_scope_moved_subscription_is_updated_not_recreated(az, emulator, tmp_path):  # noqa: F811
+    other_sub = "99999999-9999-9999-9999-999999999999"
+    spec = tmp_path / "moving.yaml"
+    spec.write_text(
+        "version: 1\nname: moving\nroles:\n  - key: r\n    definition:\n      Name: Moving role\n"
+        "      Actions: [Microsoft.MachineLearningServices/workspaces/read]\n"
+        f"      AssignableScopes: [/subscriptions/{az.sub}]\n")
+    assert apply(az, spec).exit_code == 0
+    spec.write_text(spec.read_text().replace(f"[/subscriptions/{az.sub}]",
+                                             f"[/subscriptions/{other_sub}, /subscriptions/{az.sub}]"))
+    plan = plan_json(az, spec)
+    assert plan["summary"]["create"] == 0 and plan["summary"]["update"] == 1
+    assert apply(az, spec).exit_code == 0
+
+
+def test_a_role_delete_blocked_by_other_holders_is_flagged(az, emulator, team):  # noqa: F811
+    assert apply(az, team).exit_code == 0
+    assert az("assign", "-i", "99999999-1111-1111-1111-999999999999", "--principal-type", "User",
+              "--role", f"{SCORING} (strict)", "--scope", az.ws).exit_code == 0
+    text = team.read_text()
+    start, end = text.index("  - key: scoring"), text.index("assignments:")
+    body = text[:start] + text[end:]
+    team.write_text(body[: body.index("  # The endpoint's client")] + body[body.index("  # A data scientist"):])
+    plan = plan_json(az, team, "--prune")
+    (delete,) = [c for c in plan["changes"] if c["type"] == "roleDefinition" and c["action"] == "delete"]
+    assert delete["note"].startswith("blocked: still assigned 1 time")

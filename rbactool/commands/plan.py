@@ -15,7 +15,7 @@ from click.core import ParameterSource
 
 from rbactool.commands.arm import connection_options
 from rbactool.commands.render import scope_values, template_dir_option
-from rbactool.errors import EXIT_FINDINGS, InputError, RbactoolError
+from rbactool.errors import EXIT_FINDINGS, InputError, RbactoolError, SpecError
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": "="}
 
@@ -37,6 +37,8 @@ def spec_options(fn):
                          help="Refuse the spec when validation finds this or worse."),
             click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True,
                          help="Concurrent requests."),
+            click.option("--take-over", is_flag=True,
+                         help="Change objects another spec manages (moves them to this spec) instead of refusing."),
         )
     ):
         fn = decorator(fn)
@@ -44,7 +46,7 @@ def spec_options(fn):
 
 
 def _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on, prune, parallelism,
-           template_dirs, cloud, arm_endpoint, ca_bundle):
+           template_dirs, cloud, arm_endpoint, ca_bundle, *, take_over=False, writes=False):
     """Validate the spec offline, read Azure, compute the plan. Returns (plan, gateway factory)."""
     from rbactool.builtins import load_builtin_roles
     from rbactool.catalog import load_catalog
@@ -57,6 +59,9 @@ def _build(ctx, roles_spec, subscription, resource_group, management_group, fail
     if ctx.get_parameter_source("subscription") == ParameterSource.ENVIRONMENT:
         fallbacks["subscription"] = scope.pop("subscription")
     spec = load_spec(roles_spec)
+    if spec.name is None and (writes or prune):
+        raise SpecError(f"{roles_spec}: give the spec a `name:` (e.g. name: {spec.spec_id}) before apply or --prune: "
+                        "apply marks what it writes with it, and --prune deletes only what carries it")
     rendered = render_spec(spec, extra_template_dirs=tuple(template_dirs), overrides=scope, fallbacks=fallbacks)
     desired = desired_state(spec, rendered, scope, fallbacks)
     catalog = load_catalog()
@@ -80,7 +85,7 @@ def _build(ctx, roles_spec, subscription, resource_group, management_group, fail
         role = builtins.by_id(guid)
         return role.name if role else None
 
-    plan = make_plan(desired, current, prune=prune, catalog=catalog, builtin_name=builtin_name)
+    plan = make_plan(desired, current, prune=prune, catalog=catalog, builtin_name=builtin_name, take_over=take_over)
     return plan, factory, gateways
 
 
@@ -105,7 +110,8 @@ def _check_findings(roles, catalog, fail_on: str) -> None:
 def plan_dict(plan) -> dict:
     def role(c):
         return {"action": c.action, "type": "roleDefinition", "key": c.key, "name": c.label,
-                "id": (c.desired or c.current).role_id, "effective": c.diff_summary or None, "risk": list(c.risky)}
+                "id": (c.desired or c.current).role_id, "effective": c.diff_summary or None, "risk": list(c.risky),
+                "note": c.note or None}
 
     def assignment(c):
         return {"action": c.action, "type": "roleAssignment", "scope": c.scope, "role": c.role_label,
@@ -131,14 +137,15 @@ def _line(c) -> str:
     if isinstance(c, RoleChange):
         extra = f"  ({c.diff_summary})" if c.diff_summary else ""
         risk = f"  [{', '.join(c.risky)}]" if c.risky else ""
-        return f"{SYMBOL[c.action]} {c.action:<6} role        {c.label}{extra}{risk}"
+        note = f"  ({c.note})" if c.note else ""
+        return f"{SYMBOL[c.action]} {c.action:<6} role        {c.label}{extra}{risk}{note}"
     note = f"  ({c.note})" if c.note else ""
     return f"{SYMBOL[c.action]} {c.action:<6} assignment  {c.label}{note}"
 
 
-def _orphan_line(o) -> str:
+def _orphan_line(plan, o) -> str:
     if hasattr(o, "principal_id"):
-        return f"  ! assignment  {o.role_guid} -> {o.principal_id} at {o.scope}"
+        return f"  ! assignment  {plan.role_label(o.role_guid)} -> {o.principal_id} at {o.scope}"
     return f"  ! role        {o.name}  ({o.role_id})"
 
 
@@ -147,10 +154,11 @@ def format_plan_text(plan, *, verbose: bool = False) -> str:
     lines += [_line(c) for c in (*plan.roles, *plan.assignments) if verbose or c.action != "no-op"]
     if plan.orphans:
         lines.append(f"managed by rbactool but no longer in the spec: {len(plan.orphans)} (kept; --prune deletes them)")
-        lines += [_orphan_line(o) for o in plan.orphans]
+        lines += [_orphan_line(plan, o) for o in plan.orphans]
     if plan.unmanaged:
         lines.append(f"not managed by rbactool, at the spec's scopes (never touched): {len(plan.unmanaged)}")
-        lines += [f"  ? assignment  {a.role_guid} -> {a.principal_id} at {a.scope}" for a in plan.unmanaged]
+        lines += [f"  ? assignment  {plan.role_label(a.role_guid)} -> {a.principal_id} at {a.scope}"
+                  for a in plan.unmanaged]
     n = plan.counts()
     lines.append(f"Plan: {n['create']} to create, {n['update']} to update, {n['delete']} to delete, "
                  f"{n['no-op']} unchanged ({plan.reads} list requests).")
@@ -167,7 +175,7 @@ def format_plan_markdown(plan, spec_path: str) -> str:
         out += ["| | action | object | details |", "|---|---|---|---|"]
         for c in changes:
             kind = "role" if hasattr(c, "diff_summary") else "assignment"
-            details = getattr(c, "diff_summary", "") or getattr(c, "note", "")
+            details = " ".join(x for x in (getattr(c, "diff_summary", ""), c.note) if x)
             risk = getattr(c, "risky", ())
             if risk:
                 details += f" **{', '.join(risk)}**"
@@ -178,7 +186,7 @@ def format_plan_markdown(plan, spec_path: str) -> str:
     if plan.unmanaged:
         out += ["", "<details><summary>Not managed by rbactool, at the spec's scopes (never touched): "
                 f"{len(plan.unmanaged)}</summary>", ""]
-        out += [f"- `{a.role_guid}` → `{a.principal_id}` at `{a.scope}`" for a in plan.unmanaged]
+        out += [f"- {plan.role_label(a.role_guid)} → `{a.principal_id}` at `{a.scope}`" for a in plan.unmanaged]
         out += ["", "</details>"]
     return "\n".join(out) + "\n"
 
@@ -192,7 +200,7 @@ def format_plan_markdown(plan, spec_path: str) -> str:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error.")
 @click.pass_context
 def plan_command(ctx, roles_spec, subscription, resource_group, management_group, prune, fail_on, parallelism,
-                 template_dirs, cloud, arm_endpoint, ca_bundle, retry_timeout, fmt, detailed_exitcode):
+                 take_over, template_dirs, cloud, arm_endpoint, ca_bundle, retry_timeout, fmt, detailed_exitcode):
     """Show what `apply` would change in Azure to match a roles spec (reads only).
 
     Custom roles are matched by name, assignments by scope, role and principal. Managed objects are
@@ -201,7 +209,7 @@ def plan_command(ctx, roles_spec, subscription, resource_group, management_group
     """
     try:
         plan, _, _ = _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on, prune,
-                            parallelism, template_dirs, cloud, arm_endpoint, ca_bundle)
+                            parallelism, template_dirs, cloud, arm_endpoint, ca_bundle, take_over=take_over)
     except RbactoolError as e:
         if not detailed_exitcode:
             raise
@@ -223,7 +231,7 @@ def plan_command(ctx, roles_spec, subscription, resource_group, management_group
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_context
 def apply_command(ctx, roles_spec, subscription, resource_group, management_group, prune, fail_on, parallelism,
-                  template_dirs, cloud, arm_endpoint, ca_bundle, retry_timeout, auto_approve, fmt):
+                  take_over, template_dirs, cloud, arm_endpoint, ca_bundle, retry_timeout, auto_approve, fmt):
     """Make Azure match a roles spec: the plan, then its changes, in dependency order.
 
     Role definitions are written before their assignments; assignments are removed before their
@@ -233,7 +241,8 @@ def apply_command(ctx, roles_spec, subscription, resource_group, management_grou
     from rbactool.plan import apply_plan
 
     plan, factory, gateways = _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on,
-                                     prune, parallelism, template_dirs, cloud, arm_endpoint, ca_bundle)
+                                     prune, parallelism, template_dirs, cloud, arm_endpoint, ca_bundle,
+                                     take_over=take_over, writes=True)
     reads = sum(g.requests for g in gateways)
     if not plan.has_changes:
         if fmt == "json":
@@ -267,11 +276,13 @@ def apply_command(ctx, roles_spec, subscription, resource_group, management_grou
         report = apply_plan(plan, factory, parallelism=parallelism, backoff=Backoff(timeout=retry_timeout),
                             progress=progress, on_done=on_done, cancel=ctx.meta["rbactool.cancel"])
     done, failed, skipped = report.count("done"), report.count("failed"), report.count("skipped")
+    not_started = len(changes) - len(report.outcomes)
     unchanged = plan.counts()["no-op"] + report.count("unchanged")
     requests = sum(g.requests for g in gateways)
     if fmt == "json":
         click.echo(json.dumps({
             "schema_version": 1, "plan": plan_dict(plan), "done": done, "failed": failed, "skipped": skipped,
+            "not_started": not_started,
             "unchanged": unchanged, "interrupted": report.interrupted, "requests": requests,
             "failures": [{"object": o.change.label, "action": o.change.action, "code": o.code, "error": o.error}
                          for o in report.failed],
@@ -279,9 +290,10 @@ def apply_command(ctx, roles_spec, subscription, resource_group, management_grou
     else:
         for o in report.failed:
             click.echo(f"FAILED {o.change.action} {_kind(o.change)} {o.change.label}: {o.error}")
-        click.echo(f"Apply: {done} done, {unchanged} unchanged, {failed} failed, {skipped} skipped "
-                   f"({requests} requests){' - interrupted' if report.interrupted else ''}.")
-    if failed or skipped or report.interrupted:
+        click.echo(f"Apply: {done} done, {unchanged} unchanged, {failed} failed, {skipped} skipped"
+                   + (f", {not_started} not started" if not_started else "")
+                   + f" ({requests} requests){' - interrupted' if report.interrupted else ''}.")
+    if failed or skipped or not_started or report.interrupted:
         ctx.exit(4)
 
 
