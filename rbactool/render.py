@@ -401,15 +401,22 @@ def render_text(
         raise TemplateError(f"{where}: rendering failed: {type(e).__name__}: {e}") from e
 
 
-def render_role(template: Template, values: Mapping[str, Any] | None = None, **scope: Any) -> RoleDefinition:
-    """Render, parse, schema-check and read one role. A broken template is reported as such."""
+def render_role(template: Template, values: Mapping[str, Any] | None = None, *, schema: bool = True,
+                **scope: Any) -> RoleDefinition:
+    """Render, parse, schema-check and read one role. A broken template is reported as such.
+
+    ``schema=False`` skips the JSON Schema (and the ~70 ms import of jsonschema) for callers that
+    run the full validator on the role right after, as ``create`` does; the strict model parse
+    still reports a broken template as the template's fault.
+    """
     text = render_text(template, values, **scope)
     where = f"template {template.name!r} ({template.path})"
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise TemplateError(f"{where} rendered invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
-    errors = sorted(_rendered_schema_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+    errors = sorted(_rendered_schema_validator().iter_errors(doc), key=lambda e: list(e.absolute_path)) \
+        if schema else []
     if errors:
         err = errors[0]
         pointer = "/" + "/".join(str(p) for p in err.absolute_path)

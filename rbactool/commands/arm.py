@@ -95,7 +95,8 @@ def load_roles_arg(ctx, source: str | None, roles_spec: Path | None, set_values,
     if source not in rendering.discover(dirs) and (source.endswith(".json") or "/" in source):
         raise InputError(f"{source}: no such file")
     template = rendering.load_template(source, dirs)
-    return [rendering.render_role(template, rendering.parse_set_options(set_values), **scope)]
+    # preflight() validates the role right after (the validator covers the rendered-role schema)
+    return [rendering.render_role(template, rendering.parse_set_options(set_values), schema=False, **scope)]
 
 
 def preflight(roles: list[RoleDefinition], force: bool) -> None:
@@ -270,7 +271,7 @@ def _role_ref(gw, role: str, scope: str, template_dirs):
         s = parse_scope(scope)
         if s.subscription is None:
             raise InputError(f"--role {role}: rendering a template needs a subscription scope")
-        rendered = rendering.render_role(rendering.load_template(role, dirs), {},
+        rendered = rendering.render_role(rendering.load_template(role, dirs), {}, schema=False,
                                          subscription=s.subscription, resource_group=s.resource_group)
         return resolve_role(gw, rendered, scope)
     return resolve_role(gw, role, scope)
