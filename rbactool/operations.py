@@ -352,7 +352,7 @@ def write_assignment(
     assignment under another name) is success. Shared by ``assign`` and ``plan.apply_plan``.
     """
     delays = backoff.delays()
-    checked_existing = checked_role = False
+    checked_existing = checked_role = warned_principal = False
     while True:
         try:
             created, a = gw.put_role_assignment(
@@ -382,6 +382,11 @@ def write_assignment(
             delay = next(delays, None)
             if delay is None:
                 raise
+            if e.error_code == "PrincipalNotFound" and not warned_principal:
+                warned_principal = True
+                progress(f"principal {principal_id} is not in the directory (yet): if it was just created, rbactool "
+                         f"waits up to {backoff.timeout:.0f} s for it; otherwise check that it is an object id, not an "
+                         "application id (Ctrl-C stops; --principal-type skips Azure's directory lookup)")
             progress(f"Azure answered {e.error_code} (not replicated yet?); retrying in {delay:.1f} s")
             logger.info("assign: %s; waiting %.1f s", e.error_code, delay)
             pause(delay, cancel)
@@ -457,8 +462,9 @@ def delete_role(gw: Gateway, role: RoleDefinition, *, with_assignments: bool = F
     if holders and not with_assignments:
         listing = "; ".join(f"{a.principal_id} at {a.scope}" for a in holders[:5])
         more = f" and {len(holders) - 5} more" if len(holders) > 5 else ""
-        raise InputError(f"role {role.name!r} is still assigned ({len(holders)}): {listing}{more}; "
-                         "use --with-assignments to remove them first")
+        raise AzureOperationError(
+            f"role {role.name!r} is still assigned ({len(holders)}): {listing}{more}; "
+            "use --with-assignments to remove them first", error_code="RoleDefinitionHasAssignments")
     for a in holders:
         gw.delete_role_assignment(a.id)
     scope = role.assignable_scopes[0] if role.assignable_scopes else lookup_scope(role)

@@ -326,6 +326,8 @@ def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = Fal
         note = claim(found.description, f"the assignment of {label} to {d.principal_id} at {d.scope}")
         assignment_changes.append(AssignmentChange(UPDATE, name=found.name, current=found, note=note, **base))
 
+    for a in current.assignments:  # names for every role the report may mention
+        names.setdefault(a.role_guid.lower(), role_name(a.role_guid))
     unmanaged: list[Assignment] = []
     orphans: list[Assignment | RoleDefinition] = []
     deleted_assignments: set[str] = set()

@@ -191,7 +191,7 @@ def test_preflight_refuses_scopes_outside_the_role_offline(az, emulator):  # noq
 def test_delete_refuses_while_assigned_and_removes_with_assignments(az, emulator):  # noqa: F811
     seed_scenario(az)
     r = az("delete", SCORING, "--scope", az.rg)
-    assert r.exit_code == 3 and SP in r.stderr
+    assert r.exit_code == 4 and SP in r.stderr and "--with-assignments" in r.stderr
     r = az("delete", SCORING, "--scope", az.rg, "--with-assignments", "--yes")
     assert r.exit_code == 0 and "unassigned" in r.stdout and "deleted" in r.stdout
     assert len(emulator.state()["assignments"]) == 1
@@ -377,3 +377,14 @@ def test_bad_scopes_are_input_errors_before_any_request(az, emulator):  # noqa: 
         r = az(*args)
         assert r.exit_code == 3, (args, r.stderr)
     assert emulator.requests() == []
+
+
+def test_create_writes_every_role_before_waiting(az, emulator):  # noqa: F811
+    emulator.configure(role_definition_replication_delay_s=1.0)
+    r = az("create", "--roles", ROOT / "roles" / "online-endpoints.yaml", "-s", az.sub)
+    assert r.exit_code == 0, r.stderr
+    methods = [e["method"] for e in emulator.requests()]
+    first_put, last_put = methods.index("PUT"), len(methods) - 1 - methods[::-1].index("PUT")
+    # both PUTs come before any polling GET of a role definition by id
+    polls = [i for i, e in enumerate(emulator.requests()) if e["method"] == "GET" and "/roleDefinitions/" in e["path"]]
+    assert methods.count("PUT") == 2 and polls and min(polls) > last_put > first_put

@@ -162,16 +162,20 @@ def create_command(ctx, role, roles_spec, subscription, resource_group, manageme
       rbactool create roles/out/scoring.json
       rbactool create --roles roles/online-endpoints.yaml --dry-run
     """
-    from rbactool.operations import ensure_role
+    from rbactool.operations import ensure_role, wait_for_role
 
     scope = scope_values(ctx, subscription, resource_group, management_group)
     roles = load_roles_arg(ctx, role, roles_spec, set_values, scope, template_dirs)
     preflight(roles, force)
     gw = gateway(cloud, arm_endpoint, ca_bundle, subscription)
-    results = []
-    for r in roles:
-        change = ensure_role(gw, r, dry_run=dry_run, wait=wait, backoff=_backoff(retry_timeout), progress=_progress)
-        results.append(change)
+    backoff = _backoff(retry_timeout)
+    # Write every role first, then wait for all of them: their replication delays overlap.
+    results = [ensure_role(gw, r, dry_run=dry_run, wait=False) for r in roles]
+    if wait:
+        for change in results:
+            if change.wrote:  # change.role is what the PUT stored: wait until Azure serves exactly that
+                wait_for_role(gw, change.role, backoff=backoff, progress=_progress)
+    for change in results:
         if fmt == "text":
             click.echo(f"{change.status:<13} {change.role.name}  ({change.role.role_id})"
                        f"{_effective_summary(change.previous, change.role) if 'update' in change.status else ''}")
@@ -341,8 +345,13 @@ def unassign_command(identity, role, scope, subscription, resource_group, worksp
     removed = unassign(gw, principal_id=identity, role=resolved, scope=target, dry_run=dry_run)
     if not removed:
         click.echo(f"absent            {identity} has no matching assignment at {target}")
+    from rbactool.builtins import load_builtin_roles
+
+    builtins = load_builtin_roles()
     for a in removed:
-        click.echo(f"{'would remove' if dry_run else 'unassigned':<17} {a.role_guid} -> {a.principal_id} at {a.scope}")
+        name = resolved.role.name if resolved and resolved.role else \
+            (builtins.by_id(a.role_guid).name if builtins.by_id(a.role_guid) else a.role_guid)
+        click.echo(f"{'would remove' if dry_run else 'unassigned':<17} {name} -> {a.principal_id} at {a.scope}")
         click.echo(f"  {a.id}")
 
 

@@ -74,10 +74,14 @@ def convert_command(ctx, files, fmt, output, in_place, check):
             ctx.exit(EXIT_FINDINGS)
         return
     if in_place:
-        write_files({Path(p): new for p, text, new in results if text != new}, what="--in-place")
+        changed = {Path(p): new for p, text, new in results if text != new}
+        write_files(changed, what="--in-place")
+        for p in changed:
+            click.echo(f"rewrote {p}", err=True)
         return
     if output:
         write_files({output: results[0][2]})
+        click.echo(f"wrote {output}", err=True)
         return
     for _, _, new in results:
         click.echo(new, nl=False)

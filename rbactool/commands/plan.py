@@ -354,8 +354,10 @@ def export_command(scope, custom_only, output, cloud, arm_endpoint, ca_bundle, r
             item["condition"] = a.condition
             item["condition_version"] = a.condition_version or "2.0"
         assignments.append(item)
+    last = str(target).rstrip("/").rsplit("/", 1)[-1] or "tenant"
     doc = {
         "version": 1,
+        "name": ("exported-" + re.sub(r"[^A-Za-z0-9._-]+", "-", last))[:64].rstrip("-."),
         "description": f"Exported from {scope} by rbactool export",
         "roles": [{"key": keys[guid], "definition": _az_definition(to_az_dict(replace(
                       r, description=strip_marker(r.description))))}

@@ -112,6 +112,7 @@ def render_command(ctx, template, subscription, resource_group, management_group
         click.echo(text, nl=False)
     else:
         write_files({output: text})
+        click.echo(f"wrote {output}  ({role.name})", err=True)
 
 
 def _render_spec(spec_path: Path, scope: dict, fallbacks: dict, fmt: str, output: Path | None,

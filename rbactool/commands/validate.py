@@ -162,7 +162,8 @@ def _checked_pattern(pattern: str, catalog) -> str:
         return pattern
     ns = namespace_of(pattern)
     if "*" not in ns and not catalog.is_known_namespace(ns):
-        close = difflib.get_close_matches(ns.lower(), [n.lower() for n in catalog.namespace_names()], n=1)
+        close = difflib.get_close_matches(ns.lower(), [n.lower() for n in catalog.namespace_names()], n=1,
+                                          cutoff=0.9)
         names = {n.lower(): n for n in catalog.namespace_names()}
         hint = f" (did you mean {names[close[0]]!r}?)" if close else ""
         raise InputError(f"{pattern!r}: unknown provider namespace {ns!r}{hint}")
