@@ -72,6 +72,15 @@ _GRANT_ATTRS = ("actions", "data_actions")
 # --------------------------------------------------------------------------- result types
 
 
+def verdict(grants_new_access: bool, removes_access: bool) -> str:
+    """The one-line verdict of a role diff or of a whole report."""
+    if grants_new_access:
+        return VERDICT_GRANTS
+    if removes_access:
+        return VERDICT_REMOVES
+    return VERDICT_NONE
+
+
 @dataclass(frozen=True)
 class FieldChange:
     """A changed top-level string field (name, description, role id)."""
@@ -303,11 +312,7 @@ class RoleDiff:
 
     @property
     def verdict(self) -> str:
-        if self.grants_new_access:
-            return VERDICT_GRANTS
-        if self.removes_access:
-            return VERDICT_REMOVES
-        return VERDICT_NONE
+        return verdict(self.grants_new_access, self.removes_access)
 
     def summary(self) -> str:
         return self.effective.summary()
@@ -335,11 +340,7 @@ class DiffReport:
 
     @property
     def verdict(self) -> str:
-        if self.grants_new_access:
-            return VERDICT_GRANTS
-        if self.removes_access:
-            return VERDICT_REMOVES
-        return VERDICT_NONE
+        return verdict(self.grants_new_access, self.removes_access)
 
     @property
     def effective(self) -> EffectiveChange:

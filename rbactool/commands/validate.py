@@ -149,33 +149,28 @@ def validate_command(ctx, files, specs, fmt, fail_on, config_path, no_config, ig
 
 
 def _checked_pattern(pattern: str, catalog) -> str:
-    """A permission string worth explaining: Azure's grammar, and it must match something."""
-    import difflib
-
+    """A permission string worth explaining: Azure's grammar, and it must match something.
+    Suggestions come from the same helpers the validator's catalog checks use."""
     from rbactool.catalog import namespace_of
+    from rbactool.checks.catalog_checks import _did_you_mean, _stale_note, close_namespace
 
     if pattern.count("*") > 1:
         raise InputError(f"{pattern!r} has {pattern.count('*')} wildcards; Azure allows one '*' per permission string")
     if any(ch.isspace() for ch in pattern):
         raise InputError(f"{pattern!r} contains white space")
-    if catalog.expand(pattern) or pattern == "*":
+    if pattern == "*" or catalog.expand(pattern):
         return pattern
     ns = namespace_of(pattern)
     if "*" not in ns and not catalog.is_known_namespace(ns):
-        close = difflib.get_close_matches(ns.lower(), [n.lower() for n in catalog.namespace_names()], n=1,
-                                          cutoff=0.9)
-        names = {n.lower(): n for n in catalog.namespace_names()}
-        hint = f" (did you mean {names[close[0]]!r}?)" if close else ""
+        close = close_namespace(catalog, ns)
+        hint = f" (did you mean {close!r}?)" if close else ""
         raise InputError(f"{pattern!r}: unknown provider namespace {ns!r}{hint}")
     info = catalog.provider(ns) if "*" not in ns else None
-    if info is not None:
-        names = [o.name for o in catalog.expand(f"{ns}/*")]
-        close = difflib.get_close_matches(pattern.lower(), [n.lower() for n in names], n=1, cutoff=0.8)
-        by_low = {n.lower(): n for n in names}
-        hint = f" (did you mean {by_low[close[0]]!r}?)" if close else ""
-        stale = "" if info.fresh else f"; the catalog's data for {info.name} is from {info.as_of}, so it may be stale"
-        raise InputError(f"{pattern!r} matches no operation in the catalog{hint}{stale}")
-    raise InputError(f"{pattern!r} matches no operation in the catalog")
+    hint = ""
+    if info is not None and "*" not in pattern:
+        hint = _did_you_mean(catalog, pattern, False) or _did_you_mean(catalog, pattern, True)
+    stale = f"; {_stale_note(catalog, ns)}" if info is not None and not info.fresh else ""
+    raise InputError(f"{pattern!r} matches no operation in the catalog{hint}{stale}")
 
 
 def _resolve_explain_target(target: str, catalog):
