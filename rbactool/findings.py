@@ -188,14 +188,15 @@ _RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("UNVERIFIED_NAMESPACE", WARNING, "catalog", "Namespace not in the (partly stale) catalog",
      "The namespace is neither in the operations catalog nor used by any built-in role. The shipped "
      "catalog lags Azure for most providers, so this may be a new provider; check it with "
-     "`az provider operation show --namespace NS`, or validate with a fresher catalog (`--catalog`)."),
+     "`az provider operation show --namespace NS`, or refresh the catalog from your tenant "
+     "(`rbactool catalog refresh`, or `--catalog PATH`)."),
     ("UNKNOWN_OPERATION", ERROR, "catalog", "Unknown operation",
      "The operation is not in the catalog, whose data for this provider is fresh. ARM rejects the "
      "whole role with InvalidActionOrNotAction. Check the spelling (see the suggestion, if any)."),
     ("UNVERIFIED_OPERATION", WARNING, "catalog", "Operation not in the (stale) catalog data of its provider",
      "The operation is not in the catalog, but the catalog's data for this provider is older than "
      "Azure's: the operation may be new. Check it with `az provider operation show --namespace NS`, or "
-     "validate with a fresher catalog (`--catalog`)."),
+     "refresh the catalog from your tenant (`rbactool catalog refresh`, or `--catalog PATH`)."),
     ("WILDCARD_MATCHES_NOTHING", ERROR, "catalog", "Wildcard matches no operation",
      "The wildcard pattern matches no operation of its kind in a provider whose catalog data is fresh. "
      "ARM rejects a pattern that matches nothing."),

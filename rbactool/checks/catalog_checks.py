@@ -61,7 +61,7 @@ def _stale_note(catalog: Catalog, namespace: str) -> str:
     else:
         where = f"the catalog's data for {info.name} is as of {info.as_of or 'an unknown date'}"
     return (f"{where} and may be stale: check with `az provider operation show --namespace {namespace}` "
-            "or validate with a fresher catalog (--catalog)")
+            "or refresh the catalog from your tenant (`rbactool catalog refresh`)")
 
 
 def _did_you_mean(catalog: Catalog, value: str, data: bool) -> str:
