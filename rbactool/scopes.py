@@ -43,22 +43,23 @@ def check_guid(value: str, what: str = "subscription") -> str:
     return value
 
 
-def check_resource_group_name(value: str, what: str = "resource_group") -> str:
-    if not isinstance(value, str) or not _RG_RE.match(value) or value.endswith("."):
+def _check_azure_name(value: str, what: str, pattern: re.Pattern[str], kind: str) -> str:
+    """Azure's rule for resource-group names and management-group ids: 1-90 allowed characters,
+    not ending in '.'."""
+    if not isinstance(value, str) or not pattern.match(value) or value.endswith("."):
         raise ParameterError(
-            f"{what} {value!r} is not a valid resource group name "
+            f"{what} {value!r} is not a valid {kind} "
             "(1-90 letters, digits, '-', '_', '.', '(', ')'; must not end with '.')"
         )
     return value
+
+
+def check_resource_group_name(value: str, what: str = "resource_group") -> str:
+    return _check_azure_name(value, what, _RG_RE, "resource group name")
 
 
 def check_management_group_id(value: str, what: str = "management_group") -> str:
-    if not isinstance(value, str) or not _MG_RE.match(value) or value.endswith("."):
-        raise ParameterError(
-            f"{what} {value!r} is not a valid management group id "
-            "(1-90 letters, digits, '-', '_', '.', '(', ')'; must not end with '.')"
-        )
-    return value
+    return _check_azure_name(value, what, _MG_RE, "management group id")
 
 
 @dataclass(frozen=True, eq=False)
