@@ -174,18 +174,11 @@ def _ignore(entry: Any, i: int, origin: str) -> Ignore:
 
 
 def load_config(path: str | os.PathLike) -> Config:
-    import yaml
+    from rbactool.readers import loads_yaml, read_file
 
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"{p}: cannot read config: {e.strerror or e}") from e
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{p}: not valid YAML: {e}") from e
-    return config_from_dict(doc, origin=str(p))
+    text = read_file(p, what="config", error=ConfigError)
+    return config_from_dict(loads_yaml(text, str(p), ConfigError), origin=str(p))
 
 
 def find_config(start: str | os.PathLike | None = None) -> Path | None:

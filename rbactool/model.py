@@ -22,7 +22,6 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from rbactool.errors import RoleFormatError
@@ -283,13 +282,12 @@ def roles_from_document(doc: Any, *, source: str | None = None) -> list[RoleDefi
 
 
 def parse_roles(text: str, *, source: str | None = None) -> list[RoleDefinition]:
+    from rbactool.readers import loads_json
+
     where = source or "<input>"
     if not text.strip():
         raise RoleFormatError(f"{where}: file is empty, expected a role definition in JSON")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise RoleFormatError(f"{where}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
+    doc = loads_json(text, where, RoleFormatError)
     if not isinstance(doc, (dict, list)):
         raise RoleFormatError(f"{where}: a role definition must be a JSON object or array, got {_jtype(doc)}")
     return roles_from_document(doc, source=source)
@@ -297,25 +295,9 @@ def parse_roles(text: str, *, source: str | None = None) -> list[RoleDefinition]
 
 def read_text_file(path: str | os.PathLike, *, limit: int = MAX_ROLE_FILE_BYTES, what: str = "role file") -> str:
     """Read a UTF-8 text file with a size limit; every failure is a RoleFormatError."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > limit:
-            raise RoleFormatError(f"{p}: {what} is {size:,} bytes, larger than the {limit:,}-byte limit")
-        with p.open("rb") as f:
-            data = f.read(limit + 1)
-    except FileNotFoundError as e:
-        raise RoleFormatError(f"{p}: no such file") from e
-    except IsADirectoryError as e:
-        raise RoleFormatError(f"{p}: is a directory, expected a {what}") from e
-    except OSError as e:
-        raise RoleFormatError(f"{p}: cannot read: {e.strerror}") from e
-    if len(data) > limit:
-        raise RoleFormatError(f"{p}: {what} is larger than the {limit:,}-byte limit")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise RoleFormatError(f"{p}: {what} is not UTF-8 text") from e
+    from rbactool.readers import read_file
+
+    return read_file(path, what=what, limit=limit, error=RoleFormatError)
 
 
 def load_roles(path: str | os.PathLike) -> list[RoleDefinition]:

@@ -114,18 +114,12 @@ class Template:
 
 
 def _parse_front_matter(name: str, path: Path, text: str) -> Template:
-    import yaml
+    from rbactool.readers import loads_yaml
 
     m = _FRONT_MATTER_RE.match(text)
     if not m:
         raise TemplateError(f"template {name!r} ({path}): missing front matter '{{#--- ... ---#}}' at the top")
-    try:
-        meta = yaml.safe_load(m.group(1)) or {}
-    except yaml.YAMLError as e:
-        from rbactool.spec import yaml_error_message
-
-        message = yaml_error_message(e)
-        raise TemplateError(f"template {name!r} ({path}): front matter is not valid YAML: {message}") from e
+    meta = loads_yaml(m.group(1), f"template {name!r} ({path}): front matter", TemplateError) or {}
     if not isinstance(meta, dict):
         raise TemplateError(f"template {name!r} ({path}): front matter must be a mapping")
     unknown = set(meta) - {"summary", "name", "description", "parameters"}
@@ -409,12 +403,11 @@ def render_role(template: Template, values: Mapping[str, Any] | None = None, *, 
     run the full validator on the role right after, as ``create`` does; the strict model parse
     still reports a broken template as the template's fault.
     """
+    from rbactool.readers import loads_json
+
     text = render_text(template, values, **scope)
     where = f"template {template.name!r} ({template.path})"
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise TemplateError(f"{where} rendered invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
+    doc = loads_json(text, f"{where} rendered", TemplateError)
     errors = sorted(_rendered_schema_validator().iter_errors(doc), key=lambda e: list(e.absolute_path)) \
         if schema else []
     if errors:

@@ -77,45 +77,10 @@ class RenderedRole:
 # --------------------------------------------------------------------------- YAML
 
 
-def _yaml_loader():
-    import yaml
-
-    class UniqueKeyLoader(yaml.SafeLoader):
-        """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last one silently)."""
-
-    def construct_mapping(loader, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return yaml.SafeLoader.construct_mapping(loader, node, deep)
-
-    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    return UniqueKeyLoader
-
-
-def yaml_error_message(e: Exception) -> str:
-    """PyYAML's error as one line: the problem, where it is, and a hint for tabs."""
-    mark = getattr(e, "problem_mark", None)
-    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-    at = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-    tab = " (YAML indents with spaces, not tabs)" if "\t" in problem or "'\\t'" in problem else ""
-    return f"{problem}{at}{tab}"
-
-
 def parse_yaml(text: str, where: str) -> Any:
-    import yaml
+    from rbactool.readers import loads_yaml
 
-    try:
-        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
-    except TypeError as e:  # e.g. a complex key ("? [a, b]") that Python cannot hash
-        raise SpecError(f"{where}: invalid YAML: keys must be plain strings ({e})") from e
-    except yaml.YAMLError as e:
-        raise SpecError(f"{where}: invalid YAML: {yaml_error_message(e)}") from e
+    return loads_yaml(text, where, SpecError)
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,0 +1,299 @@
+"""One reader for every input: JSON and YAML text with limits, files and standard input.
+
+Every input can be hostile (a pull request's role file, spec, template front matter or
+``.rbactool.yaml``). These readers refuse, with one line naming the input and the place:
+
+* more than ``MAX_INPUT_BYTES`` (16 MiB) from a file or standard input;
+* nesting deeper than ``MAX_DEPTH`` (200) levels;
+* duplicate keys (JSON and YAML keep the last one silently; a second ``"Actions"`` would win);
+* integers of more than ``MAX_INT_DIGITS`` digits, non-finite numbers (``NaN``, ``1e999``);
+* strings longer than ``MAX_STRING`` characters, and more than ``MAX_NODES`` values in all
+  (a YAML alias bomb expands to billions of values from a few hundred bytes).
+
+Values echoed in messages are cut to a short prefix by ``clip``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from rbactool.errors import InputError
+
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 200
+MAX_INT_DIGITS = 20
+MAX_STRING = 1024 * 1024
+MAX_NODES = 1_000_000
+CLIP = 60
+
+
+def clip(value: Any, n: int = CLIP) -> str:
+    """``repr`` of *value* cut to about *n* characters, for error messages that echo input."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("unicode_escape", "backslashreplace").decode("ascii") if not text.isprintable() else text
+    if len(text) > n:
+        return repr(text[:n]) + f"... ({len(text):,} characters)"
+    return repr(text)
+
+
+def pointer_token(key: Any) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
+# --------------------------------------------------------------------------- bytes
+
+
+def decode_text(data: bytes, where: str, what: str, error: type[InputError] = InputError) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise error(f"{where}: {what} is not UTF-8 text (byte {e.start})") from e
+
+
+def read_stream(stream: IO[bytes] | None = None, *, where: str = "<stdin>", what: str = "standard input",
+                limit: int = MAX_INPUT_BYTES, error: type[InputError] = InputError) -> str:
+    """Read standard input (or *stream*) as UTF-8 text, refusing more than *limit* bytes."""
+    if stream is None:
+        stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None
+        if stream is None:  # a text stream (tests): encode what it holds
+            text = sys.stdin.read(limit + 1)
+            if len(text) > limit:
+                raise error(f"{where}: {what} is larger than the {limit:,}-byte limit")
+            return text.removeprefix("\ufeff")
+    data = stream.read(limit + 1)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > limit:
+        raise error(f"{where}: {what} is larger than the {limit:,}-byte limit")
+    return decode_text(data, where, what, error)
+
+
+def read_file(path: str | os.PathLike, *, what: str = "file", limit: int = MAX_INPUT_BYTES,
+              error: type[InputError] = InputError) -> str:
+    """Read a UTF-8 text file with a size limit; every failure is one *error* line."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > limit:
+            raise error(f"{p}: {what} is {size:,} bytes, larger than the {limit:,}-byte limit")
+        with p.open("rb") as f:
+            data = f.read(limit + 1)
+    except FileNotFoundError as e:
+        raise error(f"{p}: no such file") from e
+    except IsADirectoryError as e:
+        raise error(f"{p}: is a directory, expected a {what}") from e
+    except OSError as e:
+        raise error(f"{p}: cannot read: {e.strerror}") from e
+    if len(data) > limit:  # grew while read, or a special file
+        raise error(f"{p}: {what} is larger than the {limit:,}-byte limit")
+    return decode_text(data, str(p), what, error)
+
+
+def read_path_or_stdin(name: str, *, what: str = "file", error: type[InputError] = InputError) -> tuple[str, str]:
+    """``-`` is standard input (as ``<stdin>``), anything else a file: (where, text)."""
+    if name == "-":
+        return "<stdin>", read_stream(what="standard input", error=error)
+    return name, read_file(name, what=what, error=error)
+
+
+# --------------------------------------------------------------------------- checks on parsed values
+
+
+class _Refused:
+    """A number the JSON decoder handed us that is refused; reported with its pointer by the walk."""
+
+    __slots__ = ("text", "why")
+
+    def __init__(self, text: str, why: str):
+        self.text, self.why = text, why
+
+
+class _DupDict(dict):
+    __slots__ = ("duplicate",)
+
+
+def _object_pairs(pairs):
+    d = _DupDict() if len(pairs) != len({k for k, _ in pairs}) else {}
+    for k, v in pairs:
+        if k in d and isinstance(d, _DupDict) and not hasattr(d, "duplicate"):
+            d.duplicate = k
+        d[k] = v
+    return d
+
+
+def _parse_int(s: str):
+    digits = len(s.lstrip("-"))
+    return _Refused(s, f"an integer of {digits:,} digits (limit {MAX_INT_DIGITS})") if digits > MAX_INT_DIGITS \
+        else int(s)
+
+
+def _parse_float(s: str):
+    if len(s) > 64:
+        return _Refused(s, f"a number written with {len(s):,} characters")
+    f = float(s)
+    return f if math.isfinite(f) else _Refused(s, "a number too large to represent")
+
+
+def _parse_constant(s: str):
+    return _Refused(s, f"{s}, which is not JSON")
+
+
+def check_value(doc: Any, where: str, error: type[InputError] = InputError, *, duplicates: bool = True) -> None:
+    """Walk a parsed document once: depth, sizes, refused numbers, duplicate keys (JSON)."""
+    nodes = 0
+    stack: list[tuple[Any, str, int]] = [(doc, "", 0)]
+    while stack:
+        value, pointer, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise error(f"{where}: more than {MAX_NODES:,} values (is an alias or anchor expanding?)")
+        if depth >= MAX_DEPTH and isinstance(value, (dict, list)):
+            raise error(f"{where}: nested deeper than {MAX_DEPTH} levels at {pointer or '/'}")
+        if isinstance(value, dict):
+            if duplicates and isinstance(value, _DupDict) and hasattr(value, "duplicate"):
+                key = value.duplicate
+                raise error(f"{where}: duplicate key {clip(key)} at {pointer}/{pointer_token(key)}")
+            for k, v in value.items():
+                if isinstance(k, str) and len(k) > MAX_STRING:
+                    raise error(f"{where}: a key at {pointer or '/'} is {len(k):,} characters long")
+                stack.append((v, f"{pointer}/{pointer_token(k)}", depth + 1))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                stack.append((v, f"{pointer}/{i}", depth + 1))
+        elif isinstance(value, str):
+            if len(value) > MAX_STRING:
+                raise error(f"{where}: the string at {pointer or '/'} is {len(value):,} characters long "
+                            f"(limit {MAX_STRING:,})")
+        elif isinstance(value, _Refused):
+            raise error(f"{where}: {value.why} at {pointer or '/'}: {clip(value.text, 24)}")
+        elif isinstance(value, bool):
+            pass
+        elif isinstance(value, int):
+            if len(str(abs(value))) > MAX_INT_DIGITS:
+                raise error(f"{where}: an integer of more than {MAX_INT_DIGITS} digits at {pointer or '/'}")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise error(f"{where}: a number too large to represent at {pointer or '/'}")
+
+
+# --------------------------------------------------------------------------- JSON
+
+_TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _depth_position(text: str) -> tuple[int, int] | None:
+    """Line and column where nesting first goes past MAX_DEPTH (strings skipped), if it does."""
+    depth = 0
+    for m in _TOKEN_RE.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, m.start()) + 1
+                return line, m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+        elif c in "]}":
+            depth -= 1
+    return None
+
+
+def loads_json(text: str, where: str, error: type[InputError] = InputError, *, duplicates: bool = True) -> Any:
+    """Parse JSON text with every limit of this module; errors are one *error* line naming *where*.
+
+    ``duplicates=False`` lets duplicate keys through (last wins), for callers that report them
+    as findings themselves.
+    """
+    if len(text) > MAX_INPUT_BYTES:
+        raise error(f"{where}: larger than the {MAX_INPUT_BYTES:,}-byte limit")
+    try:
+        doc = json.loads(text, object_pairs_hook=_object_pairs, parse_int=_parse_int,
+                         parse_float=_parse_float, parse_constant=_parse_constant)
+    except RecursionError:
+        pos = _depth_position(text)
+        at = f" at line {pos[0]} column {pos[1]}" if pos else ""
+        raise error(f"{where}: nested deeper than {MAX_DEPTH} levels{at}") from None
+    except json.JSONDecodeError as e:
+        raise error(f"{where}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
+    except ValueError as e:  # e.g. Python's own integer-string limit
+        raise error(f"{where}: not valid JSON: {clip(str(e), 80)}") from e
+    check_value(doc, where, error, duplicates=duplicates)
+    return doc
+
+
+def duplicate_key(doc: Any) -> tuple[str, str] | None:
+    """(JSON pointer, key) of the first duplicate key in a document read with ``duplicates=False``."""
+    stack: list[tuple[Any, str]] = [(doc, "")]
+    while stack:
+        value, pointer = stack.pop()
+        if isinstance(value, _DupDict) and hasattr(value, "duplicate"):
+            return f"{pointer}/{pointer_token(value.duplicate)}", value.duplicate
+        if isinstance(value, dict):
+            stack.extend((v, f"{pointer}/{pointer_token(k)}") for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{pointer}/{i}") for i, v in enumerate(value))
+    return None
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+def _yaml_loader():
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(loader, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable (complex) key: reported by the caller
+                raise yaml.constructor.ConstructorError(
+                    None, None, "keys must be plain strings, numbers or booleans", key_node.start_mark
+                ) from None
+            if duplicate:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {clip(key)}", key_node.start_mark)
+        return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return UniqueKeyLoader
+
+
+_LOADER = None
+
+
+def yaml_error_message(e: Exception) -> str:
+    """PyYAML's error as one line: the problem, where it is, and a hint for tabs."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    at = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+    tab = " (YAML indents with spaces, not tabs)" if "\t" in problem or "'\\t'" in problem else ""
+    return f"{problem}{at}{tab}"
+
+
+def loads_yaml(text: str, where: str, error: type[InputError] = InputError) -> Any:
+    """Parse YAML (safe types only) refusing duplicate keys, deep nesting, huge values and alias bombs."""
+    global _LOADER
+    import yaml
+
+    if _LOADER is None:
+        _LOADER = _yaml_loader()
+    if len(text) > MAX_INPUT_BYTES:
+        raise error(f"{where}: larger than the {MAX_INPUT_BYTES:,}-byte limit")
+    try:
+        doc = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise error(f"{where}: invalid YAML: nested deeper than Python can read") from None
+    except yaml.YAMLError as e:
+        raise error(f"{where}: invalid YAML: {yaml_error_message(e)}") from e
+    except (TypeError, ValueError) as e:  # unhashable keys; Python's own integer-string limit
+        raise error(f"{where}: invalid YAML: {clip(str(e), 80)}") from e
+    check_value(doc, where, error, duplicates=False)
+    return doc
