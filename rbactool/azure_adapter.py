@@ -338,6 +338,18 @@ class AzureGateway:
                      for a in self.client.role_assignments.list_for_scope(scope, filter=filter)],
         )
 
+    def get_role_assignment(self, scope: str, name: str) -> Assignment | None:
+        """The assignment *name* at *scope*, or None when ARM answers 404 (none by that name there)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        def call():
+            try:
+                return _assignment_from_sdk(self.client.role_assignments.get(scope, name))
+            except ResourceNotFoundError:
+                return None
+
+        return self._call(f"get role assignment {name}", call)
+
     def put_role_assignment(
         self,
         scope: str,
