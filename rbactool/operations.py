@@ -348,6 +348,8 @@ def merge_assignment(
     marker of ``apply`` is kept in a new description; a condition is removed only by *clear_condition*.
     Pure.
     """
+    if clear_condition and (condition is not None or condition_version):
+        raise InputError("--clear-condition removes the condition and its version: give no --condition(-version)")
     new_description = existing.description
     if description is not None:
         new_description = carry_marker(description, existing.description)
@@ -400,8 +402,8 @@ def assign(
     """
     if not is_guid(principal_id):
         raise InputError(f"--identity {principal_id!r} is not an object id (GUID)")
-    if clear_condition and condition is not None:
-        raise InputError("give --condition or --clear-condition, not both")
+    if clear_condition and (condition is not None or condition_version):
+        raise InputError("--clear-condition removes the condition and its version: give no --condition(-version)")
     scope = str(parse_scope(scope))
     preflight_assignment(role, scope)
     name = assignment_name(scope, role.guid, principal_id)

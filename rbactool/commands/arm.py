@@ -341,8 +341,8 @@ def assign_command(identity, role, scope, subscription, resource_group, workspac
     """
     from rbactool.operations import assign
 
-    if clear_condition and condition is not None:
-        raise click.UsageError("give --condition or --clear-condition, not both")
+    if clear_condition and (condition is not None or condition_version):
+        raise click.UsageError("give --condition(-version) or --clear-condition, not both")
     target = target_scope(scope, subscription, resource_group, workspace, online_endpoint)
     gw = gateway(cloud, arm_endpoint, ca_bundle, subscription)
     resolved = _role_ref(gw, role, target, template_dirs)
