@@ -29,6 +29,7 @@ from rbactool.arm_errors import explain
 from rbactool.assignments import Assignment
 from rbactool.errors import AzureOperationError, InputError
 from rbactool.model import RoleDefinition, role_from_dict, to_arm_dict
+from rbactool.redact import redact_configured
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -125,9 +126,14 @@ class StaticTokenCredential:
 
 
 def make_credential(conn: Connection):
-    token = os.environ.get(ENV_TOKEN)
+    token = (os.environ.get(ENV_TOKEN) or "").strip()
     if token:
-        return StaticTokenCredential(token.strip())
+        if any(c.isspace() or not c.isprintable() for c in token):
+            # never sent (HTTP refuses it in a header) and never shown: only where the break is
+            at = next(i for i, c in enumerate(token) if c.isspace() or not c.isprintable())
+            raise InputError(f"{ENV_TOKEN} has a line break, blank or control character inside (at character "
+                             f"{at + 1} of {len(token)}); a token has none: set it to the token alone")
+        return StaticTokenCredential(token)
     from azure.identity import DefaultAzureCredential
 
     kwargs: dict[str, Any] = {"authority": conn.cloud.authority_host}
@@ -141,7 +147,8 @@ def make_credential(conn: Connection):
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    """Secrets redacted (before any cut: a cut token would no longer be recognised), on one line."""
+    return " ".join(redact_configured(str(text)).split())
 
 
 def azure_error(e, action: str, conn: Connection) -> AzureOperationError:
@@ -337,6 +344,18 @@ class AzureGateway:
             lambda: [_assignment_from_sdk(a)
                      for a in self.client.role_assignments.list_for_scope(scope, filter=filter)],
         )
+
+    def get_role_assignment(self, scope: str, name: str) -> Assignment | None:
+        """The assignment *name* at *scope*, or None when ARM answers 404 (none by that name there)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        def call():
+            try:
+                return _assignment_from_sdk(self.client.role_assignments.get(scope, name))
+            except ResourceNotFoundError:
+                return None
+
+        return self._call(f"get role assignment {name}", call)
 
     def put_role_assignment(
         self,

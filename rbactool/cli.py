@@ -15,6 +15,7 @@ import click
 
 from rbactool import __version__
 from rbactool.errors import EXIT_INVALID_INPUT, RbactoolError
+from rbactool.redact import RedactingFormatter, redact_configured
 
 # command name -> (module under rbactool.commands, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -90,21 +91,22 @@ class OneLineUsageError(click.UsageError):
 
     def show(self, file=None) -> None:
         where = self.ctx.command_path if self.ctx is not None else "rbactool"
-        click.echo(f"Error: {self.format_message()} (see '{where} -h')", err=True, file=file)
+        click.echo(redact_configured(f"Error: {self.format_message()} (see '{where} -h')"), err=True, file=file)
 
 
 class CliError(click.ClickException):
     """A ClickException with the exit code of the domain error it wraps."""
 
     def __init__(self, message: str, exit_code: int = EXIT_INVALID_INPUT):
-        super().__init__(message)
+        super().__init__(redact_configured(message))  # no secret in any error line
         self.exit_code = exit_code
 
 
 def _configure_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    # every line of rbactool's and azure's loggers is redacted (tokens, JWTs, secrets): rbactool.redact
+    handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("rbactool")
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -30,3 +30,13 @@ def owner(description: str | None) -> str | None:
     """The spec named by the marker, "" for an unnamed marker, None without one."""
     m = _MARKER_RE.search(description or "")
     return None if m is None else (m.group(1) or "").strip()
+
+
+def carry_marker(description: str | None, previous: str | None) -> str | None:
+    """*description* keeping the marker *previous* carries, if any: a new text never drops the owner."""
+    m = _MARKER_RE.search(previous or "")
+    if m is None:
+        return description
+    text = strip_marker(description)
+    mark = m.group(0).strip()
+    return f"{text} {mark}" if text else mark

@@ -5,8 +5,10 @@ does the HTTP. What lives here is the behaviour users need and ``az`` lacks:
 
 * ``ensure_role``: find a custom role by name, create it with a deterministic id, update it in
   place, or leave it alone when it already matches (no write); then wait until ARM serves it.
-* ``assign``: a deterministic assignment name, an explicit principal type, "already assigned" as
-  success, and bounded, jittered retries while ARM replicates a new role or principal.
+* ``assign``: read, compare, write: the existing assignment is read first (its fields not given are
+  kept, nothing is written when it already matches); a deterministic name, an explicit principal
+  type, "already assigned" as success, and bounded, jittered retries while ARM replicates a new
+  role or principal.
 * ``unassign`` / ``delete_role``: idempotent; absent is success.
 """
 
@@ -31,7 +33,7 @@ from rbactool.assignments import (
 )
 from rbactool.builtins import load_builtin_roles
 from rbactool.errors import AzureOperationError, InputError, RbactoolError
-from rbactool.managed import strip_marker
+from rbactool.managed import carry_marker, owner, strip_marker
 from rbactool.model import RoleDefinition, dedupe
 from rbactool.scopes import MANAGEMENT_GROUP, is_guid, parse_scope
 
@@ -45,6 +47,7 @@ class Gateway(Protocol):
     def put_role_definition(self, scope: str, guid: str, role: RoleDefinition) -> RoleDefinition: ...
     def delete_role_definition(self, scope: str, guid: str) -> bool: ...
     def list_role_assignments(self, scope: str, filter: str | None = None) -> list[Assignment]: ...  # noqa: A002
+    def get_role_assignment(self, scope: str, name: str) -> Assignment | None: ...
     def put_role_assignment(self, scope: str, name: str, **kwargs) -> tuple[bool, Assignment]: ...
     def delete_role_assignment(self, assignment_id: str) -> bool: ...
 
@@ -279,11 +282,28 @@ def preflight_assignment(resolved: ResolvedRole, scope: str) -> None:
 
 
 @dataclass(frozen=True)
+class FieldChange:
+    """One field of an existing assignment that ``assign`` changes: description | condition | conditionVersion."""
+
+    field: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
 class AssignResult:
-    status: str  # created | unchanged | already-assigned | would-create
-    assignment: Assignment | None
+    # created | updated | unchanged | already-assigned | would-create | would-update
+    status: str
+    assignment: Assignment | None  # what Azure holds (or, for a dry run, what it would hold)
     name: str
     role: ResolvedRole
+    changes: tuple[FieldChange, ...] = ()
+    widens_access: bool = False  # a condition is (or would be) removed
+    previous: Assignment | None = None  # the assignment as it was found
+
+    @property
+    def wrote(self) -> bool:
+        return self.status in ("created", "updated")
 
 
 def find_assignments(gw: Gateway, scope: str, principal_id: str, role_guid: str | None = None) -> list[Assignment]:
@@ -299,6 +319,65 @@ def find_assignments(gw: Gateway, scope: str, principal_id: str, role_guid: str 
     return out
 
 
+def find_assignment(gw: Gateway, scope: str, name: str, principal_id: str, role_guid: str) -> Assignment | None:
+    """The assignment of *role_guid* to *principal_id* at exactly *scope*, wherever it came from.
+
+    One GET of the deterministic *name* (what ``assign`` and ``apply`` create; a GET is not subject
+    to the lag of lists); only when that is absent, one list of the principal's assignments, for one
+    made by another tool under another name.
+    """
+    got = gw.get_role_assignment(scope, name)
+    if got is not None and got.principal_id.lower() == principal_id.lower() \
+            and got.role_guid.lower() == role_guid.lower():
+        return got
+    found = find_assignments(gw, scope, principal_id, role_guid)
+    return found[0] if found else None
+
+
+def merge_assignment(
+    existing: Assignment,
+    *,
+    description: str | None = None,
+    condition: str | None = None,
+    condition_version: str | None = None,
+    clear_condition: bool = False,
+) -> tuple[Assignment, tuple[FieldChange, ...], bool]:
+    """What *existing* becomes when ``assign`` gives these fields (None: not given, kept as it is).
+
+    Returns (the merged assignment, the fields that change, whether access widens). The ownership
+    marker of ``apply`` is kept in a new description; a condition is removed only by *clear_condition*.
+    Pure.
+    """
+    if clear_condition and (condition is not None or condition_version):
+        raise InputError("--clear-condition removes the condition and its version: give no --condition(-version)")
+    new_description = existing.description
+    if description is not None:
+        new_description = carry_marker(description, existing.description)
+    if clear_condition:
+        new_condition, new_version = None, None
+    elif condition is not None:
+        new_condition = condition
+        new_version = condition_version or existing.condition_version or "2.0"
+    else:
+        new_condition = existing.condition
+        new_version = condition_version or existing.condition_version
+    if new_version and not new_condition:
+        raise InputError("--condition-version needs a condition: give --condition too "
+                         "(the assignment has none)")
+    changes = tuple(
+        FieldChange(name, before or None, after or None)
+        for name, before, after in (
+            ("description", existing.description, new_description),
+            ("condition", existing.condition, new_condition),
+            ("conditionVersion", existing.condition_version, new_version),
+        )
+        if (before or None) != (after or None)
+    )
+    merged = replace(existing, description=new_description or None, condition=new_condition or None,
+                     condition_version=new_version or None)
+    return merged, changes, bool(existing.condition) and not new_condition
+
+
 def assign(
     gw: Gateway,
     *,
@@ -309,25 +388,70 @@ def assign(
     description: str | None = None,
     condition: str | None = None,
     condition_version: str | None = None,
+    clear_condition: bool = False,
     dry_run: bool = False,
     backoff: Backoff = DEFAULT_BACKOFF,
     progress: Progress = _quiet,
 ) -> AssignResult:
+    """Read, compare, then write only what differs.
+
+    An existing assignment (by rbactool's deterministic name, or another one of the same principal,
+    role and scope) keeps every field not given (description and its ownership marker, condition,
+    condition version, principal type); no write when nothing given differs. A dry run reports the
+    same status a real run would have (would-create / would-update / unchanged / already-assigned).
+    """
     if not is_guid(principal_id):
         raise InputError(f"--identity {principal_id!r} is not an object id (GUID)")
+    if clear_condition and (condition is not None or condition_version):
+        raise InputError("--clear-condition removes the condition and its version: give no --condition(-version)")
     scope = str(parse_scope(scope))
     preflight_assignment(role, scope)
-    if condition and not condition_version:
-        condition_version = "2.0"
     name = assignment_name(scope, role.guid, principal_id)
+    existing = find_assignment(gw, scope, name, principal_id, role.guid)
+    if existing is None:
+        if condition_version and not condition:
+            raise InputError("--condition-version needs --condition")
+        if condition and not condition_version:
+            condition_version = "2.0"
+        if dry_run:
+            return AssignResult("would-create", None, name, role)
+        status, a = write_assignment(
+            gw, scope, name, role_guid=role.guid, principal_id=principal_id, principal_type=principal_type,
+            description=description, condition=condition, condition_version=condition_version,
+            backoff=backoff, progress=progress, role=role.role,
+        )
+        if status != "already-assigned" or a is None:
+            return AssignResult(status, a, name, role)
+        existing = a  # made elsewhere after the read, or not listed yet: compare with that one
+    return _update_existing(gw, scope, name, existing, role, principal_type=principal_type,
+                            description=description, condition=condition, condition_version=condition_version,
+                            clear_condition=clear_condition, dry_run=dry_run, backoff=backoff, progress=progress)
+
+
+def _update_existing(gw: Gateway, scope: str, name: str, existing: Assignment, role: ResolvedRole, *,
+                     principal_type: str | None, description: str | None, condition: str | None,
+                     condition_version: str | None,
+                     clear_condition: bool, dry_run: bool, backoff: Backoff, progress: Progress) -> AssignResult:
+    merged, changes, widens = merge_assignment(existing, description=description, condition=condition,
+                                               condition_version=condition_version, clear_condition=clear_condition)
+    if principal_type and existing.principal_type and principal_type.lower() != existing.principal_type.lower():
+        progress(f"the assignment exists with principal type {existing.principal_type}: --principal-type "
+                 f"{principal_type} is ignored (Azure does not change the type of an assignment)")
+    if not changes:  # under another name: made by another tool (the portal, az)
+        status = "unchanged" if existing.name.lower() == name.lower() else "already-assigned"
+        return AssignResult(status, existing, existing.name, role, previous=existing)
     if dry_run:
-        return AssignResult("would-create", None, name, role)
-    status, a = write_assignment(
-        gw, scope, name, role_guid=role.guid, principal_id=principal_id, principal_type=principal_type,
-        description=description, condition=condition, condition_version=condition_version,
+        return AssignResult("would-update", merged, existing.name, role, changes, widens, existing)
+    who = owner(existing.description)
+    if who:
+        progress(f"this assignment is managed by spec {who!r}: its next apply sets it back to the spec")
+    _, stored = write_assignment(
+        gw, scope, existing.name, role_guid=role.guid, principal_id=existing.principal_id,
+        principal_type=existing.principal_type or principal_type, description=merged.description,
+        condition=merged.condition, condition_version=merged.condition_version,
         backoff=backoff, progress=progress, role=role.role,
     )
-    return AssignResult(status, a, name, role)
+    return AssignResult("updated", stored or merged, existing.name, role, changes, widens, existing)
 
 
 def write_assignment(

@@ -287,6 +287,20 @@ def _print_assignment(status: str, a, name: str, role_label: str, scope: str, pr
     click.echo(f"  {ident}")
 
 
+def _field_text(value: str | None) -> str:
+    from rbactool.readers import clip
+
+    return "(none)" if value is None else clip(value, 200)
+
+
+def _change_lines(result) -> list[str]:
+    """One line per changed field: 'condition: 'before' -> 'after'', and a warning when access widens."""
+    lines = [f"  {c.field}: {_field_text(c.before)} -> {_field_text(c.after)}" for c in result.changes]
+    if result.widens_access:
+        lines.append("  removing the condition widens access: the role applies without it")
+    return lines
+
+
 @click.command("assign")
 @click.option("--identity", "-i", required=True, metavar="OBJECT_ID",
               help="Object id of the user, group or service principal (not an application id).")
@@ -295,18 +309,29 @@ def _print_assignment(status: str, a, name: str, role_label: str, scope: str, pr
 @assignment_target_options
 @click.option("--principal-type", type=click.Choice(PRINCIPAL_TYPES),
               help="The identity's type; recommended for new identities (ARM then skips the directory lookup).")
-@click.option("--description", metavar="TEXT")
-@click.option("--condition", metavar="EXPR", help="ABAC condition (version 2.0).")
+@click.option("--description", metavar="TEXT",
+              help="Description (an existing one is kept unless given; apply's ownership marker is always kept).")
+@click.option("--condition", metavar="EXPR", help="ABAC condition (an existing one is kept unless given).")
+@click.option("--condition-version", metavar="VERSION", help="Version of the condition syntax (default 2.0).")
+@click.option("--clear-condition", is_flag=True,
+              help="Remove the assignment's condition. This widens access: the role then applies unconditionally.")
 @click.option("--dry-run", is_flag=True, help="Make no writes; print what would happen.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @template_dir_option
 @connection_options
 def assign_command(identity, role, scope, subscription, resource_group, workspace, online_endpoint, principal_type,
-                   description, condition, dry_run, template_dirs, cloud, arm_endpoint, ca_bundle, retry_timeout):
+                   description, condition, condition_version, clear_condition, dry_run, fmt, template_dirs, cloud,
+                   arm_endpoint, ca_bundle, retry_timeout):
     """Assign a role to an identity at a scope, idempotently.
 
-    The assignment name is derived from scope, role and principal, so a re-run is a no-op; an
-    assignment that already exists under another name is reported and counts as success.
-    Replication delays (new roles, new principals) are retried for --retry-timeout seconds.
+    The existing assignment is read first: what it has and you do not give (condition,
+    description, apply's ownership marker, principal type) is kept, and nothing is written when
+    it already matches (`unchanged`). A changed --condition or --description is an `updated`,
+    shown before -> after; removing a condition takes --clear-condition. --dry-run reports
+    exactly what a run would do. A new assignment's name is derived from scope, role and
+    principal; one that exists under another name is reported (`already-assigned`) and counts
+    as success. Replication delays (new roles, new principals) are retried for --retry-timeout
+    seconds.
 
     \b
     Examples:
@@ -316,14 +341,31 @@ def assign_command(identity, role, scope, subscription, resource_group, workspac
     """
     from rbactool.operations import assign
 
+    if clear_condition and (condition is not None or condition_version):
+        raise click.UsageError("give --condition(-version) or --clear-condition, not both")
     target = target_scope(scope, subscription, resource_group, workspace, online_endpoint)
     gw = gateway(cloud, arm_endpoint, ca_bundle, subscription)
     resolved = _role_ref(gw, role, target, template_dirs)
     result = assign(gw, principal_id=identity, principal_type=principal_type, role=resolved, scope=target,
-                    description=description, condition=condition, dry_run=dry_run,
+                    description=description, condition=condition, condition_version=condition_version,
+                    clear_condition=clear_condition, dry_run=dry_run,
                     backoff=_backoff(retry_timeout), progress=_progress)
     label = resolved.role.name if resolved.role else resolved.guid
-    _print_assignment(result.status, result.assignment, result.name, label, target, identity)
+    if fmt == "json":
+        a = result.assignment
+        click.echo(json.dumps({
+            "schema_version": 1, "status": result.status, "role": label, "principalId": identity, "scope": target,
+            "id": a.id if a is not None and a.id else
+            f"{target}/providers/Microsoft.Authorization/roleAssignments/{result.name}",
+            "name": result.name,
+            "changes": [{"field": c.field, "before": c.before, "after": c.after} for c in result.changes],
+            "widensAccess": result.widens_access,
+            "assignment": a.to_dict() if a is not None else None,
+        }, indent=2))
+    else:
+        _print_assignment(result.status, result.assignment, result.name, label, target, identity)
+        for line in _change_lines(result):
+            click.echo(line)
     logger.info("%d HTTP request(s)", gw.requests)
 
 
