@@ -3,6 +3,7 @@ accounts for every change, and exits 4 (endpoint gone) or 130 (interrupted)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -62,10 +63,8 @@ class Doomed:
         server.shutdown()
         server.server_close()  # new connections: refused
         for c in list(self._conns):  # open keep-alive connections and requests in flight: cut
-            try:
+            with contextlib.suppress(OSError):
                 c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self.killed.set()
 
     def stop(self) -> None:
@@ -169,3 +168,32 @@ def test_ctrl_c_during_apply_reports_in_flight_and_exits_130(run, tmp_path, emul
     assert doc["interrupted"] is True
     assert accounted(doc) == 21
     assert doc["skipped"] >= 1 and doc["not_started"] >= 20 - 4
+
+
+def test_connection_errors_are_told_apart_from_arm_answers_and_retried_once():
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    from rbactool.azure_adapter import AzureGateway, azure_error, connection_settings
+
+    conn = connection_settings(endpoint="https://127.0.0.1:9")
+    assert azure_error(ServiceRequestError("refused"), "x", conn).connection
+    assert azure_error(ServiceResponseError("reset"), "x", conn).connection
+    assert not azure_error(HttpResponseError("throttled"), "x", conn).connection
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gw = AzureGateway(connection_settings(endpoint=f"https://127.0.0.1:{port}"), credential=_Token())
+    t0 = time.monotonic()
+    with pytest.raises(Exception) as e:
+        gw.list_role_assignments("/subscriptions/11111111-2222-3333-4444-555555555555")
+    assert getattr(e.value, "connection", False) and "cannot reach" in str(e.value)
+    assert gw.requests == 2  # one try and one retry, not azure-core's three with back-off
+    assert time.monotonic() - t0 < 5
+
+
+class _Token:
+    def get_token(self, *scopes, **kwargs):
+        from azure.core.credentials import AccessToken
+
+        return AccessToken("t", int(time.time()) + 3600)
