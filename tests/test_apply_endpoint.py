@@ -138,6 +138,7 @@ def test_endpoint_gone_before_apply_fails_fast(run, tmp_path, doomed):
     r = run("plan", "--roles", spec, env=d.handle.env())
     assert r.exit_code == 4 and r.stderr.startswith("Error: ") and "cannot reach" in r.stderr
     assert time.monotonic() - t0 < 10
+    assert run("plan", "--roles", spec, "--detailed-exitcode", env=d.handle.env()).exit_code == 1  # Terraform's 1
 
 
 def test_ctrl_c_during_apply_reports_in_flight_and_exits_130(run, tmp_path, emulator):  # noqa: F811
