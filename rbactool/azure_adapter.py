@@ -160,8 +160,9 @@ def azure_error(e, action: str, conn: Connection) -> AzureOperationError:
         ServiceResponseError,
     )
 
-    if isinstance(e, ServiceRequestError):
-        return AzureOperationError(f"{action}: cannot reach {conn.endpoint}: {_one_line(e.message)[:200]}")
+    if isinstance(e, ServiceRequestError):  # refused, DNS, TLS handshake: the request never left
+        return AzureOperationError(f"{action}: cannot reach {conn.endpoint}: {_one_line(e.message)[:200]}",
+                                   connection=True)
     if isinstance(e, ClientAuthenticationError) and getattr(e, "status_code", None) is None:
         # azure-identity found no usable credential (CredentialUnavailableError and friends)
         return AzureOperationError(
@@ -182,14 +183,17 @@ def azure_error(e, action: str, conn: Connection) -> AzureOperationError:
                                    status_code=e.status_code, error_code=code)
     # ServiceResponseError (the connection dropped, or the answer could not be read) and any other
     # AzureError: still one line naming the endpoint.
-    what = "no usable answer from" if isinstance(e, ServiceResponseError) else "failed talking to"
-    return AzureOperationError(f"{action}: {what} {conn.endpoint}: {_one_line(str(e))[:200]}")
+    dropped = isinstance(e, ServiceResponseError)
+    what = "no usable answer from" if dropped else "failed talking to"
+    return AzureOperationError(f"{action}: {what} {conn.endpoint}: {_one_line(str(e))[:200]}", connection=dropped)
 
 
 # --------------------------------------------------------------------------- the gateway
 
 #: Longest wait rbactool accepts from a Retry-After header (a huge one must not stall a run).
 MAX_RETRY_AFTER = 60.0
+#: Retries of a request that got no answer at all (azure-core's default is 3, with back-off).
+CONNECT_RETRIES = 1
 
 
 def _capped_retry_policy(gateway: AzureGateway):
@@ -216,7 +220,10 @@ def _capped_retry_policy(gateway: AzureGateway):
             elif gate.cancel.wait(delay):
                 raise Cancelled("interrupted")
 
-    return CappedRetryPolicy(retry_backoff_max=30)
+    # Retryable answers (429, 5xx) keep azure-core's retries. Connection failures (refused, reset, TLS)
+    # get one immediate retry each, not three with growing back-off: an endpoint that is gone must
+    # fail an item in about a second, so apply's circuit breaker (plan.apply_plan) can stop the run.
+    return CappedRetryPolicy(retry_backoff_max=30, retry_connect=CONNECT_RETRIES, retry_read=CONNECT_RETRIES)
 
 
 

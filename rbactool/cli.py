@@ -14,7 +14,7 @@ import sys
 import click
 
 from rbactool import __version__
-from rbactool.errors import EXIT_INVALID_INPUT, RbactoolError
+from rbactool.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, RbactoolError
 from rbactool.redact import RedactingFormatter, redact_configured
 
 # command name -> (module under rbactool.commands, attribute, one-line help)
@@ -68,15 +68,36 @@ class LazyGroup(click.Group):
             raise OneLineUsageError(f"no such command {name!r}{hint}", ctx)
         return super().resolve_command(ctx, args)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[_TERRAFORM_EXIT] = _wants_terraform_exit(args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            if ctx.meta[_TERRAFORM_EXIT]:
+                raise CliError(e.format_message(), EXIT_FINDINGS) from e
+            raise
+
     def invoke(self, ctx: click.Context):
+        # `plan --detailed-exitcode` follows Terraform: 0 no changes, 2 changes, 1 for every error
+        # (a usage error included: click parses the command's arguments in here).
+        terraform = ctx.meta.get(_TERRAFORM_EXIT, False)
         try:
             return super().invoke(ctx)
         except RbactoolError as e:
-            raise CliError(str(e), e.exit_code) from e
+            raise CliError(str(e), EXIT_FINDINGS if terraform else e.exit_code) from e
         except click.UsageError as e:
+            if terraform:
+                raise CliError(e.format_message(), EXIT_FINDINGS) from e
             if isinstance(e, OneLineUsageError):
                 raise
             raise OneLineUsageError(e.format_message(), e.ctx) from e
+        except (KeyboardInterrupt, click.Abort) as e:
+            # Ctrl-C (or a confirmation interrupted or declined): one line and 130, as shells expect.
+            # apply catches Ctrl-C itself, reports what was in flight, then exits 130 too.
+            if sys.stderr.isatty():
+                click.echo(err=True)  # past the terminal's ^C
+            click.echo("Interrupted" if isinstance(e, KeyboardInterrupt) else "Aborted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from e
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help from the table, so `rbactool --help` imports no command module.
@@ -84,6 +105,18 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+_TERRAFORM_EXIT = "rbactool.terraform_exit"
+
+
+def _wants_terraform_exit(args: list[str]) -> bool:
+    """True for `rbactool [group options] plan ... --detailed-exitcode ...` (before any `--`)."""
+    words = [a for a in args if not a.startswith("-")]
+    if not words or words[0] != "plan":
+        return False
+    rest = args[args.index("plan") + 1:]
+    return "--detailed-exitcode" in (rest[: rest.index("--")] if "--" in rest else rest)
 
 
 class OneLineUsageError(click.UsageError):

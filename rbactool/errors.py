@@ -1,7 +1,7 @@
 """Domain errors. Each carries the process exit code the CLI maps it to.
 
 Exit codes (mapped once, in cli.main): 0 ok; 1 findings or differences; 2 usage error;
-3 invalid input (template, role file, spec, catalog, scope); 4 Azure failure.
+3 invalid input (template, role file, spec, catalog, scope); 4 Azure failure; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INVALID_INPUT = 3
 EXIT_AZURE = 4
+EXIT_INTERRUPTED = 130
 
 
 class RbactoolError(Exception):
@@ -58,7 +59,11 @@ class AzureOperationError(RbactoolError):
 
     exit_code = EXIT_AZURE
 
-    def __init__(self, message: str, *, status_code: int | None = None, error_code: str | None = None):
+    def __init__(self, message: str, *, status_code: int | None = None, error_code: str | None = None,
+                 connection: bool = False):
         super().__init__(message)
         self.status_code = status_code
         self.error_code = error_code
+        # True when no ARM answer came back at all (refused, reset, TLS or DNS failure): the endpoint
+        # may be gone, which apply treats differently from an error ARM answered with.
+        self.connection = connection

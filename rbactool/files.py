@@ -1,10 +1,17 @@
 """Atomic file output: everything is written to temporary files first, then renamed into place,
-so an error leaves no partial output behind."""
+so an error leaves no partial output behind.
+
+Modes are the ones a user expects: a new file gets 0666 minus the umask (like any other tool), an
+existing file keeps its mode, and a symlink is written through to its target (the link stays a link;
+the temporary file goes in the target's directory, so the rename stays atomic). A dangling symlink is
+refused rather than followed to wherever it points.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,22 +27,62 @@ def _check_dir(d: Path, what: str) -> None:
         raise OutputError(f"{what}: directory {d} is not writable")
 
 
+def _target(path: Path, what: str) -> Path:
+    """The file a write to *path* changes: *path* itself, or the end of its symlink chain."""
+    if not path.is_symlink():
+        return path
+    target = Path(os.path.realpath(path))
+    if not target.exists():
+        raise OutputError(f"{what}: {path} is a symlink to {target}, which does not exist (not followed)")
+    return target
+
+
+def _open_temp(target: Path) -> tuple[int, Path]:
+    """A new temporary file beside *target*, with the mode the final file must have."""
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    for _ in range(100):
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            # 0666 & ~umask for a new file (the kernel applies the umask); an existing file's mode after
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                         0o666 if mode is None else 0o600)
+        except FileExistsError:
+            continue
+        if mode is not None:
+            try:
+                tmp.chmod(mode)
+            except OSError:
+                os.close(fd)
+                tmp.unlink(missing_ok=True)
+                raise
+        return fd, tmp
+    raise FileExistsError(f"no free temporary name beside {target}")
+
+
 def write_files(files: Mapping[Path, str], what: str = "-o") -> None:
     """Write every file or none: temp files in the target directories, then os.replace each."""
-    for path in files:
-        _check_dir(path.parent, what)
-        if path.is_dir():
+    targets: dict[Path, str] = {}
+    for path, text in files.items():
+        target = _target(path, what)
+        _check_dir(target.parent, what)
+        if target.is_dir():
             raise OutputError(f"{what}: {path} is a directory")
-    staged: list[tuple[str, Path]] = []
+        targets[target] = text
+    staged: list[tuple[Path, Path]] = []
     try:
-        for path, text in files.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            staged.append((tmp, path))
+        for target, text in targets.items():
+            fd, tmp = _open_temp(target)
+            staged.append((tmp, target))
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
                 f.write(text)
-        for tmp, path in staged:
-            Path(tmp).replace(path)
-    except OSError as e:
+        for tmp, target in staged:
+            tmp.replace(target)
+    except BaseException as e:
         for tmp, _ in staged:
-            Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"{what}: cannot write {e.filename or ''}: {e.strerror}") from e
+            tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise OutputError(f"{what}: cannot write {e.filename or ''}: {e.strerror or e}") from e
+        raise

@@ -400,18 +400,25 @@ class ThrottleGate:
                 raise Cancelled("interrupted")
 
 
+#: Consecutive connection-level failures (no ARM answer at all) after which apply stops scheduling.
+CONNECTION_FAILURE_LIMIT = 3
+
+
 @dataclass
 class Outcome:
     change: RoleChange | AssignmentChange
     status: str  # done | unchanged | failed | skipped
     error: str | None = None
     code: str | None = None
+    connection: bool = False  # failed without any answer from ARM (refused, reset, TLS)
 
 
 @dataclass
 class ApplyReport:
     outcomes: list[Outcome] = field(default_factory=list)
     interrupted: bool = False
+    stopped: str | None = None  # why apply stopped scheduling early (the endpoint stopped answering)
+    not_started: list[RoleChange | AssignmentChange] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -457,15 +464,17 @@ def _do_assignment(gw: Gateway, c: AssignmentChange, backoff: Backoff, progress:
 _KNOWN = RoleDefinition(name="<resolved offline>")
 
 
-def _outcome(change, future: Future) -> Outcome:
+def _outcome(change, future: Future, stopped: str | None = None) -> Outcome:
     err = future.exception()
     if err is None:
         result = future.result()
         return Outcome(change, result if isinstance(result, str) else "done")
     if isinstance(err, Cancelled):
+        if stopped:  # its wait was cut short because Azure stopped answering: it did not get done
+            return Outcome(change, "failed", f"not finished: {stopped}", connection=True)
         return Outcome(change, "skipped", "interrupted")
     if isinstance(err, AzureOperationError):
-        return Outcome(change, "failed", str(err), err.error_code)
+        return Outcome(change, "failed", str(err), err.error_code, getattr(err, "connection", False))
     raise err
 
 
@@ -484,20 +493,34 @@ def apply_plan(
     Phases: role creates/updates; assignment deletes, creates and updates (an assignment whose
     role failed is skipped); role deletes. Ctrl-C sets *cancel*: nothing more is scheduled, waits
     in progress stop at once, requests in flight finish, and the report says what happened.
+
+    When CONNECTION_FAILURE_LIMIT changes in a row fail without any answer from ARM (the endpoint
+    is gone), apply stops the same way (and sets *cancel*, so waits end) instead of trying every
+    remaining change on its own: ``report.stopped`` says why, ``report.not_started`` lists the rest.
+    Errors ARM answers with (403, 400...) do not count, and retryable answers are still retried.
     """
     report = ApplyReport()
     cancel = cancel or threading.Event()
     gw = per_thread(gw_factory)
     failed_keys: set[str] = set()
+    streak = 0  # consecutive connection-level failures (record() runs in this thread only)
     role_phase = [c for c in plan.roles if c.action in (CREATE, UPDATE)]
     # creates and updates first: a principal moved to a new role keeps access until it has the new one
     assignment_phase = sorted((c for c in plan.assignments if c.action != NOOP), key=lambda c: c.action == DELETE)
     delete_phase = [c for c in plan.roles if c.action == DELETE]
 
     def record(out: Outcome) -> None:
+        nonlocal streak
         report.outcomes.append(out)
         if out.status == "failed" and isinstance(out.change, RoleChange) and out.change.key:
             failed_keys.add(out.change.key)
+        if out.status in ("done", "unchanged", "failed"):
+            streak = streak + 1 if out.connection else 0
+        if streak >= CONNECTION_FAILURE_LIMIT and report.stopped is None:
+            report.stopped = f"{streak} changes in a row got no answer from Azure"
+            logger.warning("apply: %s (last: %s); scheduling nothing more", report.stopped, out.error)
+            progress(f"{report.stopped}: finishing the requests in flight, scheduling nothing more")
+            cancel.set()  # waits in progress (replication, throttling) end now
         on_done(out)
 
     def run_phase(changes: Iterable, work: Callable) -> bool:
@@ -505,8 +528,8 @@ def apply_plan(
         running: dict[Future, object] = {}
         with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
             try:
-                while pending or running:
-                    while pending and len(running) < parallelism:
+                while (pending and not report.stopped) or running:
+                    while pending and len(running) < parallelism and not report.stopped:
                         c = pending.pop(0)
                         if isinstance(c, AssignmentChange) and c.role_key in failed_keys:
                             record(Outcome(c, "skipped", "its role could not be written"))
@@ -516,7 +539,7 @@ def apply_plan(
                         break
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     for f in finished:
-                        record(_outcome(running.pop(f), f))
+                        record(_outcome(running.pop(f), f, report.stopped))
             except KeyboardInterrupt:
                 report.interrupted = True
                 cancel.set()
@@ -528,9 +551,11 @@ def apply_plan(
                     if not f.cancelled():
                         record(_outcome(c, f))
                 return False
-        return True
+        return not report.stopped
 
     (run_phase(role_phase, lambda c: _do_role(gw(), c))
      and run_phase(assignment_phase, lambda c: _do_assignment(gw(), c, backoff, progress, cancel))
      and run_phase(delete_phase, lambda c: _do_role(gw(), c, backoff, cancel)))
+    seen = {id(o.change) for o in report.outcomes}
+    report.not_started = [c for c in (*role_phase, *assignment_phase, *delete_phase) if id(c) not in seen]
     return report

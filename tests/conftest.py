@@ -12,7 +12,6 @@ from rbactool.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
-SHARED_DATA = ROOT.parent / "shared" / "data"
 SUB = "11111111-2222-3333-4444-555555555555"
 
 
@@ -20,6 +19,20 @@ SUB = "11111111-2222-3333-4444-555555555555"
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """No test sees a catalog that `rbactool catalog refresh` cached on this machine."""
     monkeypatch.setenv("RBACTOOL_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(scope="session")
+def builtin_roles_export(tmp_path_factory) -> Path:
+    """The packaged built-in roles written back as the `az role definition list` export they were
+    built from (928 roles, the same items sorted by name): no data from outside the repository."""
+    import gzip
+
+    from rbactool.catalog import packaged_data_path
+
+    doc = json.loads(gzip.decompress(packaged_data_path("builtin-roles.json.gz").read_bytes()))
+    path = tmp_path_factory.mktemp("builtins") / "built-in-roles-raw.json"
+    path.write_text(json.dumps(doc["roles"], indent=2), encoding="utf-8")
+    return path
 
 
 class Run:

@@ -74,3 +74,52 @@ def test_throttle_gate_clamps_and_cancels():
         assert type(e).__name__ == "Cancelled"
     else:
         raise AssertionError("a cancelled gate must not keep waiting")
+
+
+class Unreachable:
+    """Every write gets no answer at all, as when the endpoint is gone."""
+
+    def __init__(self):
+        self.puts = 0
+        self.lock = threading.Lock()
+
+    def put_role_assignment(self, scope, name, **kwargs):
+        with self.lock:
+            self.puts += 1
+        raise AzureOperationError("assign role: cannot reach https://x: refused", connection=True)
+
+
+def test_consecutive_connection_failures_stop_scheduling():
+    from rbactool.plan import CONNECTION_FAILURE_LIMIT
+
+    gw = Unreachable()
+    changes = tuple(change(i) for i in range(50))
+    cancel = threading.Event()
+    report = apply_plan(Plan(roles=(), assignments=changes), lambda: gw, parallelism=2, cancel=cancel)
+    assert report.stopped and not report.interrupted
+    failed = report.count("failed")
+    assert CONNECTION_FAILURE_LIMIT <= failed <= CONNECTION_FAILURE_LIMIT + 2
+    assert gw.puts == failed
+    assert len(report.not_started) == 50 - failed
+    assert {id(c) for c in report.not_started} | {id(o.change) for o in report.outcomes} == {id(c) for c in changes}
+    assert cancel.is_set()  # waits elsewhere (throttling, replication back-off) end too
+
+
+def test_connection_failures_between_successes_do_not_stop_apply():
+    class Flaky:
+        def __init__(self):
+            self.n = 0
+            self.lock = threading.Lock()
+
+        def put_role_assignment(self, scope, name, **kwargs):
+            with self.lock:
+                self.n += 1
+                n = self.n
+            if n % 2:
+                raise AzureOperationError("cannot reach", connection=True)
+            return True, None
+
+    report = apply_plan(Plan(roles=(), assignments=tuple(change(i) for i in range(20))), lambda: Flaky(),
+                        parallelism=1)
+    assert report.stopped is None and report.not_started == []
+    assert report.count("failed") == 10 and report.count("done") == 10

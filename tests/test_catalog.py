@@ -2,6 +2,7 @@
 
 import gzip
 import json
+from pathlib import Path
 
 import pytest
 
@@ -89,18 +90,55 @@ def test_builtin_roles_resolve_offline():
     assert roles.closest_names("AzureML Data Scientst")[0] == "AzureML Data Scientist"
 
 
-def test_packaged_file_matches_the_build_script(tmp_path):
-    from conftest import ROOT, SHARED_DATA
+SOURCES_SAMPLE = Path(__file__).resolve().parent / "data" / "catalog-sources"
 
-    if not SHARED_DATA.exists():
-        pytest.skip("needs ../shared/data beside the repository")
+
+def _build(out: Path) -> dict[str, bytes]:
+    """scripts/build_data.py on the committed sample of its sources (six namespaces, eight roles)."""
     import subprocess
     import sys
 
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_data.py"), "--out", str(tmp_path)],
-                   check=True, capture_output=True)
-    for name in ("operations.json.gz", "builtin-roles.json.gz"):
-        assert (tmp_path / name).read_bytes() == packaged_data_path(name).read_bytes(), name
+    from conftest import ROOT
+
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_data.py"), "--shared-data", str(SOURCES_SAMPLE),
+                    "--out", str(out)], check=True, capture_output=True)
+    return {name: (out / name).read_bytes() for name in ("operations.json.gz", "builtin-roles.json.gz")}
+
+
+def _doc(data: bytes) -> dict:
+    return json.loads(gzip.decompress(data))
+
+
+def test_the_build_script_is_deterministic_and_agrees_with_the_packaged_files(tmp_path):
+    first, second = _build(tmp_path / "a"), _build(tmp_path / "b")
+    assert first == second  # same inputs, same bytes
+    built, packaged = _doc(first["operations.json.gz"]), _doc(packaged_data_path("operations.json.gz").read_bytes())
+    for key in ("schema_version", "snapshot_date", "generated_from", "sources", "row_format"):
+        assert built[key] == packaged[key], key
+    # The sample holds every source row of its namespaces: each namespace must come out exactly as packaged
+    # (canonical spelling, other spellings, rows, source tags, altNames).
+    packaged_by_name = {p["name"]: p for p in packaged["providers"]}
+    assert len(built["providers"]) == 6
+    for p in built["providers"]:
+        assert p == packaged_by_name[p["name"]], p["name"]
+    assert any(p["spellings"] for p in built["providers"])
+    assert any(len(row) == 6 for p in built["providers"] for row in p["ops"])  # an altNames row
+    assert {row[4] for p in built["providers"] for row in p["ops"]} == set(range(len(built["sources"])))
+
+    roles = _doc(first["builtin-roles.json.gz"])
+    everything = _doc(packaged_data_path("builtin-roles.json.gz").read_bytes())
+    assert {k: v for k, v in roles.items() if k != "roles"} == {k: v for k, v in everything.items() if k != "roles"}
+    by_name = {r["roleName"]: r for r in everything["roles"]}
+    assert len(roles["roles"]) == 8 and all(r == by_name[r["roleName"]] for r in roles["roles"])
+
+
+def test_the_packaged_builtin_roles_are_the_build_of_their_own_roles(tmp_path):
+    from rbactool.catalog_build import build_roles, write_gz
+
+    packaged = packaged_data_path("builtin-roles.json.gz").read_bytes()
+    roles = _doc(packaged)["roles"]
+    write_gz(tmp_path / "again.json.gz", build_roles(list(reversed(roles))))
+    assert (tmp_path / "again.json.gz").read_bytes() == packaged
 
 
 def test_bad_catalog_files_are_clear_errors(tmp_path):

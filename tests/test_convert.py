@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from conftest import DATA, SHARED_DATA
+from conftest import DATA
 
 SEED = DATA / "seeds" / "custom-role-for-scoring.json"
 
@@ -40,9 +40,8 @@ def test_stdin(run):
     assert r.json()["roleName"] == "Custom role for scoring - online endpoint"
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "sources").exists(), reason="needs ../shared/data")
-def test_az_role_definition_list_export_converts(run):
-    r = run("convert", SHARED_DATA / "sources" / "built-in-roles-raw.json", "--format", "arm")
+def test_az_role_definition_list_export_converts(run, builtin_roles_export):
+    r = run("convert", builtin_roles_export, "--format", "arm")
     assert r.exit_code == 0
     assert len(r.json()) == 928
 

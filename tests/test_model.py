@@ -3,11 +3,9 @@ import json
 
 import pytest
 
-from conftest import DATA, SHARED_DATA
+from conftest import DATA
 from rbactool import model
 from rbactool.errors import RoleFormatError
-
-RAW_BUILTINS = SHARED_DATA / "sources" / "built-in-roles-raw.json"
 
 
 def test_reads_the_seed_roles_as_az_shape():
@@ -25,9 +23,8 @@ def test_az_keys_are_case_insensitive():
     assert role.name == "r" and role.actions == ("a/b/read",) and role.assignable_scopes == ("/x",)
 
 
-@pytest.mark.skipif(not RAW_BUILTINS.exists(), reason="needs ../shared/data beside the repository")
-def test_az_role_definition_list_export_loads_928_roles():
-    roles = model.load_roles(RAW_BUILTINS)
+def test_az_role_definition_list_export_loads_928_roles(builtin_roles_export):
+    roles = model.load_roles(builtin_roles_export)
     assert len(roles) == 928
     assert {r.shape for r in roles} == {model.SHAPE_AZ_LIST}
     assert all(not r.is_custom for r in roles)
@@ -36,19 +33,17 @@ def test_az_role_definition_list_export_loads_928_roles():
     assert any(p.condition for r in roles for p in r.permissions)
 
 
-@pytest.mark.skipif(not RAW_BUILTINS.exists(), reason="needs ../shared/data beside the repository")
 @pytest.mark.parametrize("shape", model.SHAPES)
-def test_round_trip_of_every_builtin_role_in_every_shape(shape):
-    for role in model.load_roles(RAW_BUILTINS):
+def test_round_trip_of_every_builtin_role_in_every_shape(shape, builtin_roles_export):
+    for role in model.load_roles(builtin_roles_export):
         again = model.parse_roles(model.dumps_role(role, shape))[0]
         assert again == role.deduplicated(), role.name
         assert again.shape == shape
 
 
-@pytest.mark.skipif(not RAW_BUILTINS.exists(), reason="needs ../shared/data beside the repository")
-def test_list_shape_rewrites_the_export_exactly_where_it_has_no_duplicates():
-    raw = json.loads(RAW_BUILTINS.read_text())
-    written = json.loads(model.dumps_roles(model.load_roles(RAW_BUILTINS)))
+def test_list_shape_rewrites_the_export_exactly_where_it_has_no_duplicates(builtin_roles_export):
+    raw = json.loads(builtin_roles_export.read_text())
+    written = json.loads(model.dumps_roles(model.load_roles(builtin_roles_export)))
     same = sum(a == b for a, b in zip(raw, written, strict=True))
     with_duplicates = sum(
         any(len(v) != len({s.lower() for s in v}) for p in r["permissions"] for k, v in p.items() if isinstance(v, list))

@@ -12,8 +12,6 @@ from rbactool.builtins import load_builtin_roles
 from rbactool.checks.schema import role_schema, schema_errors
 from rbactool.model import SHAPES, to_dict
 
-RAW = VDATA.parents[3] / "shared" / "data" / "sources" / "built-in-roles-raw.json"
-
 
 def test_schema_is_a_valid_draft_2020_12_schema():
     jsonschema.Draft202012Validator.check_schema(role_schema())
@@ -25,9 +23,8 @@ def test_every_builtin_role_written_by_the_model_passes_the_schema(shape):
         assert schema_errors(to_dict(role, shape)) == [], role.name
 
 
-@pytest.mark.skipif(not RAW.exists(), reason="needs ../shared/data beside the repository")
-def test_az_role_definition_list_output_passes_the_schema():
-    items = json.loads(RAW.read_text())
+def test_az_role_definition_list_output_passes_the_schema(builtin_roles_export):
+    items = json.loads(builtin_roles_export.read_text())
     assert len(items) == 928
     assert [e for item in items for e in schema_errors(item)] == []
 

@@ -199,9 +199,15 @@ def delete_command(role, scope, subscription, with_assignments, yes, cloud, arm_
     Refuses while the role is assigned (listing the assignments) unless --with-assignments.
     Deleting a role that does not exist succeeds with a note. Built-in roles are refused.
     """
+    import sys
+
     from rbactool.model import load_role
     from rbactool.operations import assignments_of_role, delete_role, find_custom_role
     from rbactool.scopes import parse_scope
+
+    if with_assignments and not yes and not sys.stdin.isatty():  # before any request: the answer is the same
+        raise click.UsageError("not a terminal, so rbactool cannot ask before removing assignments: "
+                               "pass --yes to remove them without confirmation")
 
     ref: str | RoleDefinition = load_role(role) if Path(role).is_file() else role
     if scope is None and subscription:

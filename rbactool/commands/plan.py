@@ -15,7 +15,7 @@ from click.core import ParameterSource
 
 from rbactool.commands.arm import connection_options
 from rbactool.commands.render import scope_values, template_dir_option
-from rbactool.errors import EXIT_FINDINGS, InputError, RbactoolError, SpecError
+from rbactool.errors import EXIT_AZURE, EXIT_INTERRUPTED, InputError, SpecError
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": "="}
 
@@ -207,14 +207,9 @@ def plan_command(ctx, roles_spec, subscription, resource_group, management_group
     recognised by their deterministic names (and a marker in assignment descriptions); other
     assignments at the spec's scopes are reported as unmanaged and never touched.
     """
-    try:
-        plan, _, _ = _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on, prune,
-                            parallelism, template_dirs, cloud, arm_endpoint, ca_bundle, take_over=take_over)
-    except RbactoolError as e:
-        if not detailed_exitcode:
-            raise
-        click.echo(f"Error: {e}", err=True)  # Terraform's convention: 1 is an error, 2 means changes
-        ctx.exit(EXIT_FINDINGS)
+    # With --detailed-exitcode every error exits 1 (Terraform's convention; mapped in cli.LazyGroup).
+    plan, _, _ = _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on, prune,
+                        parallelism, template_dirs, cloud, arm_endpoint, ca_bundle, take_over=take_over)
     if fmt == "json":
         click.echo(json.dumps(plan_dict(plan), indent=2))
     elif fmt == "markdown":
@@ -276,14 +271,18 @@ def apply_command(ctx, roles_spec, subscription, resource_group, management_grou
         report = apply_plan(plan, factory, parallelism=parallelism, backoff=Backoff(timeout=retry_timeout),
                             progress=progress, on_done=on_done, cancel=ctx.meta["rbactool.cancel"])
     done, failed, skipped = report.count("done"), report.count("failed"), report.count("skipped")
-    not_started = len(changes) - len(report.outcomes)
+    not_started = len(report.not_started)
+    if not tty:
+        for c in report.not_started:
+            click.echo(f"{'not-started':<8} {c.action} {_kind(c)} {c.label}", err=True)
     unchanged = plan.counts()["no-op"] + report.count("unchanged")
     requests = sum(g.requests for g in gateways)
     if fmt == "json":
         click.echo(json.dumps({
             "schema_version": 1, "plan": plan_dict(plan), "done": done, "failed": failed, "skipped": skipped,
             "not_started": not_started,
-            "unchanged": unchanged, "interrupted": report.interrupted, "requests": requests,
+            "unchanged": unchanged, "interrupted": report.interrupted, "stopped": report.stopped,
+            "requests": requests,
             "failures": [{"object": o.change.label, "action": o.change.action, "code": o.code, "error": o.error}
                          for o in report.failed],
         }, indent=2))
@@ -293,8 +292,17 @@ def apply_command(ctx, roles_spec, subscription, resource_group, management_grou
         click.echo(f"Apply: {done} done, {unchanged} unchanged, {failed} failed, {skipped} skipped"
                    + (f", {not_started} not started" if not_started else "")
                    + f" ({requests} requests){' - interrupted' if report.interrupted else ''}.")
-    if failed or skipped or not_started or report.interrupted:
-        ctx.exit(4)
+    if report.interrupted:
+        ctx.exit(EXIT_INTERRUPTED)
+    if report.stopped:
+        click.echo(f"Error: apply stopped: {report.stopped} ({_endpoint(gateways)}); {not_started} change(s) "
+                   "not started. Re-run apply when Azure answers again (re-runs are safe).", err=True)
+    if failed or skipped or not_started:
+        ctx.exit(EXIT_AZURE)
+
+
+def _endpoint(gateways) -> str:
+    return gateways[0].conn.endpoint if gateways else "the endpoint"
 
 
 def _kind(change) -> str:
