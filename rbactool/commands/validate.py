@@ -143,7 +143,8 @@ def run_gate(roles, catalog_source, config, *, no_config: bool, what: str, bypas
 @click.option("--ignore", "ignore_codes", multiple=True, metavar="CODE",
               help="Suppress every finding with this code (counted as suppressed). Repeatable.")
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, envvar="RBACTOOL_CATALOG",
-              help="Operations catalog to check against [default: the packaged snapshot].")
+              help="Operations catalog to check against [default: a cache refreshed from public Azure, "
+                   "else the packaged snapshot; see `rbactool catalog info`].")
 @click.option("--catalog-max-age-days", type=click.IntRange(min=0), default=None, metavar="DAYS",
               help="CATALOG_OUTDATED when the catalog snapshot is older than this [default: 180, or "
                    "catalog_max_age_days in the config].")
@@ -352,7 +353,7 @@ def format_explain_text(data: dict) -> str:
 @click.argument("target", metavar="FILE|BUILTIN-ROLE|TEMPLATE|PERMISSION")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, envvar="RBACTOOL_CATALOG",
-              help="Operations catalog [default: the packaged snapshot].")
+              help="Operations catalog [default: a cache refreshed from public Azure, else the packaged snapshot].")
 def explain_command(target, fmt, catalog_path):
     """Show what a permission string or a role grants, operation by operation.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from rbactool.catalog import Catalog, compile_pattern, namespace_of, load_packaged_catalog
+from rbactool.catalog import Catalog, compile_pattern, load_packaged_catalog, namespace_of
 from rbactool.emulator.armerror import ArmError
 
 
