@@ -1,4 +1,7 @@
-"""``.rbactool.yaml``: the validator's settings, found upward from the current directory.
+"""``.rbactool.yaml``: the validation gate's settings, found upward from the current directory.
+
+``validate``, ``create``, ``plan`` and ``apply`` all use it (``--config PATH`` / ``--no-config``),
+through the same gate (``rbactool.validate.gate``), and each names the config it used on stderr.
 
 ```yaml
 fail_on: security-warning          # error (default) | security-warning | warning | suggestion | none

@@ -173,6 +173,7 @@ def test_explicit_catalog_still_wins(run, cache, tmp_path, monkeypatch):
     monkeypatch.setenv("RBACTOOL_CATALOG", str(mine))
     doc = run("catalog", "info", "--format", "json", env={"RBACTOOL_CATALOG": str(mine)}).json()
     assert doc["source"]["kind"] == "env" and doc["catalog"] == str(mine)
+    assert doc["source"]["used_by"].startswith("every command")
 
 
 def test_public_endpoints_are_those_of_the_adapter():

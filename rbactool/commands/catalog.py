@@ -39,8 +39,14 @@ def info_command(namespaces, catalog_path, arm_endpoint, fmt):
     source = resolve_source(catalog_path, endpoint=arm_endpoint)
     catalog = load_source(source)
     builtins = load_builtin_roles()
-    used_by = (f"commands against {normalize_endpoint(arm_endpoint)} ({ENDPOINT_COMMANDS})" if arm_endpoint
-               else f"offline commands ({OFFLINE_COMMANDS}) and commands against an endpoint with no cache of its own")
+    if source.kind == "option":
+        used_by = "commands given this --catalog"
+    elif source.kind == "env":
+        used_by = "every command ($RBACTOOL_CATALOG is set)"
+    elif arm_endpoint:
+        used_by = f"commands against {normalize_endpoint(arm_endpoint)} ({ENDPOINT_COMMANDS})"
+    else:
+        used_by = f"offline commands ({OFFLINE_COMMANDS}) and commands against an endpoint with no cache of its own"
     caches, ignored = cached_sources()
     offline = resolve_source(None, explicit=False)
 
