@@ -12,7 +12,7 @@ import gzip
 import json
 from pathlib import Path
 
-from rbactool.catalog import CACHED_BUILTIN_ROLES, cache_dir, packaged_data_path
+from rbactool.catalog import builtin_roles_source, packaged_data_path
 from rbactool.errors import CatalogError
 from rbactool.model import RoleDefinition, role_from_dict
 
@@ -49,9 +49,9 @@ class BuiltinRoles:
 
 
 def load_builtin_roles() -> BuiltinRoles:
-    """The built-in roles ``rbactool catalog refresh`` cached, else the packaged snapshot."""
-    cached = cache_dir() / CACHED_BUILTIN_ROLES
-    return _load(str(cached) if cached.is_file() else None)
+    """The built-in roles ``rbactool catalog refresh`` cached from public Azure, else the packaged
+    snapshot (see ``catalog.builtin_roles_source``)."""
+    return _load(builtin_roles_source())
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,7 +1,11 @@
 """The offline catalog of Azure resource-provider operations.
 
 Loaded once from package data (``rbactool/data/operations.json.gz``, rebuilt by
-``scripts/build_data.py``) or from ``--catalog PATH`` / ``RBACTOOL_CATALOG``.
+``scripts/build_data.py``), from ``--catalog PATH`` / ``RBACTOOL_CATALOG``, or from a cache that
+``rbactool catalog refresh`` wrote. Each cache records where it came from (cloud, ARM endpoint,
+tenant, time) and lives in its own folder: a cache refreshed from public Azure is what offline
+commands prefer over the packaged snapshot; a cache from any other endpoint (the emulator, a
+private ``--arm-endpoint``) is used only by commands talking to that same endpoint.
 
 Matching follows ARM: names compare case-insensitively; in a pattern only ``*`` is special and
 stands for any run of characters *including* ``/``; a pattern must match the whole name.
@@ -14,7 +18,9 @@ from __future__ import annotations
 import bisect
 import functools
 import gzip
+import hashlib
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -23,11 +29,24 @@ from pathlib import Path
 
 from rbactool.errors import CatalogError
 
+logger = logging.getLogger(__name__)
+
 SCHEMA_VERSION = 1
 ENV_CATALOG = "RBACTOOL_CATALOG"
 ENV_CACHE_DIR = "RBACTOOL_CACHE_DIR"
 CACHED_OPERATIONS = "operations.json.gz"
 CACHED_BUILTIN_ROLES = "builtin-roles.json.gz"
+CACHED_SOURCE = "source.json"  # where a cache folder's catalog came from (written last)
+CACHE_SOURCES_DIR = "sources"  # one folder per (endpoint, tenant) under the cache dir
+#: The ARM endpoints of the public Azure clouds (as ``azure_adapter.CLOUDS`` has them). A catalog
+#: refreshed from any other endpoint is never used by offline commands or for another endpoint.
+PUBLIC_ARM_ENDPOINTS = {
+    "https://management.azure.com": "AzureCloud",
+    "https://management.usgovcloudapi.net": "AzureUSGovernment",
+    "https://management.chinacloudapi.cn": "AzureChinaCloud",
+}
+#: Offline commands know no endpoint: they trust a cache refreshed from public Azure only.
+OFFLINE_ENDPOINT = "https://management.azure.com"
 
 
 @dataclass(frozen=True)
@@ -93,6 +112,7 @@ class Catalog:
             got = doc.get("schema_version") if isinstance(doc, dict) else None
             raise CatalogError(f"{origin}: catalog schema_version {got!r} is not supported (want {SCHEMA_VERSION})")
         self.origin = origin
+        self.refreshed_from = doc.get("refreshed_from") if isinstance(doc.get("refreshed_from"), dict) else None
         self.schema_version: int = doc["schema_version"]
         self.snapshot_date: str = doc["snapshot_date"]
         self.sources = tuple(SourceInfo(s["tag"], s["date"], s["fresh"], s["what"]) for s in doc["sources"])
@@ -222,6 +242,11 @@ def _load(path: str | None) -> Catalog:
         raise CatalogError(f"{path}: catalog is malformed ({type(e).__name__}: {e})") from e
 
 
+def load_packaged_catalog() -> Catalog:
+    """The packaged snapshot, whatever the cache or the environment say."""
+    return _load(None)
+
+
 def cache_dir() -> Path:
     """Where ``rbactool catalog refresh`` writes: $RBACTOOL_CACHE_DIR, else $XDG_CACHE_HOME/rbactool,
     else ~/.cache/rbactool."""
@@ -231,17 +256,197 @@ def cache_dir() -> Path:
     return Path(base) / "rbactool"
 
 
-def catalog_source(path: str | os.PathLike | None = None) -> str | None:
-    """The catalog file in use: *path*, $RBACTOOL_CATALOG, a refreshed cache, or None (packaged)."""
-    if path is not None:
-        return str(path)
-    if os.environ.get(ENV_CATALOG):
-        return os.environ[ENV_CATALOG]
-    cached = cache_dir() / CACHED_OPERATIONS
-    return str(cached) if cached.is_file() else None
+# --------------------------------------------------------------------------- where a catalog comes from
 
 
-def load_catalog(path: str | os.PathLike | None = None) -> Catalog:
-    """The catalog at *path*, else ``$RBACTOOL_CATALOG``, else the one ``rbactool catalog refresh``
-    cached, else the packaged snapshot. Cached per file."""
-    return _load(catalog_source(path))
+def normalize_endpoint(endpoint: str) -> str:
+    """An ARM endpoint as compared and recorded: scheme and host lower-cased, no trailing '/'."""
+    from urllib.parse import urlsplit
+
+    e = endpoint.strip().rstrip("/")
+    parts = urlsplit(e)
+    if not parts.scheme or not parts.netloc:
+        return e.lower()
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
+def public_cloud_of(endpoint: str | None) -> str | None:
+    """The public Azure cloud whose ARM endpoint this is, or None (the emulator, a private endpoint)."""
+    return PUBLIC_ARM_ENDPOINTS.get(normalize_endpoint(endpoint)) if endpoint else None
+
+
+def cache_folder(endpoint: str, tenant: str | None, base: Path | None = None) -> Path:
+    """The cache folder of one (endpoint, tenant): readable, and unique through a short hash."""
+    ep = normalize_endpoint(endpoint)
+    t = (tenant or "unknown").lower()
+    host = re.sub(r"[^a-z0-9.-]+", "_", ep.split("://", 1)[-1]).strip("_")[:60] or "endpoint"
+    digest = hashlib.sha256(f"{ep}\n{t}".encode()).hexdigest()[:12]
+    return (base or cache_dir()) / CACHE_SOURCES_DIR / f"{host}-{re.sub(r'[^a-z0-9-]+', '_', t)[:36]}-{digest}"
+
+
+@dataclass(frozen=True)
+class CatalogSource:
+    """Which catalog a command uses, and why: ``--catalog``, ``$RBACTOOL_CATALOG``, a refreshed
+    cache (with the cloud, endpoint, tenant and time it was refreshed from) or the packaged one."""
+
+    kind: str  # "option" | "env" | "cache" | "packaged"
+    path: str | None = None  # the operations file; None for packaged
+    cloud: str | None = None
+    endpoint: str | None = None
+    tenant: str | None = None
+    refreshed_at: str | None = None
+    builtin_roles: str | None = None  # a cache's built-in roles file
+
+    @property
+    def public(self) -> bool:
+        """Refreshed from the ARM endpoint of a public Azure cloud (the cloud recorded must match it)."""
+        return self.kind == "cache" and public_cloud_of(self.endpoint) == self.cloud
+
+    def describe(self) -> str:
+        if self.kind == "packaged":
+            return "packaged"
+        if self.kind == "option":
+            return f"--catalog {self.path}"
+        if self.kind == "env":
+            return f"${ENV_CATALOG} {self.path}"
+        where = "" if self.public else ", not a public Azure endpoint"
+        return (f"cache from {self.cloud} {self.endpoint}{where} tenant {self.tenant or 'unknown'} "
+                f"at {self.refreshed_at}")
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "path": self.path, "cloud": self.cloud, "endpoint": self.endpoint,
+                "tenant": self.tenant, "refreshed_at": self.refreshed_at, "public": self.public,
+                "description": self.describe()}
+
+
+PACKAGED = CatalogSource("packaged")
+
+
+def source_record(*, cloud: str, endpoint: str, tenant: str | None, refreshed_at: str) -> dict:
+    """What ``catalog refresh`` writes into ``source.json`` and into the catalog documents."""
+    return {"schema_version": 1, "cloud": cloud, "endpoint": normalize_endpoint(endpoint),
+            "tenant": (tenant or "unknown").lower(), "refreshed_at": refreshed_at}
+
+
+def _record_of(doc: object) -> tuple[str, str, str, str] | None:
+    if not isinstance(doc, dict) or doc.get("schema_version") != 1:
+        return None
+    fields = tuple(doc.get(k) for k in ("cloud", "endpoint", "tenant", "refreshed_at"))
+    if not all(isinstance(f, str) and f and len(f) <= 2048 for f in fields):
+        return None
+    return fields  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=256)
+def _read_record(path: str, mtime_ns: int, size: int) -> tuple[str, str, str, str] | None:
+    """A cache folder's source record (cached by file identity: commands ask often)."""
+    from rbactool.readers import loads_json
+
+    if size > 64 * 1024:
+        return None
+    try:
+        return _record_of(loads_json(Path(path).read_text("utf-8"), path, CatalogError))
+    except (OSError, UnicodeDecodeError, CatalogError):
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _warn_once(message: str) -> None:
+    logger.warning("%s", message)
+
+
+def cached_sources(base: Path | None = None) -> tuple[list[CatalogSource], list[tuple[str, str]]]:
+    """Every usable refreshed cache (newest first), and the ignored ones as (path, reason).
+
+    A cache without a source record (written by an older rbactool straight into the cache dir, or a
+    folder whose ``source.json`` is missing or broken) is ignored, never trusted.
+    """
+    base = base or cache_dir()
+    found: list[CatalogSource] = []
+    ignored: list[tuple[str, str]] = []
+    legacy = base / CACHED_OPERATIONS
+    if legacy.is_file():
+        ignored.append((str(legacy), "it records no source (an older rbactool wrote it): run "
+                                     "`rbactool catalog refresh` again"))
+    root = base / CACHE_SOURCES_DIR
+    folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    for folder in folders:
+        ops = folder / CACHED_OPERATIONS
+        meta = folder / CACHED_SOURCE
+        if not ops.is_file():
+            continue
+        try:
+            st = meta.stat()
+            record = _read_record(str(meta), st.st_mtime_ns, st.st_size)
+        except OSError:
+            record = None
+        if record is None:
+            ignored.append((str(ops), f"its source record {meta.name} is missing or unreadable"))
+            continue
+        cloud, endpoint, tenant, at = record
+        if folder != cache_folder(endpoint, tenant, base):
+            ignored.append((str(ops), f"its source record names another endpoint or tenant ({endpoint})"))
+            continue
+        roles = folder / CACHED_BUILTIN_ROLES
+        found.append(CatalogSource("cache", str(ops), cloud, endpoint, tenant, at,
+                                   str(roles) if roles.is_file() else None))
+    found.sort(key=lambda s: s.refreshed_at or "", reverse=True)
+    return found, ignored
+
+
+def resolve_source(path: str | os.PathLike | None = None, *, endpoint: str | None = None,
+                   tenant: str | None = None, explicit: bool = True) -> CatalogSource:
+    """The catalog a command uses.
+
+    ``--catalog`` (*path*) and ``$RBACTOOL_CATALOG`` win (unless *explicit* is False). Then a command
+    that talks to *endpoint* uses the newest cache refreshed from that endpoint (and *tenant*, when
+    known). Otherwise, and for every offline command, the newest cache refreshed from public Azure
+    (AzureCloud's ARM endpoint), else the packaged snapshot. A cache from the emulator or a private
+    endpoint never becomes the default for anything else.
+    """
+    if explicit and path is not None:
+        return CatalogSource("option", str(path))
+    if explicit and os.environ.get(ENV_CATALOG):
+        return CatalogSource("env", os.environ[ENV_CATALOG])
+    caches, ignored = cached_sources()
+    for where, reason in ignored:
+        _warn_once(f"ignoring the catalog cache {where}: {reason}")
+    if endpoint:
+        ep, t = normalize_endpoint(endpoint), (tenant or "").lower() or None
+        for c in caches:
+            if c.endpoint == ep and (t is None or c.tenant == t):
+                return c
+    for c in caches:
+        if c.endpoint == OFFLINE_ENDPOINT and c.public:
+            return c
+    return PACKAGED
+
+
+def catalog_source(path: str | os.PathLike | None = None, *, endpoint: str | None = None) -> str | None:
+    """The catalog file in use (see ``resolve_source``), or None for the packaged snapshot."""
+    return resolve_source(path, endpoint=endpoint).path
+
+
+def load_source(source: CatalogSource) -> Catalog:
+    """The catalog a ``CatalogSource`` names. A cache must be the one its source record says."""
+    catalog = _load(source.path)
+    if source.kind == "cache":
+        rec = _record_of(catalog.refreshed_from)
+        if rec is None or rec[1] != source.endpoint or rec[2] != source.tenant:
+            _warn_once(f"ignoring the catalog cache {source.path}: its contents record another source")
+            return _load(None)
+    return catalog
+
+
+def load_catalog(path: str | os.PathLike | None = None, *, endpoint: str | None = None,
+                 tenant: str | None = None) -> Catalog:
+    """The catalog at *path*, else ``$RBACTOOL_CATALOG``, else a refreshed cache that may be used
+    here (see ``resolve_source``), else the packaged snapshot. Cached per file."""
+    return load_source(resolve_source(path, endpoint=endpoint, tenant=tenant))
+
+
+def builtin_roles_source() -> str | None:
+    """The built-in roles file offline code uses: a cache refreshed from public Azure, or None
+    (the packaged snapshot). Built-in roles never come from the emulator or a private endpoint."""
+    source = resolve_source(None, explicit=False)
+    return source.builtin_roles if source.kind == "cache" else None

@@ -1,4 +1,7 @@
-"""``.rbactool.yaml``: the validator's settings, found upward from the current directory.
+"""``.rbactool.yaml``: the validation gate's settings, found upward from the current directory.
+
+``validate``, ``create``, ``plan`` and ``apply`` all use it (``--config PATH`` / ``--no-config``),
+through the same gate (``rbactool.validate.gate``), and each names the config it used on stderr.
 
 ```yaml
 fail_on: security-warning          # error (default) | security-warning | warning | suggestion | none
@@ -209,3 +212,24 @@ def resolve_config(config_path: str | None = None, no_config: bool = False) -> C
         return load_config(config_path)
     found = find_config()
     return load_config(found) if found else Config()
+
+
+def describe_config(config: Config, *, no_config: bool = False) -> str:
+    """Which config a command uses, for its one-line announcement: 'config .rbactool.yaml (2 ignores,
+    1 severity override)', 'no config (--no-config)' or 'no config (no .rbactool.yaml found)'."""
+    if config.path is None:
+        return "no config (--no-config)" if no_config else "no config (no .rbactool.yaml found)"
+    path = config.path
+    try:
+        rel = os.path.relpath(path)
+        path = rel if not rel.startswith("..") else path
+    except ValueError:  # another drive (Windows)
+        pass
+    n, m = len(config.ignores), len(config.severity)
+    return (f"config {path} ({n} ignore{'' if n == 1 else 's'}, "
+            f"{m} severity override{'' if m == 1 else 's'})")
+
+
+def fail_on_label(fail_on: str | None) -> str:
+    """A threshold as the command line spells it: 'security-warning', 'none'."""
+    return fail_on.lower().replace("_", "-") if fail_on else "none"

@@ -10,7 +10,9 @@ Library API (no I/O, no printing)::
     risk_classes("Microsoft.Storage/storageAccounts/listKeys/action")  # ('credential-exposure',)
 
 ``validate_roles`` / ``validate_text`` handle many roles and whole documents (schema findings,
-catalog age); the CLI uses them.
+catalog age). ``gate`` is the one decision every command makes before it trusts roles:
+``validate``, ``create``, ``plan`` and ``apply`` all go through it, with the same ``.rbactool.yaml``
+(suppressions, severity overrides, ``fail_on``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING
 from rbactool.checks import DATA_ATTRS, CheckContext, all_checks
 from rbactool.checks.risk import RISK_CLASSES, risk_classes
 from rbactool.config import Config, Ignore
+from rbactool.errors import InputError
 from rbactool.findings import TYPES, Finding, at_or_above, make_finding, sort_findings
 from rbactool.model import RoleDefinition
 
@@ -36,8 +39,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "RISK_CLASSES", "CheckContext", "EffectivePermissions", "NotGrant", "PatternGrant", "Report", "Suppressed",
-    "apply_config", "effective_operations", "risk_classes", "role_findings", "run_checks", "validate",
-    "validate_roles", "validate_text",
+    "ValidationRefused", "apply_config", "effective_operations", "gate", "risk_classes", "role_findings",
+    "run_checks", "validate", "validate_roles", "validate_text",
 ]
 
 
@@ -302,6 +305,46 @@ def validate_roles(
     raw.extend(catalog_age_findings(catalog, config, today))
     active, suppressed = apply_config(raw, config, extra_ignores)
     return Report(active, suppressed, n, tuple(files), config.fail_on, catalog.snapshot_date)
+
+
+class ValidationRefused(InputError):
+    """The gate refused the roles: a finding at or above the threshold (exit 3)."""
+
+    def __init__(self, report: Report, what: str = "the roles", bypass: str = "--fail-on none"):
+        self.report = report
+        n = sum(1 for f in report.findings if at_or_above(f.type, report.fail_on))
+        threshold = (report.fail_on or "none").lower().replace("_", "-")
+        super().__init__(f"{n} finding(s) at or above {threshold} in {what} (see `rbactool validate`): fix them, "
+                         f"suppress them in .rbactool.yaml (with a reason), or pass {bypass}")
+
+
+def gate(
+    roles: Iterable[RoleDefinition],
+    catalog: Catalog,
+    config: Config | None = None,
+    *,
+    fail_on: str | None = USE_FAIL_ON,
+    extra_findings: Iterable[Finding] = (),
+    extra_ignores: Sequence[Ignore] = (),
+    files: Sequence[str] = (),
+    refuse: bool = False,
+    what: str = "the roles",
+    bypass: str = "--fail-on none",
+    today: _dt.date | None = None,
+) -> Report:
+    """The validation gate: every check on every role (once), the config's severity overrides and
+    suppressions, and the threshold (*fail_on*: a finding type, None for never, or by default the
+    config's ``fail_on``). ``report.failed()`` is the verdict; with ``refuse=True`` a failed report
+    raises ``ValidationRefused`` (carrying the report) instead of being returned.
+    """
+    config = config or Config()
+    if fail_on != USE_FAIL_ON:
+        config = replace(config, fail_on=fail_on)
+    report = validate_roles(roles, catalog, config, extra_findings=extra_findings, extra_ignores=extra_ignores,
+                            files=files, today=today)
+    if refuse and report.failed():
+        raise ValidationRefused(report, what, bypass)
+    return report
 
 
 def validate_text(text: str, source: str) -> tuple[list[RoleDefinition], list[Finding]]:

@@ -15,6 +15,7 @@ import click
 
 from rbactool.assignments import PRINCIPAL_TYPES
 from rbactool.commands.render import scope_options, scope_values, template_dir_option
+from rbactool.commands.validate import config_options, gate_config
 from rbactool.errors import InputError
 from rbactool.model import RoleDefinition
 
@@ -99,37 +100,27 @@ def load_roles_arg(ctx, source: str | None, roles_spec: Path | None, set_values,
     return [rendering.render_role(template, rendering.parse_set_options(set_values), schema=False, **scope)]
 
 
-def preflight(roles: list[RoleDefinition], force: bool) -> None:
-    """Validate before touching Azure: refuse on ERROR findings unless --force; show SECURITY_WARNINGs."""
-    from rbactool.catalog import load_catalog
-    from rbactool.validate import validate
+def preflight(roles: list[RoleDefinition], force: bool, *, config, no_config: bool, endpoint: str | None):
+    """Validate before touching Azure, through the same gate as `rbactool validate` (with the same
+    .rbactool.yaml): refuse on findings at or above fail_on unless --force. Returns the catalog."""
+    import os
 
-    catalog = load_catalog()
-    errors = 0
-    for role in roles:
-        shown: dict[str, int] = {}
-        for f in validate(role, catalog).findings:
-            if f.type not in ("ERROR", "SECURITY_WARNING"):
-                continue
-            errors += f.type == "ERROR"
-            shown[f.code] = shown.get(f.code, 0) + 1
-            if shown[f.code] == 1:
-                click.echo(f"{f.type} {f.code} [{role.name}]: {f.message}", err=True)
-        for code, n in shown.items():
-            if n > 1:
-                click.echo(f"  ({n - 1} more {code} in {role.name!r}: see `rbactool validate`)", err=True)
-    if errors and not force:
-        raise InputError(f"{errors} validation error(s): fix them (see `rbactool validate`) or pass --force")
+    from rbactool.catalog import resolve_source
+    from rbactool.commands.validate import run_gate
+
+    source = resolve_source(endpoint=endpoint, tenant=os.environ.get("AZURE_TENANT_ID"))
+    _, catalog = run_gate(roles, source, config, no_config=no_config, what="the roles to create",
+                          bypass="--force", force=force)
+    return catalog
 
 
-def _effective_summary(old: RoleDefinition | None, new: RoleDefinition) -> str:
+def _effective_summary(old: RoleDefinition | None, new: RoleDefinition, catalog) -> str:
     """The effective change of an update, as `rbactool diff` states it: ' (+1 operation (...), -0)'."""
     if old is None:
         return ""
-    from rbactool.catalog import load_catalog
     from rbactool.diff import diff_roles
 
-    return f" ({diff_roles(old, new, load_catalog(), findings=False).summary()})"
+    return f" ({diff_roles(old, new, catalog, findings=False).summary()})"
 
 
 # --------------------------------------------------------------------------- create / delete
@@ -145,12 +136,14 @@ def _effective_summary(old: RoleDefinition | None, new: RoleDefinition) -> str:
 @click.option("--dry-run", is_flag=True, help="Make no writes; print what would happen.")
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Wait until Azure serves the role at every assignable scope.")
-@click.option("--force", is_flag=True, help="Create even when validation finds errors.")
+@click.option("--force", is_flag=True, help="Create even when validation finds errors (at or above --fail-on).")
+@config_options("Refuse to create when a finding is at or above this type")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @connection_options
 @click.pass_context
 def create_command(ctx, role, roles_spec, subscription, resource_group, management_group, set_values, template_dirs,
-                   dry_run, wait, force, fmt, cloud, arm_endpoint, ca_bundle, retry_timeout):
+                   dry_run, wait, force, fail_on, config_path, no_config, fmt, cloud, arm_endpoint, ca_bundle,
+                   retry_timeout):
     """Create or update custom roles in Azure, idempotently.
 
     An existing custom role with the same name is updated in place (no write when it already
@@ -165,9 +158,10 @@ def create_command(ctx, role, roles_spec, subscription, resource_group, manageme
     from rbactool.operations import ensure_role, wait_for_role
 
     scope = scope_values(ctx, subscription, resource_group, management_group)
+    config = gate_config(config_path, no_config, fail_on)
     roles = load_roles_arg(ctx, role, roles_spec, set_values, scope, template_dirs)
-    preflight(roles, force)
-    gw = gateway(cloud, arm_endpoint, ca_bundle, subscription)
+    gw = gateway(cloud, arm_endpoint, ca_bundle, subscription)  # no request yet
+    catalog = preflight(roles, force, config=config, no_config=no_config, endpoint=gw.conn.endpoint)
     backoff = _backoff(retry_timeout)
     # Write every role first, then wait for all of them: their replication delays overlap.
     results = [ensure_role(gw, r, dry_run=dry_run, wait=False) for r in roles]
@@ -177,8 +171,8 @@ def create_command(ctx, role, roles_spec, subscription, resource_group, manageme
                 wait_for_role(gw, change.role, backoff=backoff, progress=_progress)
     for change in results:
         if fmt == "text":
-            click.echo(f"{change.status:<13} {change.role.name}  ({change.role.role_id})"
-                       f"{_effective_summary(change.previous, change.role) if 'update' in change.status else ''}")
+            summary = _effective_summary(change.previous, change.role, catalog) if "update" in change.status else ""
+            click.echo(f"{change.status:<13} {change.role.name}  ({change.role.role_id}){summary}")
     if fmt == "json":
         click.echo(json.dumps({"schema_version": 1, "roles": [
             {"status": c.status, "name": c.role.name, "id": c.role.role_id,

@@ -15,7 +15,8 @@ from click.core import ParameterSource
 
 from rbactool.commands.arm import connection_options
 from rbactool.commands.render import scope_values, template_dir_option
-from rbactool.errors import EXIT_AZURE, EXIT_INTERRUPTED, InputError, SpecError
+from rbactool.commands.validate import config_options, gate_config
+from rbactool.errors import EXIT_AZURE, EXIT_INTERRUPTED, SpecError
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "no-op": "="}
 
@@ -32,9 +33,6 @@ def spec_options(fn):
                          help="Replaces the spec's default scope with a management group."),
             click.option("--prune", is_flag=True,
                          help="Also delete managed assignments and roles the spec no longer has."),
-            click.option("--fail-on", type=click.Choice(["error", "security-warning", "warning", "suggestion", "none"]),
-                         default="error", show_default=True,
-                         help="Refuse the spec when validation finds this or worse."),
             click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True,
                          help="Concurrent requests."),
             click.option("--take-over", is_flag=True,
@@ -42,17 +40,24 @@ def spec_options(fn):
         )
     ):
         fn = decorator(fn)
+    fn = config_options("Refuse the spec when validation finds this type or worse")(fn)
     return template_dir_option(connection_options(fn))
 
 
 def _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on, prune, parallelism,
-           template_dirs, cloud, arm_endpoint, ca_bundle, *, take_over=False, writes=False):
-    """Validate the spec offline, read Azure, compute the plan. Returns (plan, gateway factory)."""
+           template_dirs, cloud, arm_endpoint, ca_bundle, *, take_over=False, writes=False, config_path=None,
+           no_config=False):
+    """Validate the spec offline (the same gate and .rbactool.yaml as `rbactool validate`), read
+    Azure, compute the plan. Returns (plan, gateway factory, gateways)."""
+    import os
+
     from rbactool.builtins import load_builtin_roles
-    from rbactool.catalog import load_catalog
+    from rbactool.catalog import resolve_source
+    from rbactool.commands.validate import run_gate
     from rbactool.plan import ThrottleGate, desired_state, make_plan, read_current
     from rbactool.spec import load_spec, render_spec
 
+    config = gate_config(config_path, no_config, fail_on)
     scope = scope_values(ctx, subscription, resource_group, management_group)
     # As for render: $AZURE_SUBSCRIPTION_ID only fills in where the spec names no subscription.
     fallbacks = {}
@@ -64,12 +69,14 @@ def _build(ctx, roles_spec, subscription, resource_group, management_group, fail
                         "apply marks what it writes with it, and --prune deletes only what carries it")
     rendered = render_spec(spec, extra_template_dirs=tuple(template_dirs), overrides=scope, fallbacks=fallbacks)
     desired = desired_state(spec, rendered, scope, fallbacks)
-    catalog = load_catalog()
-    _check_findings([r.role for r in rendered], catalog, fail_on)
 
     from rbactool.azure_adapter import AzureGateway, connection_settings
 
     conn = connection_settings(cloud=cloud, endpoint=arm_endpoint, ca_bundle=ca_bundle, subscription=subscription)
+    source = resolve_source(endpoint=conn.endpoint, tenant=os.environ.get("AZURE_TENANT_ID"))
+    # each role is validated once per run: here (make_plan's diff asks for effective operations only)
+    _, catalog = run_gate([r.role for r in rendered], source, config, no_config=no_config,
+                          what="the spec's roles")
     gate = ThrottleGate(ctx.meta.setdefault("rbactool.cancel", threading.Event()))
     gateways = []
 
@@ -87,21 +94,6 @@ def _build(ctx, roles_spec, subscription, resource_group, management_group, fail
 
     plan = make_plan(desired, current, prune=prune, catalog=catalog, builtin_name=builtin_name, take_over=take_over)
     return plan, factory, gateways
-
-
-def _check_findings(roles, catalog, fail_on: str) -> None:
-    if fail_on == "none":
-        return
-    from rbactool.findings import at_or_above
-    from rbactool.validate import validate
-
-    threshold = fail_on.upper().replace("-", "_")
-    bad = [(r, f) for r in roles for f in validate(r, catalog).findings if at_or_above(f.type, threshold)]
-    for r, f in bad[:10]:
-        click.echo(f"{f.type} {f.code} [{r.name}]: {f.message}", err=True)
-    if bad:
-        raise InputError(f"{len(bad)} finding(s) at or above {fail_on} in the spec's roles "
-                         "(see `rbactool validate`); fix them or pass --fail-on none")
 
 
 # --------------------------------------------------------------------------- output
@@ -200,7 +192,8 @@ def format_plan_markdown(plan, spec_path: str) -> str:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error.")
 @click.pass_context
 def plan_command(ctx, roles_spec, subscription, resource_group, management_group, prune, fail_on, parallelism,
-                 take_over, template_dirs, cloud, arm_endpoint, ca_bundle, retry_timeout, fmt, detailed_exitcode):
+                 take_over, template_dirs, cloud, arm_endpoint, ca_bundle, retry_timeout, fmt, detailed_exitcode,
+                 config_path, no_config):
     """Show what `apply` would change in Azure to match a roles spec (reads only).
 
     Custom roles are matched by name, assignments by scope, role and principal. Managed objects are
@@ -209,7 +202,8 @@ def plan_command(ctx, roles_spec, subscription, resource_group, management_group
     """
     # With --detailed-exitcode every error exits 1 (Terraform's convention; mapped in cli.LazyGroup).
     plan, _, _ = _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on, prune,
-                        parallelism, template_dirs, cloud, arm_endpoint, ca_bundle, take_over=take_over)
+                        parallelism, template_dirs, cloud, arm_endpoint, ca_bundle, take_over=take_over,
+                        config_path=config_path, no_config=no_config)
     if fmt == "json":
         click.echo(json.dumps(plan_dict(plan), indent=2))
     elif fmt == "markdown":
@@ -226,7 +220,8 @@ def plan_command(ctx, roles_spec, subscription, resource_group, management_group
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_context
 def apply_command(ctx, roles_spec, subscription, resource_group, management_group, prune, fail_on, parallelism,
-                  take_over, template_dirs, cloud, arm_endpoint, ca_bundle, retry_timeout, auto_approve, fmt):
+                  take_over, template_dirs, cloud, arm_endpoint, ca_bundle, retry_timeout, auto_approve, fmt,
+                  config_path, no_config):
     """Make Azure match a roles spec: the plan, then its changes, in dependency order.
 
     Role definitions are written before their assignments; assignments are removed before their
@@ -237,7 +232,8 @@ def apply_command(ctx, roles_spec, subscription, resource_group, management_grou
 
     plan, factory, gateways = _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on,
                                      prune, parallelism, template_dirs, cloud, arm_endpoint, ca_bundle,
-                                     take_over=take_over, writes=True)
+                                     take_over=take_over, writes=True, config_path=config_path,
+                                     no_config=no_config)
     reads = sum(g.requests for g in gateways)
     if not plan.has_changes:
         if fmt == "json":

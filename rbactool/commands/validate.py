@@ -59,22 +59,92 @@ def read_input(name: str) -> str:
     return read_text_file(name)
 
 
+def config_options(fail_on_help: str):
+    """--fail-on / --config / --no-config: the validation gate's settings, the same for validate,
+    create, plan and apply (see ``gate_config`` and ``run_gate``)."""
+
+    def wrap(fn):
+        for decorator in reversed((
+            click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
+                         help=f"{fail_on_help} [default: error, or fail_on in the config]. "
+                              "security-warning is the recommended CI setting."),
+            click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+                         help="Config file: suppressions, severity overrides, fail_on "
+                              "[default: the nearest .rbactool.yaml upward from the current directory]."),
+            click.option("--no-config", is_flag=True, help="Ignore any .rbactool.yaml."),
+        )):
+            fn = decorator(fn)
+        return fn
+
+    return wrap
+
+
+def gate_config(config_path: str | None, no_config: bool, fail_on: str | None):
+    """The config of the gate: .rbactool.yaml (or --config / --no-config), then --fail-on on top."""
+    from rbactool.config import parse_fail_on, resolve_config
+
+    config = resolve_config(config_path, no_config)
+    if fail_on is not None:
+        config = replace(config, fail_on=parse_fail_on(fail_on))
+    return config
+
+
+def announce_gate(config, no_config: bool, catalog_source=None) -> None:
+    """One line on stderr naming the config (and catalog) the gate uses, the same for every command:
+    ``using config .rbactool.yaml (2 ignores, 0 severity overrides), fail-on error, catalog packaged``."""
+    from rbactool.config import describe_config, fail_on_label
+
+    catalog = f", catalog {catalog_source.describe()}" if catalog_source is not None else ""
+    click.echo(f"using {describe_config(config, no_config=no_config)}, fail-on {fail_on_label(config.fail_on)}"
+               f"{catalog}", err=True)
+
+
+MAX_SHOWN = 10
+
+
+def run_gate(roles, catalog_source, config, *, no_config: bool, what: str, bypass: str = "--fail-on none",
+             force: bool = False):
+    """The gate for commands that act on roles (create, plan, apply): announce the config, validate
+    through ``rbactool.validate.gate``, show what blocks (and any ERROR or SECURITY_WARNING) on
+    stderr, and refuse (``ValidationRefused``, exit 3) unless *force*. Returns (report, catalog)."""
+    from rbactool.catalog import load_source
+    from rbactool.findings import SECURITY_WARNING, at_or_above
+    from rbactool.validate import ValidationRefused, gate
+
+    announce_gate(config, no_config, catalog_source)
+    catalog = load_source(catalog_source)
+    report = gate(roles, catalog, config)
+    blocking = [f for f in report.findings if at_or_above(f.type, report.fail_on)]
+    notable = [f for f in report.findings if not at_or_above(f.type, report.fail_on)
+               and at_or_above(f.type, SECURITY_WARNING)]
+    shown = [*blocking, *notable]
+    for f in shown[:MAX_SHOWN]:
+        role = f" [{f.location.role}]" if f.location.role else ""
+        click.echo(f"{f.type} {f.code}{role}: {f.message}", err=True)
+    if len(shown) > MAX_SHOWN:
+        click.echo(f"  ... and {len(shown) - MAX_SHOWN} more (see `rbactool validate`)", err=True)
+    if report.suppressed:
+        click.echo(f"  ({len(report.suppressed)} finding(s) suppressed by the config)", err=True)
+    if report.failed():
+        if not force:
+            raise ValidationRefused(report, what, bypass)
+        click.echo(f"--force: going on despite {len(blocking)} finding(s) at or above "
+                   f"{(report.fail_on or 'none').lower().replace('_', '-')}", err=True)
+    return report, catalog
+
+
 @click.command("validate")
 @click.argument("files", nargs=-1, metavar="FILE|DIR|-...")
 @click.option("--roles", "specs", multiple=True, metavar="SPEC.yaml",
               help="A roles spec (roles/*.yaml): render its roles, then validate them. Repeatable.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format. json has a schema_version; sarif is for GitHub code scanning.")
-@click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
-              help="Exit 1 when a finding is at or above this type [default: error, or fail_on in the config]. "
-                   "security-warning is the recommended CI setting.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="Config file [default: the nearest .rbactool.yaml upward from the current directory].")
-@click.option("--no-config", is_flag=True, help="Ignore any .rbactool.yaml.")
+@config_options("Exit 1 when a finding is at or above this type")
 @click.option("--ignore", "ignore_codes", multiple=True, metavar="CODE",
               help="Suppress every finding with this code (counted as suppressed). Repeatable.")
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, envvar="RBACTOOL_CATALOG",
-              help="Operations catalog to check against [default: the packaged snapshot].")
+              help="Operations catalog to check against [default: a cache refreshed from public Azure, "
+                   "else the packaged snapshot; see `rbactool catalog info`].")
 @click.option("--catalog-max-age-days", type=click.IntRange(min=0), default=None, metavar="DAYS",
               help="CATALOG_OUTDATED when the catalog snapshot is older than this [default: 180, or "
                    "catalog_max_age_days in the config].")
@@ -100,17 +170,16 @@ def validate_command(ctx, files, specs, fmt, fail_on, config_path, no_config, ig
     if not files and not specs:
         raise click.UsageError("give at least one FILE, DIR, '-' or --roles SPEC (or --list-rules)")
 
-    from rbactool.catalog import load_catalog
-    from rbactool.config import cli_ignores, parse_fail_on, resolve_config
-    from rbactool.validate import validate_roles, validate_text
+    from rbactool.catalog import load_source, resolve_source
+    from rbactool.config import cli_ignores
+    from rbactool.validate import gate, validate_text
 
-    config = resolve_config(config_path, no_config)
-    if fail_on is not None:
-        config = replace(config, fail_on=parse_fail_on(fail_on))
+    config = gate_config(config_path, no_config, fail_on)
     if catalog_max_age_days is not None:
         config = replace(config, catalog_max_age_days=catalog_max_age_days)
     extra_ignores = cli_ignores(ignore_codes)
-    catalog = load_catalog(catalog_path)
+    source = resolve_source(catalog_path)
+    catalog = load_source(source)
 
     roles = []
     findings = []
@@ -132,8 +201,8 @@ def validate_command(ctx, files, specs, fmt, fail_on, config_path, no_config, ig
             roles.append(replace(rendered.role, source=str(spec_path)))
         names.append(str(spec_path))
 
-    report = validate_roles(roles, catalog, config, extra_findings=findings, extra_ignores=extra_ignores,
-                            files=names)
+    announce_gate(config, no_config, source)
+    report = gate(roles, catalog, config, extra_findings=findings, extra_ignores=extra_ignores, files=names)
     if fmt == "json":
         click.echo(output.format_json(report, catalog_origin=catalog.origin), nl=False)
     elif fmt == "sarif":
@@ -284,7 +353,7 @@ def format_explain_text(data: dict) -> str:
 @click.argument("target", metavar="FILE|BUILTIN-ROLE|TEMPLATE|PERMISSION")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, envvar="RBACTOOL_CATALOG",
-              help="Operations catalog [default: the packaged snapshot].")
+              help="Operations catalog [default: a cache refreshed from public Azure, else the packaged snapshot].")
 def explain_command(target, fmt, catalog_path):
     """Show what a permission string or a role grants, operation by operation.
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 
-from rbactool.catalog import Catalog, compile_pattern, load_catalog, namespace_of
+from rbactool.catalog import Catalog, compile_pattern, load_packaged_catalog, namespace_of
 from rbactool.emulator.armerror import ArmError
 
 
 @functools.lru_cache(maxsize=1)
 def packaged_catalog() -> Catalog:
-    return load_catalog(None)
+    """The emulator always serves the packaged snapshot, never a cache some command refreshed."""
+    return load_packaged_catalog()
 
 
 class ActionChecker:
