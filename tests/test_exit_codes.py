@@ -50,7 +50,7 @@ def test_ctrl_c_exits_130_with_one_line(run, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(rbactool.catalog, "load_catalog", interrupted)
+    monkeypatch.setattr(rbactool.catalog, "load_source", interrupted)
     r = run("validate", SEED)
     assert r.exit_code == 130 and r.stderr.strip() == "Interrupted"
     r = run("plan", "--roles", SPEC, "--detailed-exitcode")  # an interrupt is not an error
@@ -63,7 +63,7 @@ def test_an_aborted_prompt_exits_130(run, monkeypatch):
     def aborted(*args, **kwargs):
         raise click.Abort
 
-    monkeypatch.setattr(rbactool.catalog, "load_catalog", aborted)
+    monkeypatch.setattr(rbactool.catalog, "load_source", aborted)
     r = run("validate", SEED)
     assert r.exit_code == 130 and r.stderr.strip() == "Aborted"
 
@@ -81,7 +81,10 @@ def test_confirmations_that_cannot_be_asked_are_usage_errors(run, emulator):  # 
     assert r.exit_code == 2 and one_error_line(r.stderr) and "--yes" in r.stderr
     assert emulator.requests() == []
     r = run("apply", "--roles", SPEC, "-s", sub, env=env)
-    assert r.exit_code == 2 and one_error_line(r.stderr) and "--auto-approve" in r.stderr
+    # the gate names its config (and its warnings) first; then exactly one Error line, the last
+    errors = [line for line in r.stderr.splitlines() if line.startswith("Error: ")]
+    assert r.exit_code == 2 and len(errors) == 1 and r.stderr.strip().splitlines()[-1] == errors[0]
+    assert "--auto-approve" in errors[0] and "Traceback" not in r.stderr
     assert [x for x in emulator.requests() if x["method"] != "GET"] == []
     r = run("delete", "Custom role for scoring - online endpoint", "-s", sub, "--with-assignments", "--yes", env=env)
     assert r.exit_code == 0, r.stderr
