@@ -57,6 +57,8 @@ SCOPE_PARAMS = ("subscription", "resource_group", "management_group")
 RESERVED = (*SCOPE_PARAMS, "assignable_scope", "assignable_scopes", "name", "description")
 MAX_NAME = 512
 MAX_DESCRIPTION = 2048
+#: Largest template file (templates are a screenful; this only stops a hostile one early).
+MAX_TEMPLATE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -204,10 +206,12 @@ def discover(dirs: Sequence[Path]) -> dict[str, Path]:
 
 @functools.lru_cache(maxsize=64)
 def _load_template_file(name: str, path: Path, mtime: float) -> Template:
+    from rbactool.readers import read_file
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise TemplateError(f"template {name!r} ({path}): cannot read: {e}") from e
+        text = read_file(path, what="template", limit=MAX_TEMPLATE_BYTES, error=TemplateError)
+    except TemplateError as e:
+        raise TemplateError(f"template {name!r}: {e}") from e
     return _parse_front_matter(name, path, text)
 
 

@@ -245,6 +245,15 @@ def test_one_environment_factory_and_it_is_the_sandbox():
     assert (ROOT / "rbactool" / "render.py").read_text().count("from_code(") == 1
 
 
+def test_a_huge_template_file_is_refused_before_it_is_read(run, tmp_path):
+    d = tmp_path / "t"
+    d.mkdir()
+    (d / "huge.json.j2").write_text(FRONT + "{" + " " * (2 * 1024 * 1024) + "}")
+    r = run("render", "huge", "-s", SUB, "--templates", d)
+    assert r.exit_code == 3 and "'huge'" in r.stderr and "byte limit" in r.stderr
+    assert r.stderr.count("\n") == 1
+
+
 # --------------------------------------------------------------------------- templates listing
 
 
