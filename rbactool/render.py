@@ -14,8 +14,10 @@ front matter block inside a Jinja comment, in YAML::
 Every template also gets ``subscription``, ``resource_group``, ``management_group`` (type-checked
 before rendering), and the computed ``assignable_scope`` / ``assignable_scopes``.
 
-Safety: Jinja runs with StrictUndefined and autoescaping off, and *every* ``{{ ... }}`` must end
-in ``| tojson`` (enforced at render time), so no value can break out of its JSON string.
+Safety: templates are untrusted input and render in rbactool's Jinja sandbox (rbactool.sandbox:
+no Python objects, no file access, bounded time, size and recursion). Jinja runs with
+StrictUndefined and autoescaping off, and *every* ``{{ ... }}`` must end in ``| tojson``
+(enforced at render time), so no value can break out of its JSON string.
 The rendered text is parsed, checked against a JSON Schema, and read into the role model.
 """
 
@@ -55,6 +57,8 @@ SCOPE_PARAMS = ("subscription", "resource_group", "management_group")
 RESERVED = (*SCOPE_PARAMS, "assignable_scope", "assignable_scopes", "name", "description")
 MAX_NAME = 512
 MAX_DESCRIPTION = 2048
+#: Largest template file (templates are a screenful; this only stops a hostile one early).
+MAX_TEMPLATE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,8 @@ class Template:
     default_description: str
     params: tuple[ParamSpec, ...]
     body: str
+    #: lines of the file before the body (the front matter), so errors name file lines
+    line_offset: int = 0
 
     def param(self, name: str) -> ParamSpec | None:
         return next((p for p in self.params if p.name == name), None)
@@ -163,6 +169,7 @@ def _parse_front_matter(name: str, path: Path, text: str) -> Template:
         default_description=meta["description"],
         params=tuple(params),
         body=text[m.end():],
+        line_offset=text[:m.end()].count("\n"),
     )
 
 
@@ -199,10 +206,12 @@ def discover(dirs: Sequence[Path]) -> dict[str, Path]:
 
 @functools.lru_cache(maxsize=64)
 def _load_template_file(name: str, path: Path, mtime: float) -> Template:
+    from rbactool.readers import read_file
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise TemplateError(f"template {name!r} ({path}): cannot read: {e}") from e
+        text = read_file(path, what="template", limit=MAX_TEMPLATE_BYTES, error=TemplateError)
+    except TemplateError as e:
+        raise TemplateError(f"template {name!r}: {e}") from e
     return _parse_front_matter(name, path, text)
 
 
@@ -220,6 +229,33 @@ def load_template(name: str, dirs: Sequence[Path]) -> Template:
 
 def list_templates(dirs: Sequence[Path]) -> list[Template]:
     return [_load_template_file(n, p, p.stat().st_mtime) for n, p in sorted(discover(dirs).items())]
+
+
+@dataclass(frozen=True)
+class TemplateEntry:
+    """One template found on the search path: the template, or why it cannot be used."""
+
+    name: str
+    path: Path
+    template: Template | None = None
+    error: str | None = None
+
+
+def scan_templates(dirs: Sequence[Path]) -> list[TemplateEntry]:
+    """Every template on the search path, each loaded and compiled in the sandbox on its own: a
+    broken one (front matter, syntax, a refused statement) carries its error, the others list."""
+    out = []
+    for name, path in sorted(discover(dirs).items()):
+        try:
+            template = _load_template_file(name, path, path.stat().st_mtime)
+            compile_template(template)
+        except OSError as e:
+            out.append(TemplateEntry(name, path, error=f"template {name!r} ({path}): cannot read: {e}"))
+        except TemplateError as e:
+            out.append(TemplateEntry(name, path, error=str(e)))
+        else:
+            out.append(TemplateEntry(name, path, template))
+    return out
 
 
 # --------------------------------------------------------------------------- scopes and values
@@ -318,11 +354,14 @@ class _UnsafeInterpolation(Exception):
 
 @functools.lru_cache(maxsize=1)
 def _environment():
+    """The one Jinja environment every template renders in: rbactool's sandbox (rbactool.sandbox)."""
     import jinja2
+
+    from rbactool.sandbox import environment_class
 
     global _JsonText
     _JsonText = _json_markup_class()
-    env = jinja2.Environment(
+    env = environment_class()(
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -332,6 +371,58 @@ def _environment():
     for name in ("safe", "forceescape", "escape", "e"):  # nothing may smuggle raw text past tojson
         env.filters.pop(name, None)
     return env
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(body: str):
+    from rbactool.sandbox import TEMPLATE_FILENAME
+
+    env = _environment()
+    code = env.compile(body, filename=TEMPLATE_FILENAME)
+    return env.template_class.from_code(env, code, env.make_globals(None))
+
+
+def _template_error(template: Template, e: Exception) -> TemplateError:
+    """One line naming the template, the line (in the template file) and what went wrong."""
+    import jinja2
+
+    from rbactool.sandbox import refused_class, refused_statement_class, template_line
+
+    where = f"template {template.name!r} ({template.path})"
+    line = template_line(e)
+    at = f" line {line + template.line_offset}" if line else ""
+    if isinstance(e, _UnsafeInterpolation):
+        return TemplateError(
+            f"{where}{at}: every {{{{ ... }}}} must end in '| tojson' (a value was interpolated raw: "
+            f"{e.args[0]!r:.60})"
+        )
+    if isinstance(e, (refused_class(), refused_statement_class())):
+        message = str(e.message if isinstance(e, jinja2.TemplateSyntaxError) else e)
+        return TemplateError(f"{where}{at}: {message if message.startswith('refused') else 'refused: ' + message}")
+    if isinstance(e, jinja2.TemplateSyntaxError):
+        return TemplateError(f"{where}: syntax error at line {(e.lineno or 0) + template.line_offset}: {e.message}")
+    if isinstance(e, jinja2.UndefinedError):
+        return TemplateError(f"{where}{at}: {e.message}")
+    if isinstance(e, jinja2.TemplateError):
+        return TemplateError(f"{where}{at}: {e}")
+    if isinstance(e, RecursionError):
+        return TemplateError(f"{where}{at}: refused: recursion too deep")
+    if isinstance(e, MemoryError):
+        return TemplateError(f"{where}{at}: refused: out of memory")
+    if isinstance(e, TypeError):
+        # tojson of an undefined name (StrictUndefined) or of a value JSON cannot hold
+        undefined = "StrictUndefined" in str(e)
+        what = "uses an undefined variable inside '| tojson'" if undefined else str(e)
+        return TemplateError(f"{where}{at}: {what}")
+    return TemplateError(f"{where}{at}: rendering failed: {type(e).__name__}: {e}")
+
+
+def compile_template(template: Template):
+    """The template's body compiled in the sandbox; a syntax error or refused statement is a TemplateError."""
+    try:
+        return _compiled(template.body)
+    except Exception as e:  # noqa: BLE001 - any error compiling template code is the template's fault
+        raise _template_error(template, e) from e
 
 
 @functools.lru_cache(maxsize=1)
@@ -351,9 +442,8 @@ def render_text(
     management_group: str | None = None,
     assignable_scopes: Sequence[str] | None = None,
 ) -> str:
-    """Render a template to JSON text (before canonicalisation). Parameters are checked first."""
-    import jinja2
-
+    """Render a template to JSON text (before canonicalisation), in the sandbox. Parameters are
+    checked first."""
     if subscription is not None:
         check_guid(subscription, "subscription")
     if resource_group is not None:
@@ -373,26 +463,14 @@ def render_text(
         assignable_scopes=scopes,
     )
     logger.debug("rendering %s with parameters %s, assignable scopes %s", template.name, sorted(context), scopes)
-    where = f"template {template.name!r} ({template.path})"
+    from rbactool.sandbox import bounded
+
+    compiled = compile_template(template)
     try:
-        return _environment().from_string(template.body).render(context)
-    except _UnsafeInterpolation as e:
-        raise TemplateError(
-            f"{where}: every {{{{ ... }}}} must end in '| tojson' (a value was interpolated raw: {e.args[0]!r:.60})"
-        ) from e
-    except jinja2.TemplateSyntaxError as e:
-        raise TemplateError(f"{where}: syntax error at line {e.lineno}: {e.message}") from e
-    except jinja2.UndefinedError as e:
-        raise TemplateError(f"{where}: {e.message}") from e
-    except jinja2.TemplateError as e:
-        raise TemplateError(f"{where}: {e}") from e
-    except TypeError as e:
-        # tojson of an undefined name (StrictUndefined) or of a value JSON cannot hold
-        undefined = "StrictUndefined" in str(e)
-        what = "uses an undefined variable inside '| tojson'" if undefined else str(e)
-        raise TemplateError(f"{where}: {what}") from e
+        with bounded():
+            return compiled.render(context)
     except Exception as e:  # noqa: BLE001 - any error raised by template code is the template's fault
-        raise TemplateError(f"{where}: rendering failed: {type(e).__name__}: {e}") from e
+        raise _template_error(template, e) from e
 
 
 def render_role(template: Template, values: Mapping[str, Any] | None = None, *, schema: bool = True,

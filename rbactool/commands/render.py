@@ -9,7 +9,7 @@ import click
 from click.core import ParameterSource
 
 from rbactool import render as rendering
-from rbactool.errors import ParameterError
+from rbactool.errors import ParameterError, TemplateError
 from rbactool.files import write_files
 from rbactool.model import SHAPE_ARM, SHAPE_AZ, dumps_json, dumps_role, to_dict
 
@@ -135,36 +135,55 @@ def _render_spec(spec_path: Path, scope: dict, fallbacks: dict, fmt: str, output
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @template_dir_option
 def templates_command(fmt, template_dirs):
-    """List the templates (shipped and --templates DIR) with their parameters."""
-    templates = rendering.list_templates(rendering.template_dirs(template_dirs))
+    """List the templates (shipped and --templates DIR) with their parameters.
+
+    Each template is loaded and compiled on its own: a broken one is listed with its error while
+    the others list, and the command then exits 3 (invalid input), so CI notices.
+    """
+    entries = rendering.scan_templates(rendering.template_dirs(template_dirs))
     if fmt == "json":
-        doc = {
-            "schema_version": 1,
-            "templates": [
-                {
-                    "name": t.name,
-                    "path": str(t.path),
-                    "summary": t.summary,
-                    "name_default": t.default_name,
-                    "description_default": t.default_description,
-                    "parameters": [
-                        {"name": p.name, "type": p.type, "default": p.default, "required": p.required,
-                         "choices": list(p.choices), "help": p.help}
-                        for p in t.params
-                    ],
-                }
-                for t in templates
-            ],
-        }
+        doc = {"schema_version": 1, "templates": [_template_json(e) for e in entries]}
         click.echo(json.dumps(doc, indent=2))
+    else:
+        for e in entries:
+            _template_text(e)
+    broken = [e.name for e in entries if e.error]
+    if broken:
+        raise TemplateError(f"{len(broken)} of {len(entries)} template(s) cannot be used: {', '.join(broken)} "
+                            "(errors listed above)")
+
+
+def _template_json(e: rendering.TemplateEntry) -> dict:
+    t = e.template
+    if t is None:
+        return {"name": e.name, "path": str(e.path), "error": e.error}
+    return {
+        "name": t.name,
+        "path": str(t.path),
+        "summary": t.summary,
+        "name_default": t.default_name,
+        "description_default": t.default_description,
+        "parameters": [
+            {"name": p.name, "type": p.type, "default": p.default, "required": p.required,
+             "choices": list(p.choices), "help": p.help}
+            for p in t.params
+        ],
+        "error": None,
+    }
+
+
+def _template_text(e: rendering.TemplateEntry) -> None:
+    t = e.template
+    if t is None:
+        click.secho(e.name, bold=True)
+        click.secho(f"  error: {e.error}", fg="red")
         return
-    for t in templates:
-        click.secho(t.name, bold=True)
-        click.echo(f"  {t.summary}")
-        click.echo(f"  name: {t.default_name}")
-        click.echo("  parameters: subscription, resource_group | management_group, name, description"
-                   + "".join(f", {p.name}" for p in t.params))
-        for p in t.params:
-            extra = f" one of {'|'.join(p.choices)}" if p.choices else ""
-            default = " (required)" if p.required else f" (default: {p.default})"
-            click.echo(f"    {p.name}: {p.type}{extra}{default}  {p.help}")
+    click.secho(t.name, bold=True)
+    click.echo(f"  {t.summary}")
+    click.echo(f"  name: {t.default_name}")
+    click.echo("  parameters: subscription, resource_group | management_group, name, description"
+               + "".join(f", {p.name}" for p in t.params))
+    for p in t.params:
+        extra = f" one of {'|'.join(p.choices)}" if p.choices else ""
+        default = " (required)" if p.required else f" (default: {p.default})"
+        click.echo(f"    {p.name}: {p.type}{extra}{default}  {p.help}")
