@@ -137,6 +137,10 @@ _RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("EMPTY_DOCUMENT", WARNING, "structure", "File holds no role definition",
      "The file is an empty JSON list (or REST `value` list): there is nothing to validate. A role file "
      "that should define roles but renders empty is usually a broken template or export."),
+    ("DUPLICATE_KEY", ERROR, "structure", "Key given twice in one JSON object",
+     "A JSON object holds the same key twice (for example two `Actions`). JSON readers disagree on which "
+     "one counts: rbactool and the az CLI keep the last, so a second `Actions` silently replaces the first "
+     "one a reviewer reads. Remove one of them. The other checks run on the last value."),
     ("MISSING_NAME", ERROR, "structure", "Role has no name",
      "`Name` (az) / `roleName` (ARM) is required and must not be empty or blank."),
     ("MISSING_ASSIGNABLE_SCOPES", ERROR, "structure", "Custom role has no assignable scopes",
@@ -156,6 +160,13 @@ _RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
      "Azure limits a role name to 512 characters."),
     ("DESCRIPTION_TOO_LONG", ERROR, "structure", "Description longer than 2048 characters",
      "Azure limits a role description to 2048 characters."),
+    ("NAME_CONTROL_CHARACTER", ERROR, "structure", "Control or invisible character in the role name",
+     "The role name holds a control character (a line break, tab, escape...) or an invisible formatting "
+     "character (zero-width space, right-to-left override...). Such a name displays differently from what "
+     "it is: in the portal, in `az` output, in a terminal or a review. Use printable characters only."),
+    ("DESCRIPTION_CONTROL_CHARACTER", WARNING, "structure", "Control or invisible character in the description",
+     "The description holds a control character other than a tab or line break (for example a terminal "
+     "escape sequence) or an invisible direction override, which can hide or reorder text when it is shown."),
     ("CONDITION_WITHOUT_VERSION", ERROR, "structure", "Condition without conditionVersion",
      "A permission block with an ABAC `condition` needs `conditionVersion` \"2.0\"."),
     # ---- action grammar
@@ -235,6 +246,9 @@ _RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("SCOPE_MALFORMED", ERROR, "scopes", "Malformed assignable scope",
      "An assignable scope must be /subscriptions/{guid}, /subscriptions/{guid}/resourceGroups/{name}, "
      "/providers/Microsoft.Management/managementGroups/{id} or a resource id."),
+    ("SCOPE_TRAILING_SLASH", ERROR, "scopes", "Assignable scope ends with '/'",
+     "An ARM scope never ends with a slash. rbactool does not send it as written: ARM compares scopes as "
+     "strings, and the role's deterministic id is derived from its first scope. Remove the trailing '/'."),
     ("SCOPE_PLACEHOLDER", WARNING, "scopes", "Placeholder in an assignable scope",
      "The scope contains a placeholder such as `<subscriptionId>` or `{rg}`. Replace it (or render the "
      "role from a template with `rbactool render`) before creating the role."),
