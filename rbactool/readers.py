@@ -15,6 +15,7 @@ Values echoed in messages are cut to a short prefix by ``clip``.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -112,6 +113,36 @@ def read_file(path: str | os.PathLike, *, what: str = "file", limit: int = MAX_I
     if len(data) > limit:  # grew while read, or a special file
         raise error(f"{p}: {what} is larger than the {limit:,}-byte limit")
     return decode_text(data, str(p), what, error)
+
+
+def read_json_file(path: str | os.PathLike, *, what: str = "file", where: str | None = None,
+                   limit: int = MAX_INPUT_BYTES, error: type[InputError] = InputError) -> Any:
+    """A JSON file, gzip-compressed or not (rbactool's caches), with every limit of this module;
+    a compressed file may expand to *limit* bytes at most (no gzip bomb is expanded whole)."""
+    import gzip
+    import zlib
+
+    p = Path(path)
+    where = where or str(p)
+    try:
+        if p.stat().st_size > limit:
+            raise error(f"{where}: {what} is larger than the {limit:,}-byte limit")
+        with p.open("rb") as f:
+            data = f.read(limit + 1)
+            if data[:2] == b"\x1f\x8b":
+                with gzip.GzipFile(fileobj=io.BytesIO(data)) as z:
+                    data = z.read(limit + 1)
+    except FileNotFoundError as e:
+        raise error(f"{where}: no such file") from e
+    except IsADirectoryError as e:
+        raise error(f"{where}: is a directory, expected a {what}") from e
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise error(f"{where}: {what} is not valid gzip data") from e
+    except OSError as e:
+        raise error(f"{where}: cannot read: {e.strerror or e}") from e
+    if len(data) > limit:
+        raise error(f"{where}: {what} is larger than the {limit:,}-byte limit")
+    return loads_json(decode_text(data, where, what, error), where, error)
 
 
 def read_path_or_stdin(name: str, *, what: str = "file", error: type[InputError] = InputError) -> tuple[str, str]:

@@ -199,10 +199,9 @@ def discover(dirs: Sequence[Path]) -> dict[str, Path]:
 
 @functools.lru_cache(maxsize=64)
 def _load_template_file(name: str, path: Path, mtime: float) -> Template:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise TemplateError(f"template {name!r} ({path}): cannot read: {e}") from e
+    from rbactool.readers import read_file
+
+    text = read_file(path, what="template", error=TemplateError)
     return _parse_front_matter(name, path, text)
 
 

@@ -48,15 +48,10 @@ def expand_inputs(inputs: tuple[str, ...]) -> list[str]:
 
 
 def read_input(name: str) -> str:
-    from rbactool.model import read_text_file
+    """A role file, or standard input for ``-`` (the readers' 16 MiB limit on both)."""
+    from rbactool.readers import read_path_or_stdin
 
-    if name == "-":
-        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise RoleFormatError("-: standard input is not UTF-8 text") from e
-    return read_text_file(name)
+    return read_path_or_stdin(name, what="role file", error=RoleFormatError)[1]
 
 
 @click.command("validate")
