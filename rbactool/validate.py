@@ -304,20 +304,21 @@ def validate_roles(
     return Report(active, suppressed, n, tuple(files), config.fail_on, catalog.snapshot_date)
 
 
-def validate_text(text: str, source: str) -> tuple[list[RoleDefinition], list[Finding]]:
+def validate_text(text: str, source: str, *, where: str | None = None) -> tuple[list[RoleDefinition], list[Finding]]:
     """Parse a JSON document into roles; structure problems become findings, not exceptions.
 
     The document is read once, by the one JSON reader (``rbactool.readers``): invalid JSON, an
     empty file or input beyond its limits (nesting, numbers, sizes) raises RoleFormatError, which
     is invalid input (exit 3). A key given twice in one object is a DUPLICATE_KEY finding (the
     other checks still run, on the last value, which is what the az CLI would send). Each item of
-    a role list is read on its own, so one broken item does not hide the others.
+    a role list is read on its own, so one broken item does not hide the others. *where* names
+    the input in error messages (default: *source*, which names it in findings).
     """
     from rbactool.errors import RoleFormatError
     from rbactool.model import parse_document, role_from_dict, roles_from_document
     from rbactool.readers import clip, clip_pointer, duplicate_keys
 
-    doc = parse_document(text, source=source, duplicates=False)
+    doc = parse_document(text, source=where or source, duplicates=False)
     findings: list[Finding] = [
         make_finding("DUPLICATE_KEY", f"key {clip(key)} is given twice in one object: JSON readers disagree on "
                      "which one counts (rbactool and the az CLI keep the last); remove one",

@@ -78,5 +78,5 @@ def test_every_duplicate_key_listed_with_its_pointer():
 
 def test_pointer_with_a_huge_key_is_cut():
     key = "k" * 5000
-    msg = refused(loads_json, '{"%s": 1, "%s": 2}' % (key, key))
+    msg = refused(loads_json, f'{{"{key}": 1, "{key}": 2}}')
     assert "duplicate key 'kkkk" in msg and len(msg) < 250

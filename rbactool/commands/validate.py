@@ -116,7 +116,7 @@ def validate_command(ctx, files, specs, fmt, fail_on, config_path, no_config, ig
     for name in names:
         text = read_input(name)
         texts[name] = text
-        file_roles, problems = validate_text(text, source=name)
+        file_roles, problems = validate_text(text, source=name, where="<stdin>" if name == "-" else name)
         roles.extend(file_roles)
         findings.extend(problems)
     for spec_path in specs:
@@ -176,7 +176,7 @@ def _resolve_explain_target(target: str, catalog):
     if target == "-" or p.is_file():
         from rbactool.model import parse_roles
 
-        return "roles", parse_roles(read_input(target), source=target)
+        return "roles", parse_roles(read_input(target), source="<stdin>" if target == "-" else target)
     if target.lower().endswith((".json", ".yaml", ".yml")) or target.startswith(("./", "../", "/", "~")):
         raise InputError(f"{target}: no such file")
     builtins = load_builtin_roles()

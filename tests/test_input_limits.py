@@ -1,0 +1,280 @@
+"""Input limits, through the CLI: every command that reads input refuses hostile JSON and YAML the
+same way (rbactool.readers) -- exit 3, one ``Error:`` line naming the input, no traceback, nothing
+written, nothing sent to Azure.
+
+Hostile inputs: JSON nested 1,000 deep (2 KB) and 201 deep, a 5,000-digit integer, a second
+"Actions" key, 17 MiB on standard input; YAML specs with a duplicate key, an alias bomb and deep
+nesting; a file from a git revision (REV:path, --roles --base) with the same problems, or too big.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import SUB
+from rbactool.emulator.testing import emulator, emulator_server  # noqa: F401 (fixtures)
+
+RG = f"/subscriptions/{SUB}/resourceGroups/rg1"
+OK_ROLE = {
+    "Name": "Limits test role", "IsCustom": True, "Description": "reads virtual machines",
+    "Actions": ["Microsoft.Compute/virtualMachines/read"], "NotActions": [], "DataActions": [], "NotDataActions": [],
+    "AssignableScopes": [RG],
+}
+_OK = json.dumps(OK_ROLE)
+_HEAD = _OK[: _OK.index('"Actions"')]  # '{"Name": ..., "Description": ..., '
+
+#: name -> (role-file text, the phrase the one error line holds)
+HOSTILE_JSON = {
+    "deep-1000": (_HEAD + '"Actions": ' + "[" * 1000 + "]" * 1000 + "}", "nested deeper than 200 levels"),
+    "deep-201": (_HEAD + '"Actions": ' + "[" * 201 + "]" * 201 + "}", "nested deeper than 200 levels"),
+    "int-5000": (_OK[:-1] + ', "Extra": ' + "9" * 5000 + "}", "integer of 5,000 digits"),
+    "dup-actions": (_OK[:-1] + ', "Actions": ["*"]}', "duplicate key 'Actions' at /Actions"),
+}
+ROLE_CASES = list(HOSTILE_JSON)
+#: JSON only a 17 MiB standard input can be: valid, so the refusal is the size limit.
+BIG_STDIN = "[" + " " * (17 * 1024 * 1024) + "]"
+
+_BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8))
+#: name -> (spec text, phrase)
+HOSTILE_YAML = {
+    "dup-key": ("version: 1\nroles: []\nassignments: []\nroles: []\n", "duplicate key 'roles'"),
+    "alias-bomb": ("version: 1\nroles: []\nx:\n" + "".join("  " + line + "\n" for line in _BOMB.splitlines()),
+                   "more than 1,000,000 values"),
+    "deep-1000": ("version: 1\nroles: []\ndefaults: " + "[" * 1000 + "]" * 1000 + "\n", "nested deeper"),
+    "deep-201": ("version: 1\nroles: []\ndefaults: " + "[" * 201 + "]" * 201 + "\n", "nested deeper than 200"),
+}
+SPEC_CASES = list(HOSTILE_YAML)
+
+
+def refused(r, name: str | Path, phrase: str = "") -> str:
+    """Exit 3, exactly one stderr line `Error: ...` naming the input, no traceback."""
+    lines = r.stderr.strip().splitlines()
+    assert r.exit_code == 3, (r.exit_code, r.stderr[:500])
+    assert len(lines) == 1, r.stderr[:2000]
+    assert lines[0].startswith("Error: ") and "Traceback" not in r.stderr
+    assert str(name) in lines[0], lines[0]
+    assert phrase in lines[0], lines[0]
+    assert len(lines[0]) < 400, lines[0]  # values echoed are cut to a prefix
+    return lines[0]
+
+
+@pytest.fixture
+def hostile(tmp_path):
+    """Write one hostile role file per case; returns name -> path."""
+    out = {}
+    for name, (text, _) in HOSTILE_JSON.items():
+        p = tmp_path / f"{name}.json"
+        p.write_text(text)
+        out[name] = p
+    (tmp_path / "ok.json").write_text(_OK)
+    return out
+
+
+def _spec_with_file(tmp_path: Path, role_file: Path) -> Path:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"version: 1\nroles:\n  - key: r\n    file: {role_file.name}\n")
+    return spec
+
+
+# --------------------------------------------------------------------------- role files, offline commands
+
+
+@pytest.mark.parametrize("case", ROLE_CASES)
+def test_render_convert_explain_diff_refuse_hostile_role_files(run, hostile, tmp_path, case):
+    path, phrase = hostile[case], HOSTILE_JSON[case][1]
+    ok = tmp_path / "ok.json"
+    out = tmp_path / "out.json"
+    refused(run("convert", path, "-o", out), path, phrase)
+    assert not out.exists()
+    refused(run("explain", path), path, phrase)
+    refused(run("diff", ok, path), path, phrase)
+    refused(run("diff", path, ok, "--format", "json"), path, phrase)
+    spec = _spec_with_file(tmp_path, path)
+    outdir = tmp_path / "rendered"
+    outdir.mkdir()
+    refused(run("render", "--roles", spec, "-o", outdir), path.name, phrase)
+    assert list(outdir.iterdir()) == []
+
+
+@pytest.mark.parametrize("case", [c for c in ROLE_CASES if c != "dup-actions"])
+def test_validate_refuses_hostile_role_files(run, hostile, tmp_path, case):
+    path, phrase = hostile[case], HOSTILE_JSON[case][1]
+    refused(run("validate", path, "--format", "json"), path, phrase)
+    folder = tmp_path / "dir" / "sub"
+    folder.mkdir(parents=True)
+    shutil.copy(path, folder / path.name)
+    shutil.copy(tmp_path / "ok.json", folder.parent / "ok.json")
+    refused(run("validate", folder.parent, "--format", "json"), folder / path.name, phrase)  # a directory
+    refused(run("validate", "-", input=path.read_text()), "<stdin>", phrase)
+    refused(run("validate", "--roles", _spec_with_file(tmp_path, path)), path.name, phrase)
+
+
+def test_validate_reports_a_duplicate_key_as_an_error_finding(run, hostile, tmp_path):
+    """validate reads on: a duplicate key is an ERROR finding at its pointer; other files are still checked."""
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**OK_ROLE, "AssignableScopes": [RG + "/"]}))
+    r = run("validate", hostile["dup-actions"], other, "--format", "json")
+    assert r.exit_code == 1, r.stderr
+    findings = r.json()["findings"]
+    dup = [f for f in findings if f["code"] == "DUPLICATE_KEY"]
+    assert len(dup) == 1 and dup[0]["type"] == "ERROR"
+    assert dup[0]["file"].endswith("dup-actions.json") and dup[0]["pointer"] == "/Actions"
+    # the last "Actions" (["*"]) is what the other checks see, and the other file is checked too
+    assert {f["code"] for f in findings if f["file"].endswith("dup-actions.json")} >= {"DUPLICATE_KEY"}
+    assert any(f["code"] == "SCOPE_TRAILING_SLASH" and f["file"].endswith("other.json") for f in findings)
+    r = run("validate", "-", "--format", "json", input=HOSTILE_JSON["dup-actions"][0])
+    assert r.exit_code == 1 and "DUPLICATE_KEY" in {f["code"] for f in r.json()["findings"]}
+
+
+@pytest.mark.parametrize("argv", [
+    ("validate", "-"), ("convert", "-"), ("explain", "-"), ("diff", "{ok}", "-"),
+], ids=lambda a: " ".join(a))
+def test_17_mib_on_stdin_is_refused(run, hostile, tmp_path, argv):
+    args = [str(tmp_path / "ok.json") if a == "{ok}" else a for a in argv]
+    line = refused(run(*args, input=BIG_STDIN), "<stdin>", "larger than the 16,777,216-byte limit")
+    assert "standard input" in line
+
+
+@pytest.mark.parametrize("argv", [("validate", "-"), ("convert", "-"), ("diff", "{ok}", "-")],
+                         ids=lambda a: " ".join(a))
+@pytest.mark.parametrize("case", ["deep-1000", "int-5000"])
+def test_hostile_json_on_stdin(run, hostile, tmp_path, argv, case):
+    args = [str(tmp_path / "ok.json") if a == "{ok}" else a for a in argv]
+    refused(run(*args, input=HOSTILE_JSON[case][0]), "<stdin>", HOSTILE_JSON[case][1])
+
+
+def test_convert_of_an_empty_list_is_invalid_input(run, tmp_path):
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]\n")
+    out = tmp_path / "out.json"
+    refused(run("convert", empty, "-o", out), empty, "empty list")
+    assert not out.exists()
+    refused(run("convert", "-", input='{"value": []}'), "<stdin>", "empty list")
+    refused(run("convert", "--check", empty), empty, "empty list")
+
+
+# --------------------------------------------------------------------------- YAML specs
+
+
+@pytest.mark.parametrize("case", SPEC_CASES)
+def test_hostile_specs_are_refused_offline(run, tmp_path, case):
+    text, phrase = HOSTILE_YAML[case]
+    spec = tmp_path / f"{case}.yaml"
+    spec.write_text(text)
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    refused(run("render", "--roles", spec, "-s", SUB, "-o", outdir), spec, phrase)
+    assert list(outdir.iterdir()) == []
+    refused(run("validate", "--roles", spec), spec, phrase)
+
+
+@pytest.mark.parametrize("case", SPEC_CASES)
+def test_hostile_specs_never_reach_azure(run, emulator, tmp_path, case):  # noqa: F811
+    text, phrase = HOSTILE_YAML[case]
+    spec = tmp_path / f"{case}.yaml"
+    spec.write_text(text)
+    env = emulator.env()
+    emulator.clear_requests()
+    refused(run("plan", "--roles", spec, "-s", emulator.subscription_id, env=env), spec, phrase)
+    refused(run("apply", "--roles", spec, "-s", emulator.subscription_id, "--auto-approve", env=env), spec, phrase)
+    refused(run("create", "--roles", spec, "--dry-run", env=env), spec, phrase)
+    assert emulator.requests() == []
+
+
+def test_hostile_template_file_too_big(run, tmp_path):
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    big = tpl / "huge.json.j2"
+    big.write_bytes(b"---\nsummary: x\n---\n" + b" " * (17 * 1024 * 1024))
+    refused(run("render", "huge", "-s", SUB, "--templates", tpl), big, "larger than")
+
+
+# --------------------------------------------------------------------------- Azure-facing commands
+
+
+@pytest.mark.parametrize("case", ROLE_CASES)
+def test_create_and_assign_refuse_hostile_role_files_before_any_request(run, emulator, hostile, case):  # noqa: F811
+    path, phrase = hostile[case], HOSTILE_JSON[case][1]
+    env = emulator.env()
+    emulator.clear_requests()
+    refused(run("create", path, "--dry-run", env=env), path, phrase)
+    refused(run("create", path, env=env), path, phrase)
+    refused(run("assign", "--identity", "22222222-2222-2222-2222-222222222222", "--role", path,
+                "--scope", f"/subscriptions/{emulator.subscription_id}", env=env), path, phrase)
+    assert [r for r in emulator.requests() if r["method"] != "GET"] == []
+
+
+# --------------------------------------------------------------------------- git revisions
+
+git_missing = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
+                    *args], cwd=repo, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A repository whose HEAD holds every hostile role file, a hostile spec and a 17 MiB file."""
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    repo = tmp_path / "repo"
+    (repo / "roles").mkdir(parents=True)
+    (repo / "templates").mkdir()
+    _git(repo, "init", "-q")
+    for name, (text, _) in HOSTILE_JSON.items():
+        (repo / "roles" / f"{name}.json").write_text(text)
+    (repo / "roles" / "ok.json").write_text(_OK)
+    (repo / "roles" / "huge.json").write_bytes(b"[" + b" " * (17 * 1024 * 1024) + b"]")
+    (repo / "templates" / "huge.json.j2").write_bytes(b" " * (17 * 1024 * 1024))
+    for name, (text, _) in HOSTILE_YAML.items():
+        (repo / f"{name}.yaml").write_text(text)
+    (repo / "spec.yaml").write_text("version: 1\ntemplates: [templates]\nroles:\n  - key: r\n    file: roles/ok.json\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "hostile")
+    monkeypatch.chdir(repo)
+    return repo
+
+
+@git_missing
+@pytest.mark.parametrize("case", ROLE_CASES)
+def test_rev_path_refuses_hostile_role_files(run, repo, case):
+    label = f"HEAD:roles/{case}.json"
+    refused(run("diff", label, "roles/ok.json"), label, HOSTILE_JSON[case][1])
+
+
+@git_missing
+def test_rev_path_too_big_is_refused(run, repo):
+    refused(run("diff", "HEAD:roles/huge.json", "roles/ok.json"), "HEAD:roles/huge.json", "larger than")
+
+
+@git_missing
+@pytest.mark.parametrize("case", SPEC_CASES)
+def test_spec_at_a_revision_refuses_hostile_yaml(run, repo, case):
+    spec = f"{case}.yaml"
+    refused(run("diff", "--roles", spec, "--base", "HEAD"), spec, HOSTILE_YAML[case][1])
+
+
+@git_missing
+def test_snapshot_refuses_a_too_big_file_before_extracting(run, repo):
+    """--roles --base extracts the spec's template directory: a 17 MiB template there is refused
+    from git's listing, before `git archive` runs."""
+    refused(run("diff", "--roles", "spec.yaml", "--base", "HEAD"), "templates/huge.json.j2", "larger than")
+
+
+@git_missing
+def test_git_output_is_read_bounded(repo):
+    from rbactool import gitio
+
+    with pytest.raises(gitio.GitInputError) as e:
+        gitio._git_bounded(["cat-file", "blob", "HEAD:roles/huge.json"], repo, 1024, "HEAD:roles/huge.json")
+    assert "larger than the 1,024-byte limit" in str(e.value)
+    assert gitio._git_bounded(["cat-file", "blob", "HEAD:roles/ok.json"], repo, 1 << 20, "x") == _OK.encode()
