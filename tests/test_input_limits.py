@@ -278,3 +278,163 @@ def test_git_output_is_read_bounded(repo):
         gitio._git_bounded(["cat-file", "blob", "HEAD:roles/huge.json"], repo, 1024, "HEAD:roles/huge.json")
     assert "larger than the 1,024-byte limit" in str(e.value)
     assert gitio._git_bounded(["cat-file", "blob", "HEAD:roles/ok.json"], repo, 1 << 20, "x") == _OK.encode()
+
+
+# --------------------------------------------------------------------------- findings on hostile values
+
+
+def _validate_json(run, *args, **kw):
+    r = run("validate", *args, "--format", "json", **kw)
+    assert r.exit_code in (0, 1), r.stderr
+    return r, {(f["code"], f["type"], f["pointer"]) for f in r.json()["findings"]}
+
+
+def test_trailing_slash_in_assignable_scopes_is_an_error_finding(run, tmp_path):
+    p = tmp_path / "slash.json"
+    p.write_text(json.dumps({**OK_ROLE, "AssignableScopes": [RG, f"/subscriptions/{SUB}/"]}))
+    r, found = _validate_json(run, p)
+    assert r.exit_code == 1
+    assert ("SCOPE_TRAILING_SLASH", "ERROR", "/AssignableScopes/1") in found
+    assert not any(code == "SCOPE_TRAILING_SLASH" and ptr == "/AssignableScopes/0" for code, _, ptr in found)
+
+
+def test_trailing_slash_is_never_sent_to_azure(run, emulator, tmp_path):  # noqa: F811
+    sub = emulator.subscription_id
+    p = tmp_path / "slash.json"
+    p.write_text(json.dumps({**OK_ROLE, "AssignableScopes": [f"/subscriptions/{sub}/"]}))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"version: 1\nname: slash\nroles:\n  - key: r\n    file: {p.name}\n")
+    env = emulator.env()
+    emulator.clear_requests()
+    r = run("create", p, env=env)
+    assert r.exit_code == 3 and "SCOPE_TRAILING_SLASH" in r.stderr
+    r = run("apply", "--roles", spec, "-s", sub, "--auto-approve", env=env)
+    assert r.exit_code != 0 and "SCOPE_TRAILING_SLASH" in r.stderr
+    assert [q for q in emulator.requests() if q["method"] != "GET"] == []
+
+
+@pytest.mark.parametrize("name", ["Reader\u202e (custom)", "Line\nbreak", "Bell\x07", "Zero\u200bwidth", "Tab\tname"])
+def test_control_characters_in_role_names_are_errors(run, tmp_path, name):
+    p = tmp_path / "role.json"
+    p.write_text(json.dumps({**OK_ROLE, "Name": name}))
+    r, found = _validate_json(run, p)
+    assert r.exit_code == 1 and ("NAME_CONTROL_CHARACTER", "ERROR", "/Name") in found
+    [f] = [f for f in r.json()["findings"] if f["code"] == "NAME_CONTROL_CHARACTER"]
+    assert name not in f["message"]  # the character itself is escaped in the message
+
+
+def test_control_characters_in_descriptions_are_warnings(run, tmp_path):
+    p = tmp_path / "role.json"
+    p.write_text(json.dumps({**OK_ROLE, "Description": "reads VMs\x1b[8m and hides this"}))
+    r, found = _validate_json(run, p, "--fail-on", "warning")
+    assert r.exit_code == 1 and ("DESCRIPTION_CONTROL_CHARACTER", "WARNING", "/Description") in found
+    p.write_text(json.dumps({**OK_ROLE, "Description": "line one\nline two\tand Lecteur privé"}))
+    r, found = _validate_json(run, p, "--fail-on", "warning")
+    assert not any(code.endswith("CONTROL_CHARACTER") for code, _, _ in found)
+
+
+# --------------------------------------------------------------------------- specs without roles:
+
+
+ASSIGNMENT_ONLY = """version: 1
+name: readers
+assignments:
+  - role: Reader
+    principal: {id: 22222222-2222-2222-2222-222222222222, type: User}
+    scope: /subscriptions/SUB
+"""
+
+
+def test_a_spec_may_omit_roles(run, emulator, tmp_path):  # noqa: F811
+    spec = tmp_path / "assignments.yaml"
+    spec.write_text(ASSIGNMENT_ONLY.replace("SUB", emulator.subscription_id))
+    r = run("validate", "--roles", spec, "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    r = run("plan", "--roles", spec, "-s", emulator.subscription_id, "--format", "json", env=emulator.env())
+    assert r.exit_code == 0, r.stderr
+    assert r.json()["summary"]["create"] == 1
+    r = run("render", "--roles", spec)
+    assert r.exit_code == 0 and json.loads(r.stdout) == []
+
+
+def test_a_spec_with_neither_roles_nor_assignments_is_refused(run, tmp_path):
+    spec = tmp_path / "empty.yaml"
+    spec.write_text("version: 1\nname: nothing\n")
+    refused(run("validate", "--roles", spec), spec, "give 'roles'")
+
+
+# --------------------------------------------------------------------------- diff output, caches, --persist
+
+
+def test_diff_cuts_an_over_long_description(run, tmp_path):
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps({**OK_ROLE, "Description": "A" * 900_000 + "x"}))
+    new.write_text(json.dumps({**OK_ROLE, "Description": "A" * 900_000 + "y" + "B" * 50}))
+    for fmt in ("text", "markdown"):
+        r = run("diff", old, new, "--format", fmt)
+        assert r.exit_code == 0 and len(r.stdout) < 5000, len(r.stdout)
+        assert "900,001 -> 900,051 characters, first difference at character 900,001" in r.stdout
+        assert "x" in r.stdout and "yBBB" in r.stdout  # the excerpt shows where they differ
+    r = run("diff", old, new, "--format", "json")
+    assert len(r.stdout) < 20_000
+    desc = r.json()["roles"][0]["literal"]["description"]
+    assert desc["truncated"] is True and (desc["old_length"], desc["new_length"]) == (900_001, 900_051)
+    assert desc["new"].endswith("y" + "B" * 50) and len(desc["new"]) < 4200
+
+
+def test_a_hostile_catalog_cache_is_invalid_input(run, tmp_path, monkeypatch, hostile):
+    import gzip
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("RBACTOOL_CACHE_DIR", str(cache))
+    ok = tmp_path / "ok.json"
+    cached = cache / "operations.json.gz"
+    for data, phrase in (
+        (gzip.compress(b"[" * 1000 + b"]" * 1000), "nested deeper than 200"),
+        (gzip.compress(b" " * (20 * 1024 * 1024)), "larger than"),  # a gzip bomb: 20 KB expanding to 20 MiB
+        (b"\x1f\x8b not gzip", "not valid gzip"),
+        (gzip.compress(b'{"schema_version": 1, "providers": 5}'), "catalog is malformed"),
+    ):
+        cached.write_bytes(data)
+        from rbactool.catalog import _load
+
+        _load.cache_clear()
+        refused(run("validate", ok), "operations.json.gz", phrase)
+    _load.cache_clear()
+    refused(run("validate", ok, "--catalog", hostile["deep-1000"]), "deep-1000.json", "nested deeper than 200")
+
+
+def test_a_hostile_builtin_roles_cache_is_invalid_input(run, tmp_path, monkeypatch):
+    import gzip
+
+    from rbactool.builtins import _load
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("RBACTOOL_CACHE_DIR", str(cache))
+    (cache / "builtin-roles.json.gz").write_bytes(gzip.compress(b'{"roles": [' + b"9" * 5000 + b"]}"))
+    _load.cache_clear()
+    try:
+        refused(run("explain", "Reader"), "builtin-roles.json.gz", "integer of 5,000 digits")
+    finally:
+        _load.cache_clear()
+
+
+def test_a_hostile_emulator_persist_file_is_invalid_input(run, tmp_path):
+    state = tmp_path / "state.json"
+    state.write_text("[" * 1000 + "]" * 1000)
+    refused(run("emulator", "--persist", state, "--state-dir", tmp_path / "certs", "--port", "0"), state,
+            "nested deeper than 200")
+
+
+def test_a_token_with_a_hostile_payload_does_not_crash_whoami(run, emulator):  # noqa: F811
+    import base64
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    token = f"{b64(b'{}')}.{b64(b'[' * 2000 + b']' * 2000)}.sig"
+    r = run("whoami", env={**emulator.env(), "RBACTOOL_ACCESS_TOKEN": token})
+    assert r.exit_code in (0, 4) and "Traceback" not in r.stderr
+    assert token not in r.stdout + r.stderr
