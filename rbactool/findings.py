@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from rbactool.readers import clip_pointer, shorten
+
 ERROR = "ERROR"
 SECURITY_WARNING = "SECURITY_WARNING"
 WARNING = "WARNING"
@@ -98,6 +100,12 @@ def _pointer_key(pointer: str | None) -> tuple:
     return tuple((0, int(s), "") if s.isdigit() else (1, 0, s) for s in pointer.split("/")[1:])
 
 
+#: Longest message, pointer, and role name or value a finding carries; longer ones are cut.
+MAX_MESSAGE = 2000
+MAX_POINTER = 200
+MAX_VALUE = 4096
+
+
 def make_finding(
     code: str,
     message: str,
@@ -114,6 +122,14 @@ def make_finding(
         raise ValueError(f"unknown finding code {code!r}: register it in rbactool.findings.RULES")
     if rule.retired:
         raise ValueError(f"finding code {code!r} is retired and must not be emitted")
+    # A hostile file's megabyte-long key, value or name is not echoed whole (rbactool.readers)
+    message = shorten(message, MAX_MESSAGE)
+    if pointer is not None and len(pointer) > MAX_POINTER:
+        pointer = clip_pointer(pointer, MAX_POINTER)
+    if role is not None and len(role) > MAX_VALUE:
+        role = shorten(role, MAX_VALUE)
+    if value is not None and len(value) > MAX_VALUE:
+        value = shorten(value, MAX_VALUE)
     return Finding(code, rule.type, message, Location(file, role, pointer, value), tuple(operations))
 
 

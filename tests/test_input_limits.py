@@ -438,3 +438,35 @@ def test_a_token_with_a_hostile_payload_does_not_crash_whoami(run, emulator):  #
     r = run("whoami", env={**emulator.env(), "RBACTOOL_ACCESS_TOKEN": token})
     assert r.exit_code in (0, 4) and "Traceback" not in r.stderr
     assert token not in r.stdout + r.stderr
+
+
+# --------------------------------------------------------------------------- values echoed in messages are cut
+
+LONG = "Microsoft.Compute/" + "x" * 500_000
+
+
+def test_long_values_are_cut_in_finding_messages(run, tmp_path):
+    p = tmp_path / "long.json"
+    p.write_text(json.dumps({**OK_ROLE, "Actions": [LONG + "/read"], "AssignableScopes": [RG + "/" + "y" * 300_000],
+                             LONG: 1}))
+    r = run("validate", p, "--format", "json")
+    assert r.exit_code == 1
+    messages = [f["message"] for f in r.json()["findings"]]
+    assert messages and all(len(m) < 1000 for m in messages), max(map(len, messages))
+    r = run("validate", p)
+    assert all(len(line) < 1200 for line in r.stdout.splitlines())
+
+
+def test_long_values_are_cut_in_error_lines(run, tmp_path):
+    p = tmp_path / "long.json"
+    p.write_text(json.dumps({**OK_ROLE, LONG: 1}))
+    refused(run("convert", p), p, "unknown field")
+    spec = tmp_path / "long.yaml"
+    spec.write_text(f"version: 1\nroles: []\n? {'k' * 500_000}\n: 1\n")
+    refused(run("validate", "--roles", spec), spec, "unknown key 'kkkk")
+    spec.write_text(f"version: 1\nassignments:\n  - role: {'R' * 500_000}\n    principal: {{id: x, type: User}}\n"
+                    f"    scope: /subscriptions/{SUB}\n")
+    refused(run("render", "--roles", spec), spec, "")
+    config = tmp_path / ".rbactool.yaml"
+    config.write_text(f"? {'z' * 500_000}\n: 1\n")
+    refused(run("validate", "--config", config, tmp_path / "long.json"), config, "unknown key")
