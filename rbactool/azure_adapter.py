@@ -16,7 +16,6 @@ Tokens are never logged or printed.
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
 import time
@@ -29,6 +28,7 @@ from rbactool.arm_errors import explain
 from rbactool.assignments import Assignment
 from rbactool.errors import AzureOperationError, InputError
 from rbactool.model import RoleDefinition, role_from_dict, to_arm_dict
+from rbactool.readers import loads_json
 from rbactool.redact import redact_configured
 
 logger = logging.getLogger(__name__)
@@ -102,9 +102,9 @@ def _jwt_claims(token: str) -> dict[str, Any]:
     try:
         payload = token.split(".")[1]
         payload += "=" * (-len(payload) % 4)
-        claims = json.loads(base64.urlsafe_b64decode(payload))
+        claims = loads_json(base64.urlsafe_b64decode(payload).decode("utf-8"), "token", duplicates=False)
         return claims if isinstance(claims, dict) else {}
-    except (IndexError, ValueError):
+    except (IndexError, ValueError, InputError):
         return {}
 
 

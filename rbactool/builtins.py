@@ -15,6 +15,7 @@ from pathlib import Path
 from rbactool.catalog import builtin_roles_source, packaged_data_path
 from rbactool.errors import CatalogError
 from rbactool.model import RoleDefinition, role_from_dict
+from rbactool.readers import read_json_file, shorten
 
 
 class BuiltinRoles:
@@ -58,11 +59,15 @@ def load_builtin_roles() -> BuiltinRoles:
 def _load(cached: str | None) -> BuiltinRoles:
     path = Path(cached) if cached else packaged_data_path("builtin-roles.json.gz")
     try:
-        doc = json.loads(gzip.decompress(path.read_bytes()))
+        if cached:  # the cache is input like any other (rbactool.readers); the packaged file is ours
+            doc = read_json_file(path, what="built-in roles cache", error=CatalogError)
+        else:
+            doc = json.loads(gzip.decompress(path.read_bytes()))
         roles = tuple(
             role_from_dict(r, source=str(path), pointer_prefix=f"/roles/{i}")
             for i, r in enumerate(doc["roles"])
         )
-    except (OSError, EOFError, ValueError, KeyError) as e:
-        raise CatalogError(f"{path}: built-in roles cannot be loaded: {e}") from e
-    return BuiltinRoles(roles, doc["snapshot_date"])
+        snapshot_date = doc["snapshot_date"]
+    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise CatalogError(f"{path}: built-in roles cannot be loaded: {shorten(str(e), 120)}") from e
+    return BuiltinRoles(roles, snapshot_date)

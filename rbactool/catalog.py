@@ -28,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 
 from rbactool.errors import CatalogError
+from rbactool.readers import shorten
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +214,14 @@ class Catalog:
         return bool(compile_pattern(pattern).match(name.lower()))
 
 
-def _read_doc(path: Path, origin: str) -> dict:
+def _read_doc(path: Path, origin: str, *, packaged: bool = False) -> dict:
+    if not packaged:  # a --catalog file or the cache: read like any other input (rbactool.readers)
+        from rbactool.readers import read_json_file
+
+        doc = read_json_file(path, what="catalog", where=origin, error=CatalogError)
+        if not isinstance(doc, dict):
+            raise CatalogError(f"{origin}: a catalog is a JSON object")
+        return doc
     try:
         data = path.read_bytes()
         if data[:2] == b"\x1f\x8b":
@@ -234,12 +242,12 @@ def packaged_data_path(name: str) -> Path:
 @functools.lru_cache(maxsize=8)
 def _load(path: str | None) -> Catalog:
     if path is None:
-        return Catalog(_read_doc(packaged_data_path("operations.json.gz"), "<packaged catalog>"))
+        return Catalog(_read_doc(packaged_data_path("operations.json.gz"), "<packaged catalog>", packaged=True))
     doc = _read_doc(Path(path), path)
     try:
         return Catalog(doc, origin=path)
-    except (KeyError, TypeError, IndexError) as e:
-        raise CatalogError(f"{path}: catalog is malformed ({type(e).__name__}: {e})") from e
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as e:
+        raise CatalogError(f"{path}: catalog is malformed ({type(e).__name__}: {shorten(str(e), 120)})") from e
 
 
 def load_packaged_catalog() -> Catalog:

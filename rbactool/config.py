@@ -32,6 +32,7 @@ from typing import Any
 
 from rbactool.errors import InputError
 from rbactool.findings import ERROR, RULES, Finding, parse_type
+from rbactool.readers import clip
 
 CONFIG_NAMES = (".rbactool.yaml", ".rbactool.yml")
 DEFAULT_CATALOG_MAX_AGE_DAYS = 180
@@ -111,7 +112,7 @@ def config_from_dict(doc: Any, *, origin: str = "<config>") -> Config:
     known = {"fail_on", "severity", "ignore", "catalog_max_age_days"}
     for key in doc:
         if key not in known:
-            raise ConfigError(f"{origin}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+            raise ConfigError(f"{origin}: unknown key {clip(key)} (known: {', '.join(sorted(known))})")
     fail_on: str | None = ERROR
     if "fail_on" in doc:
         try:
@@ -130,7 +131,7 @@ def config_from_dict(doc: Any, *, origin: str = "<config>") -> Config:
             raise ConfigError(f"{origin}: severity.{code}: {e}") from e
     age = doc.get("catalog_max_age_days", DEFAULT_CATALOG_MAX_AGE_DAYS)
     if not isinstance(age, int) or isinstance(age, bool) or age < 0:
-        raise ConfigError(f"{origin}: catalog_max_age_days must be a non-negative integer, got {age!r}")
+        raise ConfigError(f"{origin}: catalog_max_age_days must be a non-negative integer, got {clip(age)}")
     ignores = doc.get("ignore") or []
     if not isinstance(ignores, list):
         raise ConfigError(f"{origin}: ignore must be a list of entries")
@@ -146,7 +147,7 @@ def config_from_dict(doc: Any, *, origin: str = "<config>") -> Config:
 def _check_code(code: Any, origin: str, where: str) -> None:
     if not isinstance(code, str) or code not in RULES:
         raise ConfigError(
-            f"{origin}: {where}: unknown finding code {code!r} (see `rbactool validate --list-rules`)"
+            f"{origin}: {where}: unknown finding code {clip(code)} (see `rbactool validate --list-rules`)"
         )
 
 
@@ -156,7 +157,8 @@ def _ignore(entry: Any, i: int, origin: str) -> Ignore:
         raise ConfigError(f"{origin}: {where} must be a mapping with a reason")
     for key in entry:
         if key not in (*_MATCH_FIELDS, "reason"):
-            raise ConfigError(f"{origin}: {where}: unknown key {key!r} (known: code, file, role, operation, reason)")
+            raise ConfigError(
+                f"{origin}: {where}: unknown key {clip(key)} (known: code, file, role, operation, reason)")
     reason = entry.get("reason")
     if not isinstance(reason, str) or not reason.strip():
         raise ConfigError(f"{origin}: {where}: every ignore entry needs a non-empty reason")

@@ -5,6 +5,7 @@ and JSON (a public API with ``schema_version``). Pure functions returning string
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -26,10 +27,45 @@ from rbactool.model import PERMISSION_FIELDS
 
 #: Lists longer than this are folded into <details> in markdown.
 DETAILS_THRESHOLD = 10
+#: Longest value (name, description, condition, permission string, scope) the text and markdown
+#: formats show whole, and the JSON format. Longer ones (a hostile file's megabyte description)
+#: are cut: an excerpt from just before the first difference, with both lengths.
+TEXT_VALUE_LIMIT = 512
+JSON_VALUE_LIMIT = 4096
 
 _LISTS = tuple((attr, pascal) for attr, _, pascal in PERMISSION_FIELDS)
 
 Style = Callable[[str, str], str]  # (text, kind) -> styled text
+
+
+def _printable(text: str) -> str:
+    return text if text.isprintable() else text.encode("unicode_escape", "backslashreplace").decode("ascii")
+
+
+def _cut(text: str | None, n: int = TEXT_VALUE_LIMIT) -> str:
+    """One value for display: control characters escaped, and cut to *n* characters (saying how long)."""
+    if text is None:
+        return ""
+    if len(text) > n:
+        return f"{_printable(text[:n])}... ({len(text):,} characters)"
+    return _printable(text)
+
+
+def _pair(old: str | None, new: str | None, n: int) -> tuple[str, str, str]:
+    """An old and a new value for display: (old, new, "") whole when both are short; else excerpts
+    of *n* characters starting a little before the first difference, and a note with the lengths."""
+    old, new = old or "", new or ""
+    if len(old) <= n and len(new) <= n:
+        return _printable(old), _printable(new), ""
+    first = len(os.path.commonprefix([old, new]))
+    start = max(0, first - n // 4)
+
+    def excerpt(text: str) -> str:
+        part = _printable(text[start:start + n])
+        return ("..." if start else "") + part + ("..." if start + n < len(text) else "")
+
+    note = f"{len(old):,} -> {len(new):,} characters, first difference at character {first + 1:,}"
+    return excerpt(old), excerpt(new), note
 
 
 def _plain(text: str, _kind: str) -> str:
@@ -61,7 +97,11 @@ def click_style(text: str, kind: str) -> str:
 def _field_dict(fc: FieldChange | None) -> dict | None:
     if fc is None:
         return None
-    return {"old": fc.old, "new": fc.new, "cosmetic": fc.cosmetic}
+    out: dict[str, Any] = {"old": fc.old, "new": fc.new, "cosmetic": fc.cosmetic}
+    if len(fc.old or "") > JSON_VALUE_LIMIT or len(fc.new or "") > JSON_VALUE_LIMIT:
+        old, new, _ = _pair(fc.old, fc.new, JSON_VALUE_LIMIT)
+        out.update(old=old, new=new, truncated=True, old_length=len(fc.old or ""), new_length=len(fc.new or ""))
+    return out
 
 
 def _list_dict(ch: ListChange) -> dict:
@@ -75,11 +115,16 @@ def _list_dict(ch: ListChange) -> dict:
 def _condition_dict(cc: ConditionChange | None) -> dict | None:
     if cc is None:
         return None
-    return {
+    out: dict[str, Any] = {
         "block": cc.block, "kind": cc.kind, "old": cc.old, "new": cc.new,
         "old_version": cc.old_version, "new_version": cc.new_version,
         "possibly_new_access": cc.possibly_new_access,
     }
+    if len(cc.old or "") > JSON_VALUE_LIMIT or len(cc.new or "") > JSON_VALUE_LIMIT:
+        old, new, _ = _pair(cc.old, cc.new, JSON_VALUE_LIMIT)
+        out.update(old=old if cc.old is not None else None, new=new if cc.new is not None else None,
+                   truncated=True, old_length=len(cc.old or ""), new_length=len(cc.new or ""))
+    return out
 
 
 def _op_dict(op: EffectiveOperation) -> dict:
@@ -206,14 +251,16 @@ def _note_text(n: CatalogNote) -> str:
 def _condition_text(cc: ConditionChange) -> str:
     where = f"condition (block {cc.block})"
     if cc.kind == ADDED:
-        return f"{where} added (restricts the block): {cc.new}"
+        return f"{where} added (restricts the block): {_cut(cc.new)}"
     if cc.kind == REMOVED:
-        return f"{where} removed: the block now applies unconditionally (new access): was {cc.old}"
-    return f"{where} changed (possibly new access; ABAC conditions are not evaluated): {cc.old} -> {cc.new}"
+        return f"{where} removed: the block now applies unconditionally (new access): was {_cut(cc.old)}"
+    old, new, note = _pair(cc.old, cc.new, TEXT_VALUE_LIMIT)
+    return (f"{where} changed (possibly new access; ABAC conditions are not evaluated): {old} -> {new}"
+            + (f" ({note})" if note else ""))
 
 
 def _role_text(d: RoleDiff, s: Style) -> list[str]:
-    head = f"{d.display_name}: {d.status}"
+    head = f"{_cut(d.display_name)}: {d.status}"
     if d.status != UNCHANGED:
         head += f" ({d.verdict}{'; cosmetic only' if d.cosmetic_only else ''})"
     lines = [s(head, "bold")]
@@ -222,7 +269,9 @@ def _role_text(d: RoleDiff, s: Style) -> list[str]:
     lines += [s(f"  possible new access: {reason}", "risk") for reason in d.possible_new_access]
     for label, fc in (("name", d.name), ("description", d.description), ("id", d.role_id)):
         if fc is not None:
-            lines.append(f"  {label}: {fc.old!r} -> {fc.new!r}" + (" (case only)" if fc.cosmetic else ""))
+            old, new, note = _pair(fc.old, fc.new, TEXT_VALUE_LIMIT)
+            shown = f"'{old}' -> '{new}' ({note})" if note else f"{fc.old!r} -> {fc.new!r}"
+            lines.append(f"  {label}: {shown}" + (" (case only)" if fc.cosmetic else ""))
     multi = len(d.permissions) > 1 or any(b.block for b in d.permissions)
     for b in d.permissions:
         indent = "  "
@@ -235,13 +284,13 @@ def _role_text(d: RoleDiff, s: Style) -> list[str]:
                 continue
             lines.append(f"{indent}{pascal}:")
             for p in ch.removed:
-                lines.append(s(f"{indent}  - {p}", "remove"))
+                lines.append(s(f"{indent}  - {_cut(p)}", "remove"))
                 lines += [s(f"{indent}      note: {_note_text(n)}", "warn") for n in _notes_for(d, pascal, p)]
             for p in ch.added:
-                lines.append(s(f"{indent}  + {p}", "add"))
+                lines.append(s(f"{indent}  + {_cut(p)}", "add"))
                 lines += [s(f"{indent}      note: {_note_text(n)}", "warn") for n in _notes_for(d, pascal, p)]
             for c in ch.cosmetic:
-                lines.append(s(f"{indent}  ~ {c.old} -> {c.new} (cosmetic: case only)", "dim"))
+                lines.append(s(f"{indent}  ~ {_cut(c.old)} -> {_cut(c.new)} (cosmetic: case only)", "dim"))
         if b.condition is not None:
             kind = "add" if b.condition.kind == ADDED else "warn"
             lines.append(s(f"{indent}{_condition_text(b.condition)}", kind))
@@ -250,13 +299,13 @@ def _role_text(d: RoleDiff, s: Style) -> list[str]:
         widened = {w.scope: w for w in sc.widened}
         lines.append("  AssignableScopes:")
         for scope in sc.removed:
-            lines.append(s(f"    - {scope}", "remove"))
+            lines.append(s(f"    - {_cut(scope)}", "remove"))
         for scope in sc.added:
-            lines.append(s(f"    + {scope}", "add"))
+            lines.append(s(f"    + {_cut(scope)}", "add"))
             if scope in widened:
                 lines.append(s(f"      {widened[scope].message}", "warn"))
         for c in sc.cosmetic:
-            lines.append(s(f"    ~ {c.old} -> {c.new} (cosmetic: case only)", "dim"))
+            lines.append(s(f"    ~ {_cut(c.old)} -> {_cut(c.new)} (cosmetic: case only)", "dim"))
     eff = d.effective
     lines.append(f"  effective: {eff.summary()}  ({eff.old_count} -> {eff.new_count} operations)")
     for op in eff.added:
@@ -324,7 +373,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def _role_markdown(d: RoleDiff) -> list[str]:
-    out = [f"### {_md_cell(d.display_name)} ({d.status})", ""]
+    out = [f"### {_md_cell(_cut(d.display_name))} ({d.status})", ""]
     verdict = d.verdict + ("; cosmetic changes only" if d.cosmetic_only else "")
     out += [f"{verdict}: `{d.summary()}`", ""]
     eff = d.effective
@@ -335,7 +384,7 @@ def _role_markdown(d: RoleDiff) -> list[str]:
                      len(eff.removed))
     warnings = []
     for w in d.assignable_scopes.widened:
-        warnings.append(f"- Assignable scope {_md_code(w.scope)} **widens** the role: {_md_widening(w)}")
+        warnings.append(f"- Assignable scope {_md_code(_cut(w.scope))} **widens** the role: {_md_widening(w)}")
     for b in d.permissions:
         if b.condition is not None:
             warnings.append(f"- {_md_condition(b.condition)}")
@@ -366,18 +415,20 @@ def _md_widening(w: ScopeWidening) -> str:
 def _md_condition(cc: ConditionChange) -> str:
     where = f"Condition of permissions block {cc.block}"
     if cc.kind == ADDED:
-        return f"{where} added (restricts the block): {_md_code(cc.new or '')}"
+        return f"{where} added (restricts the block): {_md_code(_cut(cc.new))}"
     if cc.kind == REMOVED:
-        return f"{where} **removed**: the block now applies unconditionally (new access); was {_md_code(cc.old or '')}"
+        return f"{where} **removed**: the block now applies unconditionally (new access); was {_md_code(_cut(cc.old))}"
+    old, new, note = _pair(cc.old, cc.new, TEXT_VALUE_LIMIT)
     return (f"{where} **changed** (possibly new access; rbactool does not evaluate ABAC conditions): "
-            f"{_md_code(cc.old or '')} -> {_md_code(cc.new or '')}")
+            f"{_md_code(old)} -> {_md_code(new)}" + (f" ({note})" if note else ""))
 
 
 def _literal_lines(d: RoleDiff) -> list[str]:
     lines: list[str] = []
     for label, fc in (("Name", d.name), ("Description", d.description), ("Id", d.role_id)):
         if fc is not None:
-            lines += [f"  {label}", f"- {fc.old}", f"+ {fc.new}"]
+            old, new, note = _pair(fc.old, fc.new, TEXT_VALUE_LIMIT)
+            lines += [f"  {label}" + (f" ({note})" if note else ""), f"- {old}", f"+ {new}"]
     multi = len(d.permissions) > 1 or any(b.block for b in d.permissions)
     for b in d.permissions:
         for attr, pascal in _LISTS:
@@ -385,15 +436,15 @@ def _literal_lines(d: RoleDiff) -> list[str]:
             if not ch:
                 continue
             lines.append(f"  {pascal}" + (f" (block {b.block})" if multi else ""))
-            lines += [f"- {p}" for p in ch.removed]
-            lines += [f"+ {p}" for p in ch.added]
-            lines += [f"~ {c.old} -> {c.new} (case only)" for c in ch.cosmetic]
+            lines += [f"- {_cut(p)}" for p in ch.removed]
+            lines += [f"+ {_cut(p)}" for p in ch.added]
+            lines += [f"~ {_cut(c.old)} -> {_cut(c.new)} (case only)" for c in ch.cosmetic]
     sc = d.assignable_scopes
     if sc:
         lines.append("  AssignableScopes")
-        lines += [f"- {x}" for x in sc.removed]
-        lines += [f"+ {x}" for x in sc.added]
-        lines += [f"~ {c.old} -> {c.new} (case only)" for c in sc.cosmetic]
+        lines += [f"- {_cut(x)}" for x in sc.removed]
+        lines += [f"+ {_cut(x)}" for x in sc.added]
+        lines += [f"~ {_cut(c.old)} -> {_cut(c.new)} (case only)" for c in sc.cosmetic]
     return lines
 
 
@@ -411,7 +462,7 @@ def format_markdown(
     for d in changed:
         out += _role_markdown(d)
     if unchanged:
-        out += [f"Unchanged: {', '.join(_md_code(d.display_name) for d in unchanged)}", ""]
+        out += [f"Unchanged: {', '.join(_md_code(_cut(d.display_name)) for d in unchanged)}", ""]
     while out and out[-1] == "":
         out.pop()
     return "\n".join(out) + "\n"

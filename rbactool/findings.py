@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from rbactool.readers import clip_pointer, shorten
+
 ERROR = "ERROR"
 SECURITY_WARNING = "SECURITY_WARNING"
 WARNING = "WARNING"
@@ -98,6 +100,12 @@ def _pointer_key(pointer: str | None) -> tuple:
     return tuple((0, int(s), "") if s.isdigit() else (1, 0, s) for s in pointer.split("/")[1:])
 
 
+#: Longest message, pointer, and role name or value a finding carries; longer ones are cut.
+MAX_MESSAGE = 2000
+MAX_POINTER = 200
+MAX_VALUE = 4096
+
+
 def make_finding(
     code: str,
     message: str,
@@ -114,6 +122,14 @@ def make_finding(
         raise ValueError(f"unknown finding code {code!r}: register it in rbactool.findings.RULES")
     if rule.retired:
         raise ValueError(f"finding code {code!r} is retired and must not be emitted")
+    # A hostile file's megabyte-long key, value or name is not echoed whole (rbactool.readers)
+    message = shorten(message, MAX_MESSAGE)
+    if pointer is not None and len(pointer) > MAX_POINTER:
+        pointer = clip_pointer(pointer, MAX_POINTER)
+    if role is not None and len(role) > MAX_VALUE:
+        role = shorten(role, MAX_VALUE)
+    if value is not None and len(value) > MAX_VALUE:
+        value = shorten(value, MAX_VALUE)
     return Finding(code, rule.type, message, Location(file, role, pointer, value), tuple(operations))
 
 
@@ -137,6 +153,10 @@ _RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("EMPTY_DOCUMENT", WARNING, "structure", "File holds no role definition",
      "The file is an empty JSON list (or REST `value` list): there is nothing to validate. A role file "
      "that should define roles but renders empty is usually a broken template or export."),
+    ("DUPLICATE_KEY", ERROR, "structure", "Key given twice in one JSON object",
+     "A JSON object holds the same key twice (for example two `Actions`). JSON readers disagree on which "
+     "one counts: rbactool and the az CLI keep the last, so a second `Actions` silently replaces the first "
+     "one a reviewer reads. Remove one of them. The other checks run on the last value."),
     ("MISSING_NAME", ERROR, "structure", "Role has no name",
      "`Name` (az) / `roleName` (ARM) is required and must not be empty or blank."),
     ("MISSING_ASSIGNABLE_SCOPES", ERROR, "structure", "Custom role has no assignable scopes",
@@ -156,6 +176,13 @@ _RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
      "Azure limits a role name to 512 characters."),
     ("DESCRIPTION_TOO_LONG", ERROR, "structure", "Description longer than 2048 characters",
      "Azure limits a role description to 2048 characters."),
+    ("NAME_CONTROL_CHARACTER", ERROR, "structure", "Control or invisible character in the role name",
+     "The role name holds a control character (a line break, tab, escape...) or an invisible formatting "
+     "character (zero-width space, right-to-left override...). Such a name displays differently from what "
+     "it is: in the portal, in `az` output, in a terminal or a review. Use printable characters only."),
+    ("DESCRIPTION_CONTROL_CHARACTER", WARNING, "structure", "Control or invisible character in the description",
+     "The description holds a control character other than a tab or line break (for example a terminal "
+     "escape sequence) or an invisible direction override, which can hide or reorder text when it is shown."),
     ("CONDITION_WITHOUT_VERSION", ERROR, "structure", "Condition without conditionVersion",
      "A permission block with an ABAC `condition` needs `conditionVersion` \"2.0\"."),
     # ---- action grammar
@@ -235,6 +262,9 @@ _RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("SCOPE_MALFORMED", ERROR, "scopes", "Malformed assignable scope",
      "An assignable scope must be /subscriptions/{guid}, /subscriptions/{guid}/resourceGroups/{name}, "
      "/providers/Microsoft.Management/managementGroups/{id} or a resource id."),
+    ("SCOPE_TRAILING_SLASH", ERROR, "scopes", "Assignable scope ends with '/'",
+     "An ARM scope never ends with a slash. rbactool does not send it as written: ARM compares scopes as "
+     "strings, and the role's deterministic id is derived from its first scope. Remove the trailing '/'."),
     ("SCOPE_PLACEHOLDER", WARNING, "scopes", "Placeholder in an assignable scope",
      "The scope contains a placeholder such as `<subscriptionId>` or `{rg}`. Replace it (or render the "
      "role from a template with `rbactool render`) before creating the role."),

@@ -26,11 +26,15 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from rbactool.errors import InputError
+from rbactool.readers import MAX_INPUT_BYTES, clip, decode_text
 
 logger = logging.getLogger(__name__)
 
-#: Largest file read from a revision.
-MAX_BLOB_BYTES = 16 * 1024 * 1024
+#: Largest file read from a revision (the limit every reader applies, rbactool.readers).
+MAX_BLOB_BYTES = MAX_INPUT_BYTES
+#: What ``snapshot`` extracts at most: files, and bytes in all.
+MAX_SNAPSHOT_FILES = 10_000
+MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 _TIMEOUT = 60
 # A Windows drive ("C:\roles\x.json", "C:/x") is not a revision.
 _DRIVE_RE = re.compile(r"^[A-Za-z]:[\\/]")
@@ -62,6 +66,41 @@ def _git(args: Sequence[str], cwd: str | os.PathLike | None = None, *, binary: b
         raise GitInputError(f"git {' '.join(args[:2])} did not finish in {_TIMEOUT} s") from e
 
 
+def _git_bounded(args: Sequence[str], cwd: str | os.PathLike | None, limit: int, what: str) -> bytes:
+    """git's standard output, read at most *limit* bytes: a hostile revision's huge blob or
+    archive is never held in memory whole (git is stopped once the limit is passed)."""
+    argv = ["git", *args]
+    logger.debug("running %s", argv)
+    try:
+        proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    except FileNotFoundError as e:
+        raise GitInputError("git is not installed or not on PATH (needed to read REV:path)") from e
+    assert proc.stdout is not None
+    try:
+        chunks, total = [], 0
+        while total <= limit:
+            chunk = proc.stdout.read(min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > limit:
+            raise GitInputError(f"{what} is larger than the {limit:,}-byte limit")
+        try:
+            code = proc.wait(timeout=_TIMEOUT)
+        except subprocess.TimeoutExpired as e:
+            raise GitInputError(f"git {' '.join(args[:2])} did not finish in {_TIMEOUT} s") from e
+        if code != 0:
+            raise GitInputError(f"cannot read {what}")
+        return b"".join(chunks)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+
 def repo_root(cwd: str | os.PathLike | None = None) -> Path:
     """The top of the work tree containing *cwd*; GitInputError outside a repository."""
     r = _git(["rev-parse", "--show-toplevel"], cwd)
@@ -75,10 +114,10 @@ def resolve_revision(rev: str, cwd: str | os.PathLike | None = None) -> str:
     """The commit id *rev* names; GitInputError if it names none."""
     repo_root(cwd)
     if rev.startswith("-") or not rev.strip():
-        raise GitInputError(f"invalid git revision {rev!r}")
+        raise GitInputError(f"invalid git revision {clip(rev)}")
     r = _git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd)
     if r.returncode != 0 or not r.stdout.strip():
-        raise GitInputError(f"unknown git revision {rev!r} (try `git fetch`, or check the branch name)")
+        raise GitInputError(f"unknown git revision {clip(rev)} (try `git fetch`, or check the branch name)")
     return r.stdout.strip()
 
 
@@ -93,20 +132,15 @@ def read_at_revision(rev: str, path: str, cwd: str | os.PathLike | None = None,
     commit = resolve_revision(rev, cwd)
     kind = _object_type(commit, path, cwd)
     if kind is None:
-        raise GitInputError(f"{path!r} does not exist at revision {rev!r} (paths are relative to the repository "
-                            "root; start with ./ for the current directory)")
+        raise GitInputError(f"{clip(path)} does not exist at revision {clip(rev)} (paths are relative to the "
+                            "repository root; start with ./ for the current directory)")
     if kind != "blob":
         raise GitInputError(f"{rev}:{path} is a {'directory' if kind == 'tree' else kind}, expected a file")
     size = _git(["cat-file", "-s", f"{commit}:{path}"], cwd)
     if size.returncode == 0 and size.stdout.strip().isdigit() and int(size.stdout) > limit:
         raise GitInputError(f"{rev}:{path} is {int(size.stdout):,} bytes, larger than the {limit:,}-byte limit")
-    r = _git(["cat-file", "blob", f"{commit}:{path}"], cwd, binary=True)
-    if r.returncode != 0:
-        raise GitInputError(f"cannot read {rev}:{path}")
-    try:
-        return r.stdout.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise GitInputError(f"{rev}:{path} is not UTF-8 text") from e
+    data = _git_bounded(["cat-file", "blob", f"{commit}:{path}"], cwd, limit, f"{rev}:{path}")
+    return decode_text(data, f"{rev}:{path}", "the file", GitInputError)
 
 
 def repo_relative(path: str | os.PathLike, root: Path) -> str | None:
@@ -130,6 +164,35 @@ def exists_at(commit: str, path: str, cwd: str | os.PathLike | None = None) -> b
     return _object_type(commit, path, cwd) is not None
 
 
+def _snapshot_budget(rev: str, commit: str, paths: Sequence[str], root: Path) -> int:
+    """Refuse, before extracting anything, a revision whose *paths* hold a file larger than the
+    read limit, more than MAX_SNAPSHOT_FILES files or more than MAX_SNAPSHOT_BYTES in all; the
+    bytes ``git archive`` may then print at most."""
+    listing = _git_bounded(["ls-tree", "-r", "-t", "-l", "-z", commit, "--", *paths], root,
+                           MAX_SNAPSHOT_FILES * 512, f"the listing of {', '.join(paths)} at {rev!r}")
+    files = total = entries = 0
+    for record in listing.split(b"\0"):
+        if not record:
+            continue
+        meta, _, name = record.partition(b"\t")
+        fields = meta.split()
+        entries += 1
+        if len(fields) < 4 or fields[1] != b"blob":
+            continue
+        size = int(fields[3]) if fields[3].isdigit() else 0
+        files += 1
+        total += size
+        shown = name.decode("utf-8", "replace")
+        if size > MAX_BLOB_BYTES:
+            raise GitInputError(f"{rev}:{clip(shown)} is {size:,} bytes, larger than the {MAX_BLOB_BYTES:,}-byte limit")
+        if files > MAX_SNAPSHOT_FILES:
+            raise GitInputError(f"{', '.join(paths)} at {rev!r} hold more than {MAX_SNAPSHOT_FILES:,} files")
+        if total > MAX_SNAPSHOT_BYTES:
+            raise GitInputError(f"{', '.join(paths)} at {rev!r} hold more than {MAX_SNAPSHOT_BYTES:,} bytes")
+    # tar: a 512-byte header per entry (and a long-name header), data padded to 512, 10 KiB at the end
+    return total + entries * 2048 + 64 * 1024
+
+
 @contextmanager
 def snapshot(rev: str, paths: Sequence[str], cwd: str | os.PathLike | None = None) -> Iterator[Path]:
     """Extract repository *paths* (files or directories, relative to the root) as they are at *rev*
@@ -138,13 +201,13 @@ def snapshot(rev: str, paths: Sequence[str], cwd: str | os.PathLike | None = Non
     commit = resolve_revision(rev, cwd)
     root = repo_root(cwd)
     present = sorted({p for p in paths if p and exists_at(commit, p, root)})
+    archive_limit = _snapshot_budget(rev, commit, present, root) if present else 0
     tmp = Path(tempfile.mkdtemp(prefix="rbactool-rev-"))
     try:
         if present:
-            r = _git(["archive", "--format=tar", commit, "--", *present], root, binary=True)
-            if r.returncode != 0:
-                raise GitInputError(f"git archive of {', '.join(present)} at {rev!r} failed")
-            with tarfile.open(fileobj=io.BytesIO(r.stdout)) as tar:
+            data = _git_bounded(["archive", "--format=tar", commit, "--", *present], root, archive_limit,
+                                f"the git archive of {', '.join(present)} at {rev!r}")
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
                 data_filter = getattr(tarfile, "data_filter", None)
                 if data_filter is not None:
                     tar.extractall(tmp, filter=data_filter)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rbactool.errors import RoleFormatError
+from rbactool.readers import clip, clip_pointer
 
 SHAPE_AZ = "az"
 SHAPE_ARM = "arm"
@@ -186,7 +187,7 @@ class _Doc:
         for k in obj:
             lk = k.lower() if case_insensitive else k
             if lk in self.index:
-                raise RoleFormatError(f"{where}: key {k!r} appears twice (keys are case-insensitive)")
+                raise RoleFormatError(f"{where}: key {clip(k)} appears twice (keys are case-insensitive)")
             self.index[lk] = k
         self.used: set[str] = set()
 
@@ -232,7 +233,8 @@ class _Doc:
         for lk, real in self.index.items():
             if lk not in allowed_keys:
                 hint = ", ".join(sorted(allowed))
-                raise RoleFormatError(f"{self.where}: unknown field {self.pointer}/{real} (known: {hint})")
+                where = clip_pointer(f"{self.pointer}/{real}")
+                raise RoleFormatError(f"{self.where}: unknown field {where} (known: {hint})")
 
 
 def _jtype(v: Any) -> str:
@@ -281,16 +283,22 @@ def roles_from_document(doc: Any, *, source: str | None = None) -> list[RoleDefi
     return roles
 
 
-def parse_roles(text: str, *, source: str | None = None) -> list[RoleDefinition]:
+def parse_document(text: str, *, source: str | None = None, duplicates: bool = True) -> Any:
+    """The JSON object or array of a role file (rbactool.readers' limits); RoleFormatError otherwise.
+    ``duplicates=False`` lets duplicate keys through for a caller that reports them itself."""
     from rbactool.readers import loads_json
 
     where = source or "<input>"
     if not text.strip():
         raise RoleFormatError(f"{where}: file is empty, expected a role definition in JSON")
-    doc = loads_json(text, where, RoleFormatError)
+    doc = loads_json(text, where, RoleFormatError, duplicates=duplicates)
     if not isinstance(doc, (dict, list)):
         raise RoleFormatError(f"{where}: a role definition must be a JSON object or array, got {_jtype(doc)}")
-    return roles_from_document(doc, source=source)
+    return doc
+
+
+def parse_roles(text: str, *, source: str | None = None) -> list[RoleDefinition]:
+    return roles_from_document(parse_document(text, source=source), source=source)
 
 
 def read_text_file(path: str | os.PathLike, *, limit: int = MAX_ROLE_FILE_BYTES, what: str = "role file") -> str:
@@ -361,7 +369,7 @@ def _is_custom_from_type(value: str | None, where: str, loc: str) -> bool:
         return True
     if value.lower() == BUILTIN_ROLE.lower():
         return False
-    raise RoleFormatError(f"{loc}: role type must be CustomRole or BuiltInRole, got {value!r}")
+    raise RoleFormatError(f"{loc}: role type must be CustomRole or BuiltInRole, got {clip(value)}")
 
 
 def _metadata(d: _Doc) -> dict[str, str | None]:
@@ -435,7 +443,7 @@ def _from_arm(doc: dict, where: str, source: str | None, prefix: str) -> RoleDef
 def _check_resource_type(d: _Doc, where: str) -> None:
     t = d.str_field("type")
     if t is not None and t.lower() != ROLE_DEFINITION_TYPE.lower():
-        raise RoleFormatError(f"{d.loc('type')}: expected {ROLE_DEFINITION_TYPE}, got {t!r}")
+        raise RoleFormatError(f"{d.loc('type')}: expected {ROLE_DEFINITION_TYPE}, got {clip(t)}")
 
 
 def _from_flattened(doc: dict, where: str, source: str | None, prefix: str) -> RoleDefinition:

@@ -15,6 +15,7 @@ Values echoed in messages are cut to a short prefix by ``clip``.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -42,8 +43,27 @@ def clip(value: Any, n: int = CLIP) -> str:
     return repr(text)
 
 
+def shorten(text: str, n: int = 240) -> str:
+    """A message that may quote input (a library's error text), cut to *n* characters."""
+    if not text.isprintable():
+        text = text.encode("unicode_escape", "backslashreplace").decode("ascii")
+    return text if len(text) <= n else f"{text[:n]}... ({len(text):,} characters)"
+
+
 def pointer_token(key: Any) -> str:
     return str(key).replace("~", "~0").replace("/", "~1")
+
+
+def clip_pointer(pointer: str, n: int = 80) -> str:
+    """A JSON pointer for a message: ``/`` for the root, long ones (deep nesting, huge keys) cut
+    in the middle, keeping the start and the end."""
+    if not pointer:
+        return "/"
+    if not pointer.isprintable():
+        pointer = pointer.encode("unicode_escape", "backslashreplace").decode("ascii")
+    if len(pointer) <= n:
+        return pointer
+    return f"{pointer[: n * 2 // 3]}...{pointer[-(n // 3):]}"
 
 
 # --------------------------------------------------------------------------- bytes
@@ -95,6 +115,36 @@ def read_file(path: str | os.PathLike, *, what: str = "file", limit: int = MAX_I
     return decode_text(data, str(p), what, error)
 
 
+def read_json_file(path: str | os.PathLike, *, what: str = "file", where: str | None = None,
+                   limit: int = MAX_INPUT_BYTES, error: type[InputError] = InputError) -> Any:
+    """A JSON file, gzip-compressed or not (rbactool's caches), with every limit of this module;
+    a compressed file may expand to *limit* bytes at most (no gzip bomb is expanded whole)."""
+    import gzip
+    import zlib
+
+    p = Path(path)
+    where = where or str(p)
+    try:
+        if p.stat().st_size > limit:
+            raise error(f"{where}: {what} is larger than the {limit:,}-byte limit")
+        with p.open("rb") as f:
+            data = f.read(limit + 1)
+            if data[:2] == b"\x1f\x8b":
+                with gzip.GzipFile(fileobj=io.BytesIO(data)) as z:
+                    data = z.read(limit + 1)
+    except FileNotFoundError as e:
+        raise error(f"{where}: no such file") from e
+    except IsADirectoryError as e:
+        raise error(f"{where}: is a directory, expected a {what}") from e
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise error(f"{where}: {what} is not valid gzip data") from e
+    except OSError as e:
+        raise error(f"{where}: cannot read: {e.strerror or e}") from e
+    if len(data) > limit:
+        raise error(f"{where}: {what} is larger than the {limit:,}-byte limit")
+    return loads_json(decode_text(data, where, what, error), where, error)
+
+
 def read_path_or_stdin(name: str, *, what: str = "file", error: type[InputError] = InputError) -> tuple[str, str]:
     """``-`` is standard input (as ``<stdin>``), anything else a file: (where, text)."""
     if name == "-":
@@ -115,15 +165,21 @@ class _Refused:
 
 
 class _DupDict(dict):
-    __slots__ = ("duplicate",)
+    """A JSON object that had duplicate keys: ``duplicates`` lists them (each once, in order)."""
+
+    __slots__ = ("duplicates",)
 
 
 def _object_pairs(pairs):
-    d = _DupDict() if len(pairs) != len({k for k, _ in pairs}) else {}
+    if len(pairs) == len({k for k, _ in pairs}):
+        return dict(pairs)
+    d = _DupDict()
+    dups: list[str] = []
     for k, v in pairs:
-        if k in d and isinstance(d, _DupDict) and not hasattr(d, "duplicate"):
-            d.duplicate = k
+        if k in d and k not in dups:
+            dups.append(k)
         d[k] = v
+    d.duplicates = tuple(dups)
     return d
 
 
@@ -154,31 +210,31 @@ def check_value(doc: Any, where: str, error: type[InputError] = InputError, *, d
         if nodes > MAX_NODES:
             raise error(f"{where}: more than {MAX_NODES:,} values (is an alias or anchor expanding?)")
         if depth >= MAX_DEPTH and isinstance(value, (dict, list)):
-            raise error(f"{where}: nested deeper than {MAX_DEPTH} levels at {pointer or '/'}")
+            raise error(f"{where}: nested deeper than {MAX_DEPTH} levels at {clip_pointer(pointer)}")
         if isinstance(value, dict):
-            if duplicates and isinstance(value, _DupDict) and hasattr(value, "duplicate"):
-                key = value.duplicate
-                raise error(f"{where}: duplicate key {clip(key)} at {pointer}/{pointer_token(key)}")
+            if duplicates and isinstance(value, _DupDict):
+                key = value.duplicates[0]
+                raise error(f"{where}: duplicate key {clip(key)} at {clip_pointer(f'{pointer}/{pointer_token(key)}')}")
             for k, v in value.items():
                 if isinstance(k, str) and len(k) > MAX_STRING:
-                    raise error(f"{where}: a key at {pointer or '/'} is {len(k):,} characters long")
+                    raise error(f"{where}: a key at {clip_pointer(pointer)} is {len(k):,} characters long")
                 stack.append((v, f"{pointer}/{pointer_token(k)}", depth + 1))
         elif isinstance(value, list):
             for i, v in enumerate(value):
                 stack.append((v, f"{pointer}/{i}", depth + 1))
         elif isinstance(value, str):
             if len(value) > MAX_STRING:
-                raise error(f"{where}: the string at {pointer or '/'} is {len(value):,} characters long "
+                raise error(f"{where}: the string at {clip_pointer(pointer)} is {len(value):,} characters long "
                             f"(limit {MAX_STRING:,})")
         elif isinstance(value, _Refused):
-            raise error(f"{where}: {value.why} at {pointer or '/'}: {clip(value.text, 24)}")
+            raise error(f"{where}: {value.why} at {clip_pointer(pointer)}: {clip(value.text, 24)}")
         elif isinstance(value, bool):
             pass
         elif isinstance(value, int):
             if len(str(abs(value))) > MAX_INT_DIGITS:
-                raise error(f"{where}: an integer of more than {MAX_INT_DIGITS} digits at {pointer or '/'}")
+                raise error(f"{where}: an integer of more than {MAX_INT_DIGITS} digits at {clip_pointer(pointer)}")
         elif isinstance(value, float) and not math.isfinite(value):
-            raise error(f"{where}: a number too large to represent at {pointer or '/'}")
+            raise error(f"{where}: a number too large to represent at {clip_pointer(pointer)}")
 
 
 # --------------------------------------------------------------------------- JSON
@@ -224,18 +280,26 @@ def loads_json(text: str, where: str, error: type[InputError] = InputError, *, d
     return doc
 
 
-def duplicate_key(doc: Any) -> tuple[str, str] | None:
-    """(JSON pointer, key) of the first duplicate key in a document read with ``duplicates=False``."""
+def duplicate_keys(doc: Any) -> list[tuple[str, str]]:
+    """(JSON pointer, key) of every duplicate key in a document read with ``duplicates=False``,
+    in document order (each key once per object)."""
+    out: list[tuple[str, str]] = []
     stack: list[tuple[Any, str]] = [(doc, "")]
     while stack:
         value, pointer = stack.pop()
-        if isinstance(value, _DupDict) and hasattr(value, "duplicate"):
-            return f"{pointer}/{pointer_token(value.duplicate)}", value.duplicate
+        if isinstance(value, _DupDict):
+            out.extend((f"{pointer}/{pointer_token(k)}", k) for k in value.duplicates)
         if isinstance(value, dict):
-            stack.extend((v, f"{pointer}/{pointer_token(k)}") for k, v in value.items())
+            stack.extend(reversed([(v, f"{pointer}/{pointer_token(k)}") for k, v in value.items()]))
         elif isinstance(value, list):
-            stack.extend((v, f"{pointer}/{i}") for i, v in enumerate(value))
-    return None
+            stack.extend(reversed([(v, f"{pointer}/{i}") for i, v in enumerate(value)]))
+    return out
+
+
+def duplicate_key(doc: Any) -> tuple[str, str] | None:
+    """(JSON pointer, key) of the first duplicate key in a document read with ``duplicates=False``."""
+    found = duplicate_keys(doc)
+    return found[0] if found else None
 
 
 # --------------------------------------------------------------------------- YAML

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from rbactool.errors import ParameterError, ScopeError
+from rbactool.readers import clip
 
 ROOT = "root"
 MANAGEMENT_GROUP = "managementGroup"
@@ -39,7 +40,7 @@ def is_guid(value: str) -> bool:
 def check_guid(value: str, what: str = "subscription") -> str:
     """Return the GUID, or raise ParameterError naming *what*."""
     if not is_guid(value):
-        raise ParameterError(f"{what} must be a GUID like 00000000-0000-0000-0000-000000000000, got {value!r}")
+        raise ParameterError(f"{what} must be a GUID like 00000000-0000-0000-0000-000000000000, got {clip(value)}")
     return value
 
 
@@ -48,7 +49,7 @@ def _check_azure_name(value: str, what: str, pattern: re.Pattern[str], kind: str
     not ending in '.'."""
     if not isinstance(value, str) or not pattern.match(value) or value.endswith("."):
         raise ParameterError(
-            f"{what} {value!r} is not a valid {kind} "
+            f"{what} {clip(value)} is not a valid {kind} "
             "(1-90 letters, digits, '-', '_', '.', '(', ')'; must not end with '.')"
         )
     return value
@@ -132,20 +133,20 @@ class Scope:
 def parse_scope(text: str) -> Scope:
     """Parse and validate an ARM scope string. Raises ScopeError with a one-line reason."""
     if not isinstance(text, str) or not text:
-        raise ScopeError(f"scope must be a non-empty string, got {text!r}")
+        raise ScopeError(f"scope must be a non-empty string, got {clip(text, 200)}")
     if "*" in text:
-        raise ScopeError(f"scope {text!r} contains '*': wildcards are not allowed in scopes")
+        raise ScopeError(f"scope {clip(text, 200)} contains '*': wildcards are not allowed in scopes")
     if not text.startswith("/"):
-        raise ScopeError(f"scope {text!r} must start with '/'")
+        raise ScopeError(f"scope {clip(text, 200)} must start with '/'")
     if text == "/":
         return Scope("/", ROOT)
     stripped = text.rstrip("/")
     parts = stripped.split("/")[1:]
     if any(p == "" for p in parts):
-        raise ScopeError(f"scope {text!r} has an empty segment ('//')")
+        raise ScopeError(f"scope {clip(text, 200)} has an empty segment ('//')")
     for p in parts:
         if not _SEGMENT_RE.match(p):
-            raise ScopeError(f"scope {text!r} has an invalid segment {p!r}")
+            raise ScopeError(f"scope {clip(text, 200)} has an invalid segment {clip(p)}")
     low = [p.lower() for p in parts]
 
     if low[0] == "providers":
@@ -153,15 +154,15 @@ def parse_scope(text: str) -> Scope:
             check_management_group_id(parts[3], "management group id")
             return Scope(stripped, MANAGEMENT_GROUP, management_group=parts[3])
         raise ScopeError(
-            f"scope {text!r} is not a management group scope "
+            f"scope {clip(text, 200)} is not a management group scope "
             "(/providers/Microsoft.Management/managementGroups/{id})"
         )
     if low[0] != "subscriptions":
-        raise ScopeError(f"scope {text!r} must start with /subscriptions/ or /providers/Microsoft.Management/")
+        raise ScopeError(f"scope {clip(text, 200)} must start with /subscriptions/ or /providers/Microsoft.Management/")
     if len(parts) < 2:
-        raise ScopeError(f"scope {text!r} is missing the subscription id")
+        raise ScopeError(f"scope {clip(text, 200)} is missing the subscription id")
     if not is_guid(parts[1]):
-        raise ScopeError(f"scope {text!r}: subscription id {parts[1]!r} is not a GUID")
+        raise ScopeError(f"scope {clip(text, 200)}: subscription id {clip(parts[1])} is not a GUID")
     sub = parts[1]
     if len(parts) == 2:
         return Scope(stripped, SUBSCRIPTION, subscription=sub)
@@ -169,11 +170,11 @@ def parse_scope(text: str) -> Scope:
     rg = None
     if rest_low[0] == "resourcegroups":
         if len(rest) < 2:
-            raise ScopeError(f"scope {text!r} is missing the resource group name")
+            raise ScopeError(f"scope {clip(text, 200)} is missing the resource group name")
         try:
             check_resource_group_name(rest[1], "resource group name")
         except ParameterError as e:
-            raise ScopeError(f"scope {text!r}: {e}") from e
+            raise ScopeError(f"scope {clip(text, 200)}: {e}") from e
         rg = rest[1]
         if len(rest) == 2:
             return Scope(stripped, RESOURCE_GROUP, subscription=sub, resource_group=rg)
@@ -187,24 +188,25 @@ def _parse_provider_sections(text, rest, rest_low):
     i = 0
     while i < len(rest):
         if rest_low[i] != "providers":
-            raise ScopeError(f"scope {text!r}: expected 'providers' at segment {rest[i]!r}")
+            raise ScopeError(f"scope {clip(text, 200)}: expected 'providers' at segment {clip(rest[i])}")
         if i + 1 >= len(rest):
-            raise ScopeError(f"scope {text!r} is missing the provider namespace after 'providers'")
+            raise ScopeError(f"scope {clip(text, 200)} is missing the provider namespace after 'providers'")
         namespace = rest[i + 1]
         if not _NAMESPACE_RE.match(namespace):
-            raise ScopeError(f"scope {text!r}: {namespace!r} is not a provider namespace like Microsoft.Compute")
+            raise ScopeError(
+                f"scope {clip(text, 200)}: {clip(namespace)} is not a provider namespace like Microsoft.Compute")
         i += 2
         pairs = []
         while i < len(rest) and rest_low[i] != "providers":
             if i + 1 >= len(rest):
-                raise ScopeError(f"scope {text!r}: resource type {rest[i]!r} has no name")
+                raise ScopeError(f"scope {clip(text, 200)}: resource type {clip(rest[i])} has no name")
             pairs.append((rest[i], rest[i + 1]))
             i += 2
         if not pairs:
-            raise ScopeError(f"scope {text!r}: provider {namespace!r} names no resource type and name")
+            raise ScopeError(f"scope {clip(text, 200)}: provider {clip(namespace)} names no resource type and name")
         sections.append((namespace, tuple(pairs)))
     if not sections:
-        raise ScopeError(f"scope {text!r} is not a valid ARM scope")
+        raise ScopeError(f"scope {clip(text, 200)} is not a valid ARM scope")
     return tuple(sections)
 
 

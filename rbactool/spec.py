@@ -17,6 +17,7 @@ from typing import Any
 from rbactool.builtins import load_builtin_roles
 from rbactool.errors import InputError, SpecError
 from rbactool.model import RoleDefinition, load_role, read_text_file, role_from_dict
+from rbactool.readers import clip, clip_pointer, pointer_token, shorten
 from rbactool.render import load_template, render_role, template_dirs
 from rbactool.scopes import is_guid, parse_scope
 
@@ -92,15 +93,15 @@ def _spec_validator():
 
 
 def _schema_message(err) -> str:
-    pointer = "/" + "/".join(str(p) for p in err.absolute_path)
+    pointer = clip_pointer("".join(f"/{pointer_token(p)}" for p in err.absolute_path))
     if err.validator == "additionalProperties":
-        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
-        return f"unknown key {extra[0]!r} at {pointer}" if extra else f"{pointer}: {err.message}"
+        extra = sorted(str(k) for k in set(err.instance) - set(err.schema.get("properties", {})))
+        return f"unknown key {clip(extra[0])} at {pointer}" if extra else f"{pointer}: {shorten(err.message)}"
     if err.validator == "oneOf" and isinstance(err.instance, dict):
         return f"{pointer}: give exactly one of 'template', 'file' or 'definition'"
-    if err.validator == "required":
-        return f"{pointer}: {err.message}"
-    return f"{pointer}: {err.message}"
+    if err.validator == "anyOf" and not err.absolute_path:
+        return "give 'roles' (custom roles), 'assignments' or both"
+    return f"{pointer}: {shorten(err.message)}"
 
 
 # --------------------------------------------------------------------------- loading
@@ -117,7 +118,7 @@ def load_spec(path: str | os.PathLike) -> RolesSpec:
     if doc is None:
         raise SpecError(f"{p}: roles spec is empty")
     if not isinstance(doc, dict):
-        raise SpecError(f"{p}: a roles spec must be a mapping with 'version' and 'roles'")
+        raise SpecError(f"{p}: a roles spec must be a mapping with 'version' and 'roles' or 'assignments'")
     errors = sorted(
         _spec_validator().iter_errors(doc), key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path])
     )
@@ -136,12 +137,12 @@ def load_spec(path: str | os.PathLike) -> RolesSpec:
             assignable_scopes=tuple(r.get("assignable_scopes") or ()),
             pointer=f"/roles/{i}",
         )
-        for i, r in enumerate(doc["roles"])
+        for i, r in enumerate(doc.get("roles") or ())
     )
     seen: dict[str, str] = {}
     for r in roles:
         if r.key in seen:
-            raise SpecError(f"{p}: {r.pointer}/key {r.key!r} is already used at {seen[r.key]}")
+            raise SpecError(f"{p}: {r.pointer}/key {clip(r.key)} is already used at {seen[r.key]}")
         seen[r.key] = r.pointer
     assignments = tuple(
         AssignmentEntry(
@@ -159,7 +160,7 @@ def load_spec(path: str | os.PathLike) -> RolesSpec:
     )
     for a in assignments:
         if not is_guid(a.principal_id):
-            raise SpecError(f"{p}: {a.pointer}/principal/id must be an object id (GUID), got {a.principal_id!r}")
+            raise SpecError(f"{p}: {a.pointer}/principal/id must be an object id (GUID), got {clip(a.principal_id)}")
     return RolesSpec(
         path=p,
         roles=roles,
@@ -244,8 +245,8 @@ def _check_names(spec: RolesSpec, rendered: list[RenderedRole]) -> None:
         low = r.role.name.lower()
         if low in seen:
             raise SpecError(
-                f"{spec.path}: roles {seen[low]!r} and {r.key!r} render the same role name {r.role.name!r} "
-                "(role names are unique per tenant)"
+                f"{spec.path}: roles {clip(seen[low])} and {clip(r.key)} render the same role name "
+                f"{clip(r.role.name, 200)} (role names are unique per tenant)"
             )
         seen[low] = r.key
 
@@ -283,9 +284,9 @@ def check_assignments(
         if role is None and not is_guid(a.role.rstrip("/").rsplit("/", 1)[-1]):
             close = builtins.closest_names(a.role)
             keys = ", ".join(sorted(by_key)) or "none"
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = f" (did you mean {clip(close[0])}?)" if close else ""
             raise SpecError(
-                f"{where}/role: {a.role!r} is neither a role key of this spec ({keys}) "
+                f"{where}/role: {clip(a.role, 200)} is neither a role key of this spec ({keys}) "
                 f"nor a built-in role{hint}"
             )
         if role is not None and role.is_custom:
@@ -293,7 +294,7 @@ def check_assignments(
             if not any(scope.may_be_at_or_below(s) for s in scopes):
                 raise SpecError(
                     f"{where}/scope: {scope_text} is not at or below any assignable scope of role "
-                    f"{role.name!r} ({', '.join(role.assignable_scopes)})"
+                    f"{clip(role.name, 200)} ({', '.join(role.assignable_scopes)})"
                 )
         ident = (role.name.lower() if role else a.role.lower(), a.principal_id.lower(), scope.key)
         if ident in seen:

@@ -347,26 +347,30 @@ def gate(
     return report
 
 
-def validate_text(text: str, source: str) -> tuple[list[RoleDefinition], list[Finding]]:
+def validate_text(text: str, source: str, *, where: str | None = None) -> tuple[list[RoleDefinition], list[Finding]]:
     """Parse a JSON document into roles; structure problems become findings, not exceptions.
 
-    Invalid JSON (or an empty file) still raises RoleFormatError: that is invalid input (exit 3).
-    Each item of a role list is read on its own, so one broken item does not hide the others.
+    The document is read once, by the one JSON reader (``rbactool.readers``): invalid JSON, an
+    empty file or input beyond its limits (nesting, numbers, sizes) raises RoleFormatError, which
+    is invalid input (exit 3). A key given twice in one object is a DUPLICATE_KEY finding (the
+    other checks still run, on the last value, which is what the az CLI would send). Each item of
+    a role list is read on its own, so one broken item does not hide the others. *where* names
+    the input in error messages (default: *source*, which names it in findings).
     """
-    import json
-
     from rbactool.errors import RoleFormatError
-    from rbactool.model import parse_roles, role_from_dict
+    from rbactool.model import parse_document, role_from_dict, roles_from_document
+    from rbactool.readers import clip, clip_pointer, duplicate_keys
 
+    doc = parse_document(text, source=where or source, duplicates=False)
+    findings: list[Finding] = [
+        make_finding("DUPLICATE_KEY", f"key {clip(key)} is given twice in one object: JSON readers disagree on "
+                     "which one counts (rbactool and the az CLI keep the last); remove one",
+                     file=source, pointer=clip_pointer(pointer))
+        for pointer, key in duplicate_keys(doc)
+    ]
     try:
-        roles = parse_roles(text, source=source)
-    except RoleFormatError as whole_error:
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            raise whole_error from None
-        if not isinstance(doc, (dict, list)):
-            raise
+        roles = roles_from_document(doc, source=source)
+    except RoleFormatError:
         items: list[tuple[str, object]]
         if isinstance(doc, list):
             items = [(f"/{i}", item) for i, item in enumerate(doc)]
@@ -374,8 +378,7 @@ def validate_text(text: str, source: str) -> tuple[list[RoleDefinition], list[Fi
             items = [(f"/value/{i}", item) for i, item in enumerate(doc["value"])]
         else:
             items = [("", doc)]
-        roles: list[RoleDefinition] = []
-        findings: list[Finding] = []
+        roles = []
         for prefix, item in items:
             problems = schema_findings(item, source=source, prefix=prefix)
             if problems:
@@ -390,9 +393,9 @@ def validate_text(text: str, source: str) -> tuple[list[RoleDefinition], list[Fi
             roles.append(role)  # keep the item's own shape: its pointers must match the document
         return roles, findings
     if not roles:
-        return [], [make_finding("EMPTY_DOCUMENT", "the file holds an empty list: no role to validate",
-                                 file=source, pointer="/")]
-    return roles, []
+        return [], [*findings, make_finding("EMPTY_DOCUMENT", "the file holds an empty list: no role to validate",
+                                            file=source, pointer="/")]
+    return roles, findings
 
 
 def schema_findings(item: object, *, source: str, prefix: str = "") -> list[Finding]:

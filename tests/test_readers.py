@@ -22,7 +22,9 @@ def test_deep_nesting_beyond_python_recursion_is_one_line():
 
 def test_nesting_just_past_the_limit_names_the_pointer():
     text = '{"a": ' + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "}"
-    assert refused(loads_json, text).endswith("at /a" + "/0" * (MAX_DEPTH - 1))
+    msg = refused(loads_json, text)
+    assert "nested deeper than 200 levels at /a/0/0/" in msg and msg.endswith("/0/0")
+    assert len(msg) < 160  # the 400-character pointer is cut in the middle
     assert loads_json("[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1), "ok") is not None
 
 
@@ -65,3 +67,16 @@ def test_yaml_deep_nesting():
 
 def test_clip_cuts_long_values():
     assert len(clip("x" * 10_000)) < 100 and clip("ab") == "'ab'"
+
+
+def test_every_duplicate_key_listed_with_its_pointer():
+    from rbactool.readers import duplicate_keys
+
+    doc = loads_json('{"a": 1, "a": 2, "b": [{"c": 1, "c": 2, "c": 3}], "a": 3}', "x", duplicates=False)
+    assert duplicate_keys(doc) == [("/a", "a"), ("/b/0/c", "c")]
+
+
+def test_pointer_with_a_huge_key_is_cut():
+    key = "k" * 5000
+    msg = refused(loads_json, f'{{"{key}": 1, "{key}": 2}}')
+    assert "duplicate key 'kkkk" in msg and len(msg) < 250

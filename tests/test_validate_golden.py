@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from test_validate_helpers import RG_SCOPE, SUB, az_role, codes, fixture_catalog, fresh_catalog, report_for
@@ -84,6 +85,12 @@ CASES = [
     ("BUILTIN_NAME_CLASH", az_role(Name="Reader"), az_role(Name="Reader (custom)")),
     ("SCHEMA_VIOLATION", az_role(Actions="Microsoft.Compute/virtualMachines/read"), az_role()),
     ("EMPTY_DOCUMENT", [], [az_role()]),
+    ("DUPLICATE_KEY", json.dumps(az_role())[:-1] + ', "Actions": ["Microsoft.Compute/virtualMachines/read"]}',
+     json.dumps(az_role(Description='"Actions": ["*"], "Actions": []'))),
+    ("NAME_CONTROL_CHARACTER", az_role(Name="Reader\u202e (custom)"), az_role(Name="Lecteur privé (custom)")),
+    ("DESCRIPTION_CONTROL_CHARACTER", az_role(Description="reads\x1b[8m hidden"),
+     az_role(Description="line one\nline two\ttabbed, emoji \U0001f469\u200d\U0001f4bb")),
+    ("SCOPE_TRAILING_SLASH", az_role(AssignableScopes=[SUB_SCOPE + "/"]), az_role(AssignableScopes=[SUB_SCOPE])),
     ("ROLE_UNREADABLE",
      az_role(Permissions=[{"actions": [f"{VM}/read"]}]),
      az_role(Actions=None, NotActions=None, DataActions=None, NotDataActions=None,

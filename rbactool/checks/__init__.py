@@ -28,6 +28,14 @@ DATA_ATTRS = frozenset({"data_actions", "not_data_actions"})
 LIST_NAMES = {attr: pascal for attr, _, pascal in PERMISSION_FIELDS}
 
 
+def q(value: object) -> str:
+    """A value from the role, quoted for a finding message: cut to a prefix when it is long (a
+    hostile file's megabyte-long permission string is not echoed whole), control characters escaped."""
+    from rbactool.readers import clip
+
+    return clip(value, 256)
+
+
 @dataclass(frozen=True)
 class PermissionString:
     block: int
@@ -112,4 +120,5 @@ def all_checks() -> tuple[tuple[str, Check], ...]:
         ("risk.narrower_wildcards", risk.check_narrower_wildcards),
         ("naming.entra_role_name", naming.check_entra_role_name),
         ("naming.builtin_name_clash", naming.check_builtin_name_clash),
+        ("naming.control_characters", naming.check_control_characters),
     )

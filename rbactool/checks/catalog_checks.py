@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from rbactool.catalog import namespace_of
-from rbactool.checks import CheckContext, PermissionString
+from rbactool.checks import CheckContext, PermissionString, q
 from rbactool.findings import Finding
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def _did_you_mean(catalog: Catalog, value: str, data: bool) -> str:
     ns = namespace_of(value)
     names = {o.name.lower(): o.name for o in catalog.expand(f"{ns}/*", data_action=data)}
     match = difflib.get_close_matches(value.lower(), list(names), n=1, cutoff=0.85)
-    return f" (did you mean {names[match[0]]!r}?)" if match else ""
+    return f" (did you mean {q(names[match[0]])}?)" if match else ""
 
 
 def _kind(data: bool) -> str:
@@ -85,23 +85,23 @@ def _check_one(ctx: CheckContext, s: PermissionString, fresh_catalog: bool) -> I
     data = s.is_data
     if "*" in ns:
         if not catalog.expand(value, data_action=data):
-            yield ctx.finding("UNVERIFIED_WILDCARD", f"{value!r} matches no {_kind(data)} in the catalog",
+            yield ctx.finding("UNVERIFIED_WILDCARD", f"{q(value)} matches no {_kind(data)} in the catalog",
                               pointer=ptr, value=s.value)
         return
     if not catalog.is_known_namespace(ns):
         close = close_namespace(catalog, ns)
         if close is not None:
             yield ctx.finding(
-                "NAMESPACE_TYPO", f"unknown provider namespace {ns!r} in {s.list_name} (did you mean {close!r}?)",
+                "NAMESPACE_TYPO", f"unknown provider namespace {q(ns)} in {s.list_name} (did you mean {q(close)}?)",
                 pointer=ptr, value=s.value,
             )
         elif fresh_catalog:
-            yield ctx.finding("UNKNOWN_NAMESPACE", f"unknown provider namespace {ns!r} in {s.list_name}",
+            yield ctx.finding("UNKNOWN_NAMESPACE", f"unknown provider namespace {q(ns)} in {s.list_name}",
                               pointer=ptr, value=s.value)
         else:
             yield ctx.finding(
                 "UNVERIFIED_NAMESPACE",
-                f"provider namespace {ns!r} is not in the catalog nor used by any built-in role; it may be "
+                f"provider namespace {q(ns)} is not in the catalog nor used by any built-in role; it may be "
                 f"new or misspelt: check with `az provider operation show --namespace {ns}`",
                 pointer=ptr, value=s.value,
             )
@@ -112,7 +112,7 @@ def _check_one(ctx: CheckContext, s: PermissionString, fresh_catalog: bool) -> I
     if ops:
         if "*" not in value and not any(o.name == value for o in ops):
             yield ctx.finding(
-                "CASE_MISMATCH", f"Azure spells {value!r} as {ops[0].name!r}", pointer=ptr, value=s.value,
+                "CASE_MISMATCH", f"Azure spells {q(value)} as {q(ops[0].name)}", pointer=ptr, value=s.value,
                 operations=(ops[0].name,),
             )
         return
@@ -120,7 +120,7 @@ def _check_one(ctx: CheckContext, s: PermissionString, fresh_catalog: bool) -> I
     if other and "*" in value and not fresh:
         yield ctx.finding(
             "UNVERIFIED_WILDCARD",
-            f"{value!r} in {s.list_name} matches only {_kind(not data)}s in the catalog; "
+            f"{q(value)} in {s.list_name} matches only {_kind(not data)}s in the catalog; "
             f"{_stale_note(catalog, ns)}",
             pointer=ptr, value=s.value,
         )
@@ -129,21 +129,21 @@ def _check_one(ctx: CheckContext, s: PermissionString, fresh_catalog: bool) -> I
         if all(o.source == ROLE_REFERENCE_SOURCE for o in other):
             yield ctx.finding(
                 "UNVERIFIED_OPERATION",
-                f"{value!r} is in {s.list_name}, but the catalog knows it only as a {_kind(not data)}, from "
+                f"{q(value)} is in {s.list_name}, but the catalog knows it only as a {_kind(not data)}, from "
                 f"built-in roles that disagree; {_stale_note(catalog, ns)}",
                 pointer=ptr, value=s.value,
             )
         elif data:
             yield ctx.finding(
                 "ACTION_IN_DATA_ACTIONS",
-                f"{value!r} is a control-plane action: move it from {s.list_name} to "
+                f"{q(value)} is a control-plane action: move it from {s.list_name} to "
                 f"{'Actions' if s.attr == 'data_actions' else 'NotActions'}",
                 pointer=ptr, value=s.value, operations=tuple(o.name for o in other),
             )
         else:
             yield ctx.finding(
                 "DATA_ACTION_IN_ACTIONS",
-                f"{value!r} is a data action: move it from {s.list_name} to "
+                f"{q(value)} is a data action: move it from {s.list_name} to "
                 f"{'DataActions' if s.attr == 'actions' else 'NotDataActions'}",
                 pointer=ptr, value=s.value, operations=tuple(o.name for o in other),
             )
@@ -152,28 +152,28 @@ def _check_one(ctx: CheckContext, s: PermissionString, fresh_catalog: bool) -> I
         if fresh and s.attr.startswith("not_"):
             yield ctx.finding(
                 "NOT_ACTION_MATCHES_NOTHING",
-                f"{value!r} in {s.list_name} matches no {_kind(data)}: it protects nothing; check the pattern "
+                f"{q(value)} in {s.list_name} matches no {_kind(data)}: it protects nothing; check the pattern "
                 "(a `*` between two slashes needs at least one segment there)",
                 pointer=ptr, value=s.value,
             )
         elif fresh:
-            yield ctx.finding("WILDCARD_MATCHES_NOTHING", f"{value!r} in {s.list_name} matches no {_kind(data)}",
+            yield ctx.finding("WILDCARD_MATCHES_NOTHING", f"{q(value)} in {s.list_name} matches no {_kind(data)}",
                               pointer=ptr, value=s.value)
         else:
             yield ctx.finding(
                 "UNVERIFIED_WILDCARD",
-                f"{value!r} in {s.list_name} matches no {_kind(data)} in the catalog; {_stale_note(catalog, ns)}",
+                f"{q(value)} in {s.list_name} matches no {_kind(data)} in the catalog; {_stale_note(catalog, ns)}",
                 pointer=ptr, value=s.value,
             )
         return
     hint = _did_you_mean(catalog, value, data)
     if fresh:
-        yield ctx.finding("UNKNOWN_OPERATION", f"unknown {_kind(data)} {value!r} in {s.list_name}{hint}",
+        yield ctx.finding("UNKNOWN_OPERATION", f"unknown {_kind(data)} {q(value)} in {s.list_name}{hint}",
                           pointer=ptr, value=s.value)
     else:
         yield ctx.finding(
             "UNVERIFIED_OPERATION",
-            f"{value!r} in {s.list_name} is not in the catalog{hint}; {_stale_note(catalog, ns)}",
+            f"{q(value)} in {s.list_name} is not in the catalog{hint}; {_stale_note(catalog, ns)}",
             pointer=ptr, value=s.value,
         )
 
@@ -194,7 +194,7 @@ def check_not_actions(ctx: CheckContext) -> Iterator[Finding]:
         grants = "DataActions" if ng.attr == "not_data_actions" else "Actions"
         yield ctx.finding(
             "NOT_ACTION_SUBTRACTS_NOTHING",
-            f"{ng.pattern!r} removes nothing: no {grants} entry of the same permission block grants it "
+            f"{q(ng.pattern)} removes nothing: no {grants} entry of the same permission block grants it "
             "(NotActions are not deny rules); remove it",
             pointer=ctx.role.pointer(ng.block, ng.attr, ng.index), value=ng.pattern,
         )

@@ -6,7 +6,7 @@ import functools
 import re
 from collections.abc import Iterator
 
-from rbactool.checks import CheckContext
+from rbactool.checks import CheckContext, q
 from rbactool.findings import Finding
 
 _NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+$")
@@ -24,9 +24,9 @@ def grammar_problem(value: str, attr: str) -> tuple[str, str] | None:
     if not value:
         return ("EMPTY_PERMISSION_STRING", "empty permission string")
     if _SPACE_RE.search(value):
-        return ("WHITESPACE_IN_PERMISSION", f"remove the whitespace from {value!r}")
+        return ("WHITESPACE_IN_PERMISSION", f"remove the whitespace from {q(value)}")
     if value.count("*") > 1:
-        return ("MULTIPLE_WILDCARDS", f"{value!r} has {value.count('*')} wildcards; Azure allows one per string")
+        return ("MULTIPLE_WILDCARDS", f"{q(value)} has {value.count('*')} wildcards; Azure allows one per string")
     if value == "*":
         if attr != "actions":
             return (
@@ -40,18 +40,18 @@ def grammar_problem(value: str, attr: str) -> tuple[str, str] | None:
     if not ns_ok:
         return (
             "ACTION_SYNTAX",
-            f"{value!r} must start with a provider namespace such as Microsoft.Compute/",
+            f"{q(value)} must start with a provider namespace such as Microsoft.Compute/",
         )
     if len(segments) < 2:
-        return ("ACTION_SYNTAX", f"{value!r} names a namespace but no operation: add /resourceType/operation or /*")
+        return ("ACTION_SYNTAX", f"{q(value)} names a namespace but no operation: add /resourceType/operation or /*")
     if segments[-1] == "" and "" not in segments[1:-1] and len(segments) > 2:
-        return ("TRAILING_SLASH", f"{value!r} ends with '/': it names no operation; remove the slash or "
+        return ("TRAILING_SLASH", f"{q(value)} ends with '/': it names no operation; remove the slash or "
                 "complete the operation name")
     for seg in segments[1:]:
         if seg == "":
-            return ("ACTION_SYNTAX", f"{value!r} has an empty segment ('//' or a trailing '/')")
+            return ("ACTION_SYNTAX", f"{q(value)} has an empty segment ('//' or a trailing '/')")
         if not _SEGMENT_RE.match(seg):
-            return ("ACTION_SYNTAX", f"{value!r} has an invalid segment {seg!r}")
+            return ("ACTION_SYNTAX", f"{q(value)} has an invalid segment {q(seg)}")
     return None
 
 
@@ -62,7 +62,7 @@ def check_permission_strings(ctx: CheckContext) -> Iterator[Finding]:
             continue  # EMPTY_PERMISSION_STRING comes from the structure checks
         if stripped != s.value:
             yield ctx.finding(
-                "SURROUNDING_WHITESPACE", f"remove the blanks around {stripped!r} in {s.list_name}",
+                "SURROUNDING_WHITESPACE", f"remove the blanks around {q(stripped)} in {s.list_name}",
                 pointer=ctx.pointer(s), value=s.value,
             )
         problem = grammar_problem(stripped, s.attr)

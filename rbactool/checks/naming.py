@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rbactool.checks import CheckContext
+from rbactool.checks import CheckContext, q
 from rbactool.findings import Finding
 
 #: Microsoft Entra (directory) built-in role names that people mistake for Azure RBAC roles.
@@ -22,6 +22,44 @@ ENTRA_ROLE_NAMES = (
 #: Distinctive Entra phrases matched anywhere in a name.
 _ENTRA_PHRASES = ("global administrator", "global admin", "global reader", "directory reader",
                   "directory writer", "company administrator", "privileged role administrator")
+
+
+#: Bidirectional-text controls: they reorder how a name or description displays.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _is_control(c: str) -> bool:
+    import unicodedata
+
+    return unicodedata.category(c) == "Cc"
+
+
+def _codepoints(chars: list[str]) -> str:
+    return ", ".join(dict.fromkeys(f"U+{ord(c):04X}" for c in chars))
+
+
+def check_control_characters(ctx: CheckContext) -> Iterator[Finding]:
+    """Names: any control or invisible formatting character (Cc, Cf) is an ERROR. Descriptions:
+    control characters other than tab and line breaks, and direction overrides, are a WARNING
+    (zero-width joiners are legitimate in some scripts and emoji)."""
+    import unicodedata
+
+    role = ctx.role
+    bad = [c for c in role.name if unicodedata.category(c) in ("Cc", "Cf")]
+    if bad:
+        yield ctx.finding(
+            "NAME_CONTROL_CHARACTER",
+            f"the role name {q(role.name)} holds {len(bad)} control or invisible character(s) "
+            f"({_codepoints(bad)}): remove them",
+            pointer=role.field_pointer("name"), value=role.name,
+        )
+    bad = [c for c in role.description if _is_control(c) and c not in "\t\n\r" or c in _BIDI]
+    if bad:
+        yield ctx.finding(
+            "DESCRIPTION_CONTROL_CHARACTER",
+            f"the description holds {len(bad)} control character(s) ({_codepoints(bad)}): remove them",
+            pointer=role.field_pointer("description"),
+        )
 
 
 def _builtin_names() -> frozenset[str]:
@@ -43,7 +81,7 @@ def check_entra_role_name(ctx: CheckContext) -> Iterator[Finding]:
     like = exact or phrase
     yield ctx.finding(
         "ENTRA_ROLE_NAME",
-        f"{ctx.role.name!r} reads like the Microsoft Entra directory role {like!r}: an Azure RBAC role "
+        f"{q(ctx.role.name)} reads like the Microsoft Entra directory role {q(like)}: an Azure RBAC role "
         "grants access to Azure resources, not to the directory; rename it, or assign the Entra role in "
         "Microsoft Entra ID instead",
         pointer=ctx.role.field_pointer("name"), value=ctx.role.name,
@@ -61,6 +99,6 @@ def check_builtin_name_clash(ctx: CheckContext) -> Iterator[Finding]:
         return
     yield ctx.finding(
         "BUILTIN_NAME_CLASH",
-        f"{role.name!r} is the name of a built-in role; ARM refuses a custom role with it: choose another name",
+        f"{q(role.name)} is the name of a built-in role; ARM refuses a custom role with it: choose another name",
         pointer=role.field_pointer("name"), value=role.name,
     )

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from rbactool.catalog import compile_pattern
-from rbactool.checks import CheckContext
+from rbactool.checks import CheckContext, q
 from rbactool.findings import Finding
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ def check_risk_classes(ctx: CheckContext) -> Iterator[Finding]:
                     REMOTE_EXECUTION: "run code on compute"}[cls]
             yield ctx.finding(
                 RISK_FINDINGS[cls],
-                f"{grant.pattern!r} grants {len(ops)} {cls} operation(s) that {what}: {_named(ops)}; "
+                f"{q(grant.pattern)} grants {len(ops)} {cls} operation(s) that {what}: {_named(ops)}; "
                 "remove them (or subtract them with NotActions) unless the role needs them",
                 pointer=ctx.role.pointer(grant.block, grant.attr, grant.index),
                 value=grant.pattern,
@@ -202,7 +202,7 @@ def check_owner_clone(ctx: CheckContext) -> Iterator[Finding]:
         if any(op.name.lower() == _ROLE_ASSIGNMENT_WRITE for op in grant.effective):
             yield ctx.finding(
                 "OWNER_CLONE",
-                f"'*' at {wide[0]!r} is not restricted by NotActions from writing role assignments: this role "
+                f"'*' at {q(wide[0])} is not restricted by NotActions from writing role assignments: this role "
                 "is Owner under another name; subtract Microsoft.Authorization/*/Write (as Contributor does) "
                 "or list the operations needed",
                 pointer=ctx.role.pointer(grant.block, grant.attr, grant.index),
@@ -228,10 +228,10 @@ def check_narrower_wildcards(ctx: CheckContext) -> Iterator[Finding]:
         harmless = [op.name for op in effective if id(op) not in risky_ids]
         if len(harmless) <= _MAX_SUGGESTED:
             listed = ", ".join(sorted(harmless, key=str.lower))
-            message = (f"{grant.pattern!r} also grants {len(risky)} risky operation(s); if the role needs only "
+            message = (f"{q(grant.pattern)} also grants {len(risky)} risky operation(s); if the role needs only "
                        f"the others, list them instead: {listed}")
         else:
-            message = (f"{grant.pattern!r} also grants {len(risky)} risky operation(s) among {len(harmless)} "
+            message = (f"{q(grant.pattern)} also grants {len(risky)} risky operation(s) among {len(harmless)} "
                        f"others; run `rbactool explain` on the role and list the operations it needs")
         yield ctx.finding(
             "NARROWER_THAN_WILDCARD", message,

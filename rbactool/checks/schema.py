@@ -12,6 +12,8 @@ import json
 from importlib import resources
 from typing import Any
 
+from rbactool.readers import clip, shorten
+
 _AZ_KEYS = ("$schema", "Name", "RoleName", "Id", "IsCustom", "Description", "Actions", "NotActions",
             "DataActions", "NotDataActions", "AssignableScopes", "Permissions")
 _PERM_KEYS = ("actions", "notActions", "dataActions", "notDataActions", "condition", "conditionVersion")
@@ -85,7 +87,7 @@ def schema_errors(item: Any) -> list[tuple[str, str, str | None]]:
                     key_path = real_path([*err.absolute_path, key])
                     results.append((
                         "".join("/" + _escape(p) for p in key_path),
-                        f"unknown field {key!r} (known: {', '.join(sorted(allowed))})",
+                        f"unknown field {clip(key)} (known: {', '.join(sorted(allowed))})",
                         None,
                     ))
             continue
@@ -100,7 +102,7 @@ def schema_errors(item: Any) -> list[tuple[str, str, str | None]]:
             expected = " or ".join(names.get(w, w) for w in wanted)
             message = f"must be {expected}, got {_jtype(err.instance)}"
         else:
-            message = err.message
+            message = shorten(err.message)
         value = None if isinstance(err.instance, (dict, list)) else json.dumps(err.instance)
         results.append((pointer, message, value))
     return list(dict.fromkeys(results))  # the shape dispatch can report one problem twice

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rbactool.checks import CheckContext
+from rbactool.checks import CheckContext, q
 from rbactool.errors import ScopeError
 from rbactool.findings import Finding
 from rbactool.scopes import MANAGEMENT_GROUP, RESOURCE, ROOT, parse_scope
@@ -51,13 +51,17 @@ def check_assignable_scopes(ctx: CheckContext) -> Iterator[Finding]:
             )
             continue
         if "*" in text:
-            yield ctx.finding("SCOPE_WILDCARD", f"remove the wildcard from scope {scope!r}", pointer=ptr, value=scope)
+            yield ctx.finding("SCOPE_WILDCARD", f"remove the wildcard from scope {q(scope)}", pointer=ptr,
+                              value=scope)
             continue
+        if text.endswith("/"):
+            yield ctx.finding("SCOPE_TRAILING_SLASH", f"remove the trailing '/' from scope {q(scope)}",
+                              pointer=ptr, value=scope)
         checked = text
         if _PLACEHOLDER_RE.search(text):
             yield ctx.finding(
                 "SCOPE_PLACEHOLDER",
-                f"scope {scope!r} contains a placeholder: replace it with a real id before creating the role",
+                f"scope {q(scope)} contains a placeholder: replace it with a real id before creating the role",
                 pointer=ptr, value=scope,
             )
             checked = _fill_placeholders(text)
@@ -74,20 +78,20 @@ def check_assignable_scopes(ctx: CheckContext) -> Iterator[Finding]:
             if len(mgs) == 2:
                 yield ctx.finding(
                     "SCOPE_MULTIPLE_MANAGEMENT_GROUPS",
-                    f"a custom role may name one management group; {mgs[0]!r} and {scope!r} are two",
+                    f"a custom role may name one management group; {q(mgs[0])} and {q(scope)} are two",
                     pointer=ptr, value=scope,
                 )
         elif parsed.kind == RESOURCE:
             yield ctx.finding(
                 "SCOPE_RESOURCE_LEVEL",
-                f"resource-level scope {scope!r}: use its resource group as assignable scope and assign the "
+                f"resource-level scope {q(scope)}: use its resource group as assignable scope and assign the "
                 "role at the resource (each resource-scoped role costs one of the tenant's 5000 custom roles)",
                 pointer=ptr, value=scope,
             )
     if mgs and any(p.data_actions for p in role.permissions):
         yield ctx.finding(
             "DATA_ACTIONS_WITH_MANAGEMENT_GROUP",
-            f"the role has DataActions and management group {mgs[0]!r} as assignable scope: it cannot be "
+            f"the role has DataActions and management group {q(mgs[0])} as assignable scope: it cannot be "
             "assigned at the management group itself, only at subscriptions and below",
             pointer=mg_pointer, value=mgs[0],
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rbactool.checks import LIST_NAMES, PERMISSION_ATTRS, CheckContext
+from rbactool.checks import LIST_NAMES, PERMISSION_ATTRS, CheckContext, q
 from rbactool.findings import Finding
 
 MAX_NAME = 512
@@ -62,7 +62,7 @@ def check_duplicates(ctx: CheckContext) -> Iterator[Finding]:
                 if key in seen:
                     yield ctx.finding(
                         "DUPLICATE_PERMISSION",
-                        f"{value!r} repeats {LIST_NAMES[attr]} entry {seen[key]}; remove it",
+                        f"{q(value)} repeats {LIST_NAMES[attr]} entry {seen[key]}; remove it",
                         pointer=role.pointer(b, attr, i), value=value,
                     )
                 else:
@@ -73,7 +73,7 @@ def check_duplicates(ctx: CheckContext) -> Iterator[Finding]:
         if key in seen_scopes:
             yield ctx.finding(
                 "DUPLICATE_ASSIGNABLE_SCOPE",
-                f"scope {scope!r} repeats assignable scope {seen_scopes[key]}; remove it",
+                f"scope {q(scope)} repeats assignable scope {seen_scopes[key]}; remove it",
                 pointer=f"{role.field_pointer('assignable_scopes')}/{i}", value=scope,
             )
         else:

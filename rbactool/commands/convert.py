@@ -3,33 +3,27 @@
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import click
 
 from rbactool.errors import EXIT_FINDINGS, RoleFormatError
 from rbactool.files import write_files
-from rbactool.model import MAX_ROLE_FILE_BYTES, SHAPES, dumps_json, dumps_role, parse_roles, read_text_file, to_dict
+from rbactool.model import SHAPES, dumps_json, dumps_role, parse_roles, to_dict
+from rbactool.readers import read_path_or_stdin
 
 logger = logging.getLogger(__name__)
 
 
 def _read(path: str) -> tuple[str, str]:
-    if path == "-":
-        data = sys.stdin.buffer.read(MAX_ROLE_FILE_BYTES + 1)
-        if len(data) > MAX_ROLE_FILE_BYTES:
-            raise RoleFormatError(f"<stdin>: larger than the {MAX_ROLE_FILE_BYTES:,}-byte limit")
-        try:
-            return "<stdin>", data.decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise RoleFormatError("<stdin>: not UTF-8 text") from e
-    return path, read_text_file(path)
+    return read_path_or_stdin(path, what="role file", error=RoleFormatError)
 
 
 def canonical_text(text: str, source: str, shape: str | None) -> str:
     """The canonical form of a role document; *shape* None keeps the shape it was read in."""
     roles = parse_roles(text, source=source)
+    if not roles:
+        raise RoleFormatError(f"{source}: the file holds an empty list: no role definition to convert")
     is_list = text.lstrip().startswith("[") or len(roles) != 1
     target = shape or roles[0].shape
     if is_list:

@@ -20,14 +20,6 @@ PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 # --------------------------------------------------------------------------- inputs
 
 
-def _read_stdin() -> str:
-    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise RoleFormatError("-: standard input is not UTF-8 text") from e
-
-
 def _directory_roles(path: Path) -> list:
     from rbactool.model import load_roles
 
@@ -42,9 +34,10 @@ def resolve_input(text: str, *, set_values: tuple[str, ...], scope: dict, templa
     template name (rendered with --set and the scope options), a built-in role name or GUID."""
     from rbactool import gitio
     from rbactool.model import load_roles, parse_roles
+    from rbactool.readers import read_stream
 
     if text == "-":
-        return parse_roles(_read_stdin(), source="<stdin>")
+        return parse_roles(read_stream(error=RoleFormatError), source="<stdin>")
     path = Path(text)
     if path.is_file():
         return load_roles(path)

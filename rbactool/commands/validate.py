@@ -48,15 +48,10 @@ def expand_inputs(inputs: tuple[str, ...]) -> list[str]:
 
 
 def read_input(name: str) -> str:
-    from rbactool.model import read_text_file
+    """A role file, or standard input for ``-`` (the readers' 16 MiB limit on both)."""
+    from rbactool.readers import read_path_or_stdin
 
-    if name == "-":
-        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise RoleFormatError("-: standard input is not UTF-8 text") from e
-    return read_text_file(name)
+    return read_path_or_stdin(name, what="role file", error=RoleFormatError)[1]
 
 
 def config_options(fail_on_help: str):
@@ -190,7 +185,7 @@ def validate_command(ctx, files, specs, fmt, fail_on, config_path, no_config, ig
     for name in names:
         text = read_input(name)
         texts[name] = text
-        file_roles, problems = validate_text(text, source=name)
+        file_roles, problems = validate_text(text, source=name, where="<stdin>" if name == "-" else name)
         roles.extend(file_roles)
         findings.extend(problems)
     for spec_path in specs:
@@ -250,7 +245,7 @@ def _resolve_explain_target(target: str, catalog):
     if target == "-" or p.is_file():
         from rbactool.model import parse_roles
 
-        return "roles", parse_roles(read_input(target), source=target)
+        return "roles", parse_roles(read_input(target), source="<stdin>" if target == "-" else target)
     if target.lower().endswith((".json", ".yaml", ".yml")) or target.startswith(("./", "../", "/", "~")):
         raise InputError(f"{target}: no such file")
     builtins = load_builtin_roles()

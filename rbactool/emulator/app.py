@@ -9,7 +9,6 @@ written. The ``Authorization`` header is never logged or echoed.
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import re
 import threading
@@ -27,6 +26,8 @@ from rbactool.emulator.faults import FaultRule, Faults, Throttle
 from rbactool.emulator.persist import PersistError, save_state
 from rbactool.emulator.routing import Call, Response, normalise_path, parse_request_scope, split_arm_path
 from rbactool.emulator.state import PRINCIPAL_TYPES, CallerGrant, Principal, State
+from rbactool.errors import InputError
+from rbactool.readers import decode_text, loads_json
 from rbactool.scopes import is_guid
 
 logger = logging.getLogger(__name__)
@@ -346,9 +347,13 @@ class App:
                 raise ArmError(500, "InternalServerError", "The emulator could not save its state.") from e
 
 def json_body(raw: bytes) -> Any:
+    """The request body as JSON, read by rbactool's one JSON reader: a body nested too deep, a huge
+    number or a huge string is a 400 InvalidRequestContent (as ARM answers what it cannot
+    deserialize), never a 500. Duplicate keys are let through, last wins, as ARM's JSON reader does."""
     if not raw:
         raise armerror.invalid_request_content("the request body is empty.")
     try:
-        return json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise armerror.invalid_request_content(str(e)) from e
+        text = decode_text(raw, "body", "the request body")
+        return loads_json(text, "body", duplicates=False)
+    except InputError as e:
+        raise armerror.invalid_request_content(str(e).removeprefix("body: ")) from e

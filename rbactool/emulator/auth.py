@@ -14,6 +14,8 @@ from urllib.parse import parse_qs
 
 from rbactool.emulator.armerror import invalid_token, missing_token
 from rbactool.emulator.config import DEFAULT_CALLER
+from rbactool.errors import InputError
+from rbactool.readers import loads_json
 
 #: Client ids of the fake token endpoint map to object ids in this namespace.
 _OID_NAMESPACE = uuid.UUID("6f1c3d1e-6a0e-4c8e-9a57-7262616374f1")
@@ -65,8 +67,8 @@ def _claims(token: str) -> dict:
         return {}
     payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
-        claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (ValueError, UnicodeDecodeError):
+        claims = loads_json(base64.urlsafe_b64decode(payload).decode("utf-8"), "token", duplicates=False)
+    except (ValueError, UnicodeDecodeError, InputError):
         return {}
     return claims if isinstance(claims, dict) else {}
 

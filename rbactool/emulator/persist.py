@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rbactool.emulator.state import State
 from rbactool.errors import InputError
+from rbactool.readers import loads_json, read_file
 
 logger = logging.getLogger(__name__)
 
@@ -23,14 +24,11 @@ class PersistError(InputError):
 
 def load_state(path: Path, state: State) -> bool:
     """Fill *state* from *path*; False when the file does not exist yet."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         return False
-    except (OSError, UnicodeDecodeError) as e:
-        raise PersistError(f"{path}: cannot read the emulator state file: {e}") from e
+    text = read_file(path, what="emulator state file", error=PersistError)
+    doc = loads_json(text, str(path), PersistError)
     try:
-        doc = json.loads(text)
         if not isinstance(doc, dict):
             raise ValueError("not a JSON object")
         state.load_json(doc)
