@@ -382,14 +382,33 @@ def test_diff_cuts_an_over_long_description(run, tmp_path):
     assert desc["new"].endswith("y" + "B" * 50) and len(desc["new"]) < 4200
 
 
+def _public_cache_folder(cache):
+    """A cache folder as `catalog refresh` against public Azure writes it, with its source record;
+    its catalog files are then replaced by hostile bytes."""
+    from rbactool.catalog import CACHED_OPERATIONS, CACHED_SOURCE, cache_folder, source_record
+    from rbactool.catalog_build import build_operations, write_gz
+
+    record = source_record(cloud="AzureCloud", endpoint="https://management.azure.com",
+                           tenant="72f988bf-0000-0000-0000-000000000001", refreshed_at="2026-12-01T10:00:00Z")
+    ops = [{"name": "Microsoft.Compute/virtualMachines/read", "isDataAction": False, "displayName": "Read",
+            "description": "Read", "provider": "Microsoft.Compute", "source": "tenant-2026-12-01"}]
+    doc = build_operations(ops, [], {"tenant-2026-12-01": {"date": "2026-12-01", "fresh": True, "what": "test"}})
+    doc["refreshed_from"] = record
+    folder = cache_folder("https://management.azure.com", record["tenant"], cache)
+    write_gz(folder / CACHED_OPERATIONS, doc)
+    (folder / CACHED_SOURCE).write_text(json.dumps(record))
+    return folder
+
+
 def test_a_hostile_catalog_cache_is_invalid_input(run, tmp_path, monkeypatch, hostile):
     import gzip
 
+    from rbactool.catalog import _load
+
     cache = tmp_path / "cache"
-    cache.mkdir()
     monkeypatch.setenv("RBACTOOL_CACHE_DIR", str(cache))
     ok = tmp_path / "ok.json"
-    cached = cache / "operations.json.gz"
+    cached = _public_cache_folder(cache) / "operations.json.gz"
     for data, phrase in (
         (gzip.compress(b"[" * 1000 + b"]" * 1000), "nested deeper than 200"),
         (gzip.compress(b" " * (20 * 1024 * 1024)), "larger than"),  # a gzip bomb: 20 KB expanding to 20 MiB
@@ -397,8 +416,6 @@ def test_a_hostile_catalog_cache_is_invalid_input(run, tmp_path, monkeypatch, ho
         (gzip.compress(b'{"schema_version": 1, "providers": 5}'), "catalog is malformed"),
     ):
         cached.write_bytes(data)
-        from rbactool.catalog import _load
-
         _load.cache_clear()
         refused(run("validate", ok), "operations.json.gz", phrase)
     _load.cache_clear()
@@ -411,9 +428,9 @@ def test_a_hostile_builtin_roles_cache_is_invalid_input(run, tmp_path, monkeypat
     from rbactool.builtins import _load
 
     cache = tmp_path / "cache"
-    cache.mkdir()
     monkeypatch.setenv("RBACTOOL_CACHE_DIR", str(cache))
-    (cache / "builtin-roles.json.gz").write_bytes(gzip.compress(b'{"roles": [' + b"9" * 5000 + b"]}"))
+    folder = _public_cache_folder(cache)
+    (folder / "builtin-roles.json.gz").write_bytes(gzip.compress(b'{"roles": [' + b"9" * 5000 + b"]}"))
     _load.cache_clear()
     try:
         refused(run("explain", "Reader"), "builtin-roles.json.gz", "integer of 5,000 digits")
