@@ -317,9 +317,8 @@ class CatalogSource:
             return f"--catalog {self.path}"
         if self.kind == "env":
             return f"${ENV_CATALOG} {self.path}"
-        where = "" if self.public else ", not a public Azure endpoint"
-        return (f"cache from {self.cloud} {self.endpoint}{where} tenant {self.tenant or 'unknown'} "
-                f"at {self.refreshed_at}")
+        origin = f"{self.cloud} {self.endpoint}" if self.public else f"{self.endpoint} (not a public Azure endpoint)"
+        return f"cache from {origin} tenant {self.tenant or 'unknown'} at {self.refreshed_at}"
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "path": self.path, "cloud": self.cloud, "endpoint": self.endpoint,

@@ -7,8 +7,10 @@ Exit codes are mapped here, once: see ``rbactool.errors``.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
+import os
 import sys
 
 import click
@@ -91,6 +93,15 @@ class LazyGroup(click.Group):
             if isinstance(e, OneLineUsageError):
                 raise
             raise OneLineUsageError(e.format_message(), e.ctx) from e
+        except OSError as e:
+            # Nothing below lets an OSError through on purpose: it is standard output that cannot be
+            # written (a closed pipe, a full disk). A closed pipe ends quietly, as with SIGPIPE (141);
+            # anything else is one line, exit 3. Standard output goes to /dev/null so the final
+            # flush at exit cannot raise again.
+            _silence_stdout()
+            if e.errno == errno.EPIPE:
+                raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from e
+            raise CliError(f"cannot write output: {e.strerror or e}", EXIT_INVALID_INPUT) from e
         except (KeyboardInterrupt, click.Abort) as e:
             # Ctrl-C (or a confirmation interrupted or declined): one line and 130, as shells expect.
             # apply catches Ctrl-C itself, reports what was in flight, then exits 130 too.
@@ -108,6 +119,16 @@ class LazyGroup(click.Group):
 
 
 _TERRAFORM_EXIT = "rbactool.terraform_exit"
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a process killed by a closed pipe
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (e.g. CliRunner)
+        pass
 
 
 def _wants_terraform_exit(args: list[str]) -> bool:

@@ -5,6 +5,9 @@ Modes are the ones a user expects: a new file gets 0666 minus the umask (like an
 existing file keeps its mode, and a symlink is written through to its target (the link stays a link;
 the temporary file goes in the target's directory, so the rename stays atomic). A dangling symlink is
 refused rather than followed to wherever it points.
+
+A target that is not a regular file (a FIFO, a character device, ``/dev/stdout``) is a stream: it
+is written into, never replaced by a regular file, after every regular file is staged.
 """
 
 from __future__ import annotations
@@ -25,6 +28,16 @@ def _check_dir(d: Path, what: str) -> None:
         raise OutputError(f"{what}: {d} is not a directory")
     if not os.access(d, os.W_OK | os.X_OK):
         raise OutputError(f"{what}: directory {d} is not writable")
+
+
+def _is_stream(path: Path) -> bool:
+    """True for an existing target that is not a regular file or a directory (stat follows links,
+    so ``/dev/stdout`` -> ``/proc/self/fd/1`` -> a pipe counts)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 def _target(path: Path, what: str) -> Path:
@@ -65,7 +78,11 @@ def _open_temp(target: Path) -> tuple[int, Path]:
 def write_files(files: Mapping[Path, str], what: str = "-o") -> None:
     """Write every file or none: temp files in the target directories, then os.replace each."""
     targets: dict[Path, str] = {}
+    streams: dict[Path, str] = {}
     for path, text in files.items():
+        if _is_stream(path):
+            streams[path] = text
+            continue
         target = _target(path, what)
         _check_dir(target.parent, what)
         if target.is_dir():
@@ -77,6 +94,9 @@ def write_files(files: Mapping[Path, str], what: str = "-o") -> None:
             fd, tmp = _open_temp(target)
             staged.append((tmp, target))
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+                f.write(text)
+        for path, text in streams.items():
+            with open(path, "w", encoding="utf-8", newline="\n") as f:
                 f.write(text)
         for tmp, target in staged:
             tmp.replace(target)

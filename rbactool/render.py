@@ -36,6 +36,7 @@ from typing import Any
 
 from rbactool.errors import ParameterError, RoleFormatError, TemplateError
 from rbactool.model import RoleDefinition, role_from_dict
+from rbactool.readers import clip
 from rbactool.scopes import (
     check_guid,
     check_management_group_id,
@@ -144,10 +145,12 @@ def _parse_front_matter(name: str, path: Path, text: str) -> Template:
             raise TemplateError(f"template {name!r}: parameter {pname!r} must be a mapping")
         bad = set(spec) - {"type", "default", "required", "help", "choices"}
         ptype = spec.get("type", "string")
-        if bad or ptype not in PARAM_TYPES:
-            raise TemplateError(
-                f"template {name!r}: parameter {pname!r} has unknown key(s) {sorted(bad)} or type {ptype!r}"
-            )
+        if bad:
+            raise TemplateError(f"template {name!r} ({path}): parameter {pname!r} has unknown key(s) "
+                                f"{', '.join(sorted(map(str, bad)))} (known: type, default, required, help, choices)")
+        if ptype not in PARAM_TYPES:
+            raise TemplateError(f"template {name!r} ({path}): parameter {pname!r} has unknown type {clip(ptype)} "
+                                f"(one of {', '.join(PARAM_TYPES)})")
         params.append(
             ParamSpec(
                 name=pname,

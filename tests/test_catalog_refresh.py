@@ -80,7 +80,7 @@ def test_refresh_records_its_source_and_an_emulator_cache_never_becomes_the_offl
     assert cached["used_by"] == f"commands against {cached['endpoint']}"
     text = run("catalog", "info").stdout
     assert "catalog:        packaged" in text
-    assert f"cache from AzureCloud {cached['endpoint']}, not a public Azure endpoint tenant" in text
+    assert f"cache from {cached['endpoint']} (not a public Azure endpoint) tenant" in text
 
     from rbactool.catalog import load_catalog
 
@@ -103,7 +103,7 @@ def test_commands_against_the_same_endpoint_use_its_cache(run, emulator, cache, 
     # ... and create against the emulator validates with the emulator's catalog, and says so
     r = run("create", role, "--no-wait", env=emulator.env())
     assert r.exit_code == 0, r.stderr
-    assert f"catalog cache from AzureCloud {endpoint}, not a public Azure endpoint" in r.stderr
+    assert f"catalog cache from {endpoint} (not a public Azure endpoint)" in r.stderr
     # another endpoint does not get it
     other = run("catalog", "info", "--arm-endpoint", "https://127.0.0.1:1", "--format", "json").json()
     assert other["source"]["kind"] == "packaged"

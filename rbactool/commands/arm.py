@@ -490,7 +490,9 @@ def whoami_command(scope, cloud, arm_endpoint, ca_bundle, retry_timeout):
         scope = str(parse_scope(scope))
     gw = gateway(cloud, arm_endpoint, ca_bundle)
     claims = gw.caller()
-    click.echo(f"endpoint:  {gw.conn.endpoint} ({gw.conn.cloud.name})")
+    custom = gw.conn.endpoint.rstrip("/") != gw.conn.cloud.arm_endpoint.rstrip("/")
+    label = f"custom endpoint, {gw.conn.cloud.name} sign-in" if custom else gw.conn.cloud.name
+    click.echo(f"endpoint:  {gw.conn.endpoint} ({label})")
     click.echo(f"tenant:    {claims.get('tid', '?')}")
     click.echo(f"principal: {claims.get('oid', '?')}"
                + (f" ({claims.get('upn') or claims.get('unique_name') or claims.get('app_displayname') or ''})"

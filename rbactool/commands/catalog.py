@@ -180,8 +180,9 @@ def refresh_command(output_dir, cloud, arm_endpoint, ca_bundle, retry_timeout):
         if public_cloud_of(gw.conn.endpoint) == gw.conn.cloud.name:
             click.echo(f"offline commands and commands against {gw.conn.endpoint} now use it", err=True)
         else:
-            click.echo(f"only commands against {gw.conn.endpoint} use it ({gw.conn.endpoint} is not a public "
-                       "Azure endpoint: offline commands keep their catalog)", err=True)
+            click.echo(f"only commands against {gw.conn.endpoint} use its operations ({gw.conn.endpoint} is not a "
+                       "public Azure endpoint: offline commands keep their catalog, and built-in roles always come "
+                       "from public Azure or the packaged snapshot)", err=True)
 
 
 def write_json(path: Path, obj) -> None:
