@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from rbactool.errors import InputError
-from rbactool.readers import MAX_INPUT_BYTES, clip, decode_text
+from rbactool.readers import MAX_INPUT_BYTES, clip, decode_text, shorten
 
 logger = logging.getLogger(__name__)
 
@@ -210,11 +210,18 @@ def snapshot(rev: str, paths: Sequence[str], cwd: str | os.PathLike | None = Non
             with tarfile.open(fileobj=io.BytesIO(data)) as tar:
                 data_filter = getattr(tarfile, "data_filter", None)
                 if data_filter is not None:
-                    tar.extractall(tmp, filter=data_filter)
+                    try:
+                        tar.extractall(tmp, filter=data_filter)
+                    except tarfile.FilterError as e:  # a symlink out of the tree, an absolute path, ...
+                        name = getattr(getattr(e, "tarinfo", None), "name", "?")
+                        raise GitInputError(f"{rev}: refusing {clip(name)} from the revision: {shorten(str(e), 160)}"
+                                            ) from e
                 else:  # pragma: no cover - Python without extraction filters
                     for member in tar.getmembers():
-                        if member.name.startswith(("/", "..")) or ".." in PurePosixPath(member.name).parts:
-                            raise GitInputError(f"unsafe path {member.name!r} in git archive")
+                        if member.name.startswith(("/", "..")) or ".." in PurePosixPath(member.name).parts \
+                                or member.issym() or member.islnk():
+                            raise GitInputError(f"{rev}: refusing {clip(member.name)} from the revision "
+                                                "(links are not extracted without tarfile filters)")
                     tar.extractall(tmp)  # noqa: S202 - names checked above
         logger.info("extracted %s at %s (%s) into %s", present, rev, commit[:12], tmp)
         yield tmp

@@ -61,6 +61,9 @@ class RolesSpec:
     templates: tuple[Path, ...] = ()
     description: str = ""
     name: str | None = None
+    #: the directory every ``file:`` and ``templates:`` path of the spec must stay inside (its git
+    #: work tree, else its own directory; a revision's snapshot for ``diff --roles --base``)
+    root: Path | None = None
 
     @property
     def spec_id(self) -> str:
@@ -107,9 +110,31 @@ def _schema_message(err) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-def load_spec(path: str | os.PathLike) -> RolesSpec:
-    """Read and check a roles spec. Every problem is a one-line SpecError naming file and key."""
+def spec_root(path: Path) -> Path:
+    """Where a spec's paths may point: the git work tree holding it, else the spec's directory."""
+    start = Path(os.path.realpath(path)).parent
+    for d in (start, *start.parents):
+        if (d / ".git").exists():
+            return d
+    return start
+
+
+def contained(path: Path, root: Path, where: str) -> Path:
+    """*path* if it (after every symlink) is inside *root*; a pull request's spec cannot make
+    rbactool read a file elsewhere on the machine (``../../etc/...``, ``/home/...``, a symlink)."""
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    if os.path.commonpath([real, top]) != top:
+        raise SpecError(f"{where}: {clip(str(path))} is outside {top}: a spec's paths must stay inside its "
+                        "repository (or its directory when it is not in a git repository)")
+    return path
+
+
+def load_spec(path: str | os.PathLike, *, root: str | os.PathLike | None = None) -> RolesSpec:
+    """Read and check a roles spec. Every problem is a one-line SpecError naming file and key.
+
+    ``file:`` and ``templates:`` paths must stay inside *root* (default: ``spec_root``)."""
     p = Path(path)
+    top = Path(root) if root is not None else spec_root(p)
     try:
         text = read_text_file(p, limit=MAX_SPEC_BYTES, what="roles spec")
     except InputError as e:
@@ -158,6 +183,11 @@ def load_spec(path: str | os.PathLike) -> RolesSpec:
         )
         for i, a in enumerate(doc.get("assignments") or ())
     )
+    for r in roles:
+        if r.file is not None:
+            contained(p.parent / r.file, top, f"{p}: {r.pointer}/file")
+    for i, t in enumerate(doc.get("templates") or ()):
+        contained(p.parent / t, top, f"{p}: /templates/{i}")
     for a in assignments:
         if not is_guid(a.principal_id):
             raise SpecError(f"{p}: {a.pointer}/principal/id must be an object id (GUID), got {clip(a.principal_id)}")
@@ -169,6 +199,7 @@ def load_spec(path: str | os.PathLike) -> RolesSpec:
         templates=tuple((p.parent / t) for t in doc.get("templates") or ()),
         description=doc.get("description", ""),
         name=doc.get("name"),
+        root=top,
     )
 
 
@@ -225,18 +256,36 @@ def render_spec(
         try:
             if entry.template:
                 template = load_template(entry.template, dirs)
+                _check_template_place(spec, template.path, extra_template_dirs, where)
                 role = render_role(template, entry.values, **_scope_args(entry, defaults))
             elif entry.definition is not None:
                 role = role_from_dict(entry.definition, source=f"{spec.path}:{entry.pointer}/definition",
                                       pointer_prefix=f"{entry.pointer}/definition")
             else:
-                role = load_role(spec.path.parent / entry.file)
+                role = load_role(contained(spec.path.parent / entry.file, spec.root or spec_root(spec.path),
+                                           f"{where}/file"))
         except InputError as e:
             raise type(e)(f"{where}: {e}") from e
         out.append(RenderedRole(entry.key, role, entry))
     _check_names(spec, out)
     check_assignments(spec, out, defaults)
     return out
+
+
+def _check_template_place(spec: RolesSpec, path: Path, trusted: tuple, where: str) -> None:
+    """A template found through the spec's own ``templates:`` dirs must be a file inside the spec's
+    root (a symlink in a pull request must not point at ``/etc/...``); --templates dirs, the
+    environment's and the shipped ones are the user's own."""
+    from rbactool.render import shipped_templates_dir
+
+    real = os.path.realpath(path)
+    allowed = [spec.root or spec_root(spec.path), shipped_templates_dir(), *map(Path, trusted),
+               *(Path(d) for d in os.environ.get("RBACTOOL_TEMPLATES", "").split(os.pathsep) if d)]
+    for top in allowed:
+        t = os.path.realpath(top)
+        if os.path.commonpath([real, t]) == t:
+            return
+    contained(path, spec.root or spec_root(spec.path), f"{where}/template")
 
 
 def _check_names(spec: RolesSpec, rendered: list[RenderedRole]) -> None:

@@ -110,7 +110,7 @@ def render_spec_at_revision(spec_path: Path, rev: str, *, overrides: dict, fallb
     paths += [r for _, r in cli_dirs if r is not None] + env_rel + ([shipped_rel] if shipped_rel else [])
     with gitio.snapshot(rev, paths, cwd=root) as tmp:
         try:
-            spec = load_spec(tmp / rel)
+            spec = load_spec(tmp / rel, root=tmp)
             mapped = tuple(tmp / r if r is not None and (tmp / r).is_dir() else d for d, r in cli_dirs)
             at_rev = [tmp / r for r in (*env_rel, *([shipped_rel] if shipped_rel else ())) if (tmp / r).is_dir()]
             spec = replace(spec, templates=(*spec.templates, *at_rev))
