@@ -16,7 +16,7 @@ What is compared:
   *cosmetic*), each block's ABAC condition, and AssignableScopes (added / removed / cosmetic; an
   added scope that no old scope covers *widens* the role).
 * effective -- the concrete operations granted before and after (wildcards expanded against the
-  catalog, Not* subtracted per block, via ``validate.effective_operations``), as added and
+  catalog, Not* subtracted per block, via ``effective.effective_operations``), as added and
   removed sets with display names and risk classes. Granted strings the catalog does not know
   are kept (``known=False``), so they still show up.
 * new findings -- validator findings present for NEW and not for OLD (matched on code and value).
@@ -37,8 +37,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rbactool.catalog import compile_pattern, namespace_of
+from rbactool.effective import EffectivePermissions, effective_operations
 from rbactool.model import PERMISSION_FIELDS, Permission, RoleDefinition
-from rbactool.validate import EffectivePermissions, effective_operations, risk_classes
+from rbactool.risk import risk_classes
 
 if TYPE_CHECKING:
     from rbactool.catalog import Catalog
@@ -193,7 +194,7 @@ class EffectiveChange:
 
     def risk_counts(self, which: str = ADDED) -> dict[str, int]:
         """Risk class -> number of added (or removed) operations carrying it, in RISK_CLASSES order."""
-        from rbactool.validate import RISK_CLASSES
+        from rbactool.risk import RISK_CLASSES
 
         ops = self.added if which == ADDED else self.removed
         counts = Counter(c for op in ops for c in op.risk_classes)

@@ -46,6 +46,8 @@ PERMISSION_FIELDS = (
     ("data_actions", "dataActions", "DataActions"),
     ("not_data_actions", "notDataActions", "NotDataActions"),
 )
+#: The permission lists that hold data actions.
+DATA_ATTRS = frozenset({"data_actions", "not_data_actions"})
 _METADATA_FIELDS = (
     ("created_on", "createdOn"),
     ("updated_on", "updatedOn"),

@@ -215,8 +215,7 @@ def validate_command(ctx, files, specs, fmt, fail_on, config_path, no_config, ig
 def _checked_pattern(pattern: str, catalog) -> str:
     """A permission string worth explaining: Azure's grammar, and it must match something.
     Suggestions come from the same helpers the validator's catalog checks use."""
-    from rbactool.catalog import namespace_of
-    from rbactool.checks.catalog_checks import _did_you_mean, _stale_note, close_namespace
+    from rbactool.catalog import close_namespace, did_you_mean, namespace_of, stale_note
 
     if pattern.count("*") > 1:
         raise InputError(f"{pattern!r} has {pattern.count('*')} wildcards; Azure allows one '*' per permission string")
@@ -232,8 +231,8 @@ def _checked_pattern(pattern: str, catalog) -> str:
     info = catalog.provider(ns) if "*" not in ns else None
     hint = ""
     if info is not None and "*" not in pattern:
-        hint = _did_you_mean(catalog, pattern, False) or _did_you_mean(catalog, pattern, True)
-    stale = f"; {_stale_note(catalog, ns)}" if info is not None and not info.fresh else ""
+        hint = did_you_mean(catalog, pattern, False) or did_you_mean(catalog, pattern, True)
+    stale = f"; {stale_note(catalog, ns)}" if info is not None and not info.fresh else ""
     raise InputError(f"{pattern!r} matches no operation in the catalog{hint}{stale}")
 
 
@@ -269,8 +268,9 @@ def _resolve_explain_target(target: str, catalog):
 
 def explain_data(target: str, catalog) -> dict:
     """The JSON-ready explanation of a permission string or of every role in a target."""
+    from rbactool.effective import effective_operations
     from rbactool.model import Permission, RoleDefinition
-    from rbactool.validate import effective_operations, risk_classes
+    from rbactool.risk import risk_classes
 
     def op_dict(op) -> dict:
         return {"name": op.name, "display_name": op.display_name, "data_action": op.is_data_action,
