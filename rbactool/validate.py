@@ -25,9 +25,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rbactool.checks import CheckContext, all_checks
-from rbactool.config import Config, Ignore
+from rbactool.config import Config, Ignore, fail_on_label
 from rbactool.errors import InputError
-from rbactool.findings import TYPES, Finding, at_or_above, make_finding, sort_findings
+from rbactool.findings import SECURITY_WARNING, TYPES, Finding, at_or_above, make_finding, sort_findings
 from rbactool.model import RoleDefinition
 
 if TYPE_CHECKING:
@@ -68,6 +68,15 @@ class Report:
         never, or by default the report's ``fail_on`` (from the config or ``--fail-on``)."""
         t = self.fail_on if threshold == USE_FAIL_ON else threshold
         return any(at_or_above(f.type, t) for f in self.findings)
+
+    def blocking(self) -> tuple[Finding, ...]:
+        """The findings at or above the report's threshold: what makes ``failed()`` true."""
+        return tuple(f for f in self.findings if at_or_above(f.type, self.fail_on))
+
+    def notable(self) -> tuple[Finding, ...]:
+        """The findings below the threshold that are still ERROR or SECURITY_WARNING (the gate shows them)."""
+        return tuple(f for f in self.findings
+                     if not at_or_above(f.type, self.fail_on) and at_or_above(f.type, SECURITY_WARNING))
 
     @property
     def codes(self) -> set[str]:
@@ -182,10 +191,9 @@ class ValidationRefused(InputError):
 
     def __init__(self, report: Report, what: str = "the roles", bypass: str = "--fail-on none"):
         self.report = report
-        n = sum(1 for f in report.findings if at_or_above(f.type, report.fail_on))
-        threshold = (report.fail_on or "none").lower().replace("_", "-")
-        super().__init__(f"{n} finding(s) at or above {threshold} in {what} (see `rbactool validate`): fix them, "
-                         f"suppress them in .rbactool.yaml (with a reason), or pass {bypass}")
+        super().__init__(f"{len(report.blocking())} finding(s) at or above {fail_on_label(report.fail_on)} in {what} "
+                         "(see `rbactool validate`): fix them, suppress them in .rbactool.yaml (with a reason), "
+                         f"or pass {bypass}")
 
 
 def gate(
