@@ -81,10 +81,8 @@ def diff_command(ctx, old, new, fmt, exit_code, fail_on_new_access, roles_spec, 
         overrides, fallbacks = spec_scope(ctx, scope)
         kwargs = {"overrides": overrides, "fallbacks": fallbacks, "template_dirs": template_dirs}
         old_roles = render_spec_at_revision(roles_spec, base, **kwargs)
-        if head:
-            new_roles = render_spec_at_revision(roles_spec, head, **kwargs)
-        else:
-            new_roles = render_spec_working_tree(roles_spec, **kwargs)
+        new_roles = (render_spec_at_revision(roles_spec, head, **kwargs) if head
+                     else render_spec_working_tree(roles_spec, **kwargs))
         old_label, new_label = f"{base}:{roles_spec}", f"{head}:{roles_spec}" if head else str(roles_spec)
         pair_single = False
     else:
