@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 
 from rbactool.errors import CatalogError
-from rbactool.readers import shorten
+from rbactool.readers import clip, shorten
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +212,57 @@ class Catalog:
     def matches(self, pattern: str, name: str) -> bool:
         """Whether a permission pattern covers an operation name (ARM's rule, no catalog needed)."""
         return bool(compile_pattern(pattern).match(name.lower()))
+
+
+# --------------------------------------------------------------------------- suggestions
+
+
+def levenshtein(a: str, b: str, limit: int) -> int:
+    """Edit distance, or ``limit + 1`` once it exceeds *limit*."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        if min(cur) > limit:
+            return limit + 1
+        prev = cur
+    return prev[-1]
+
+
+def close_namespace(catalog: Catalog, namespace: str) -> str | None:
+    """The catalog namespace within a small edit distance of *namespace* (a typo), or None."""
+    low = namespace.lower()
+    limit = 2 if len(low) < 16 else 3
+    best: tuple[int, str] | None = None
+    for name in catalog.namespace_names():
+        d = levenshtein(low, name.lower(), limit)
+        if d <= limit and (best is None or (d, name) < best):
+            best = (d, name)
+    return best[1] if best else None
+
+
+def stale_note(catalog: Catalog, namespace: str) -> str:
+    """Why the catalog may not know an operation of *namespace*, and how to check or refresh it."""
+    info = catalog.provider(namespace)
+    if info is None:
+        where = f"the catalog has no operations for {namespace} (only built-in roles name it)"
+    else:
+        where = f"the catalog's data for {info.name} is as of {info.as_of or 'an unknown date'}"
+    return (f"{where} and may be stale: check with `az provider operation show --namespace {namespace}` "
+            "or refresh the catalog from your tenant (`rbactool catalog refresh`)")
+
+
+def did_you_mean(catalog: Catalog, value: str, data: bool) -> str:
+    """`` (did you mean 'X'?)`` naming the catalog operation closest to *value* in its namespace, or ''."""
+    import difflib
+
+    ns = namespace_of(value)
+    names = {o.name.lower(): o.name for o in catalog.expand(f"{ns}/*", data_action=data)}
+    match = difflib.get_close_matches(value.lower(), list(names), n=1, cutoff=0.85)
+    return f" (did you mean {clip(names[match[0]], 256)}?)" if match else ""
 
 
 def _read_doc(path: Path, origin: str, *, packaged: bool = False) -> dict:

@@ -1,7 +1,8 @@
 """Build the catalog documents (operations and built-in roles) that ``catalog.py`` loads.
 
 Used by ``scripts/build_data.py`` (from the reference snapshots in ../shared/data) and by
-``rbactool catalog refresh`` (from a live tenant). Pure: no I/O except ``write_gz``.
+``rbactool catalog refresh`` (``refresh_cache``, from a live tenant through a gateway). Pure except
+``write_gz``/``write_json`` and ``refresh_cache``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import gzip
 import json
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from rbactool.errors import CatalogError
@@ -29,22 +32,32 @@ SOURCES = {
 ROLES_SNAPSHOT = "2026-08-22"
 
 
-def write_gz(path: Path, obj) -> None:
-    """Write *obj* as gzipped compact JSON, reproducibly (mtime 0) and atomically (temp + rename)."""
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write *data* to *path* atomically: a temp file in the same directory, then rename."""
     import os
     import tempfile
 
-    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, sort_keys=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as raw:
-            # no file name and mtime 0 in the gzip header: the bytes depend on the content only
-            raw.write(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
+            raw.write(data)
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_gz(path: Path, obj) -> None:
+    """Write *obj* as gzipped compact JSON, reproducibly (mtime 0) and atomically (temp + rename)."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, sort_keys=False)
+    # no file name and mtime 0 in the gzip header: the bytes depend on the content only
+    _write_atomic(path, gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
+
+
+def write_json(path: Path, obj) -> None:
+    """A small JSON file, indented, atomically (temp + rename)."""
+    _write_atomic(path, (json.dumps(obj, indent=2) + "\n").encode("utf-8"))
 
 
 def build_operations(ops: list[dict], roles: list[dict], sources: dict | None = None) -> dict:
@@ -138,3 +151,73 @@ def operations_from_provider_list(providers: list[dict], source_tag: str) -> lis
                     "source": source_tag,
                 })
     return sorted(seen.values(), key=lambda o: (o["name"].lower(), o["isDataAction"]))
+
+
+# --------------------------------------------------------------------------- refresh from a tenant
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """What ``refresh_cache`` wrote, and where."""
+
+    target: Path
+    operations: int
+    namespaces: int
+    builtin_roles: int
+
+
+def _tenant_of(gw) -> str | None:
+    import os
+
+    from rbactool.errors import RbactoolError
+
+    try:
+        tenant = gw.caller().get("tid")
+    except RbactoolError:
+        tenant = None
+    return tenant if isinstance(tenant, str) and tenant else os.environ.get("AZURE_TENANT_ID") or None
+
+
+def refresh_cache(gw, output_dir: Path | None = None, *, progress: Callable[[str], None] = lambda _: None) -> Refreshed:
+    """Read provider operations and built-in roles through the gateway *gw* and write the two
+    catalog files: into *output_dir*, or into the cache folder of *gw*'s endpoint and tenant with
+    the source record (cloud, endpoint, tenant, when) that makes commands use it."""
+    import datetime as dt
+
+    from rbactool.catalog import (
+        CACHED_BUILTIN_ROLES,
+        CACHED_OPERATIONS,
+        CACHED_SOURCE,
+        cache_dir,
+        cache_folder,
+        source_record,
+    )
+    from rbactool.errors import OutputError
+    from rbactool.model import to_flat_dict
+
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    today = now.date().isoformat()
+    tag = f"tenant-{today}"
+    progress(f"reading provider operations from {gw.conn.endpoint}")
+    ops = operations_from_provider_list(gw.list_provider_operations(), tag)
+    progress("reading built-in roles")
+    roles = [to_flat_dict(r) for r in gw.list_role_definitions("/", "type eq 'BuiltInRole'") if not r.is_custom]
+    for r in roles:  # the flattened shape keeps nulls for conditions; permissions must all be present
+        r.pop("id", None)
+    tenant = _tenant_of(gw)
+    record = source_record(cloud=gw.conn.cloud.name, endpoint=gw.conn.endpoint, tenant=tenant,
+                           refreshed_at=now.isoformat().replace("+00:00", "Z"))
+    sources = {tag: {"date": today, "fresh": True, "what": f"az provider operation list from {gw.conn.endpoint}"}}
+    catalog = {**build_operations(ops, roles, sources), "refreshed_from": record}
+    roles_doc = {**build_roles(roles, today, f"role definitions from {gw.conn.endpoint}"), "refreshed_from": record}
+    target = output_dir or cache_folder(gw.conn.endpoint, tenant)
+    try:
+        write_gz(target / CACHED_OPERATIONS, catalog)
+        write_gz(target / CACHED_BUILTIN_ROLES, roles_doc)
+        if output_dir is None:  # the source record last: a folder without one is never used
+            write_json(target / CACHED_SOURCE, record)
+            for legacy in (CACHED_OPERATIONS, CACHED_BUILTIN_ROLES):  # superseded, would only be warned about
+                (cache_dir() / legacy).unlink(missing_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot write the catalog to {target}: {e.strerror or e}") from e
+    return Refreshed(target, len(ops), len(catalog["providers"]), len(roles))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +214,15 @@ def resolve_config(config_path: str | None = None, no_config: bool = False) -> C
         return load_config(config_path)
     found = find_config()
     return load_config(found) if found else Config()
+
+
+def gate_config(config_path: str | None = None, no_config: bool = False, fail_on: str | None = None) -> Config:
+    """The config of the validation gate: ``resolve_config`` (.rbactool.yaml, --config or
+    --no-config), then a --fail-on value (``error``, ``security-warning``, ..., ``none``) on top."""
+    config = resolve_config(config_path, no_config)
+    if fail_on is not None:
+        config = replace(config, fail_on=parse_fail_on(fail_on))
+    return config
 
 
 def describe_config(config: Config, *, no_config: bool = False) -> str:

@@ -16,7 +16,7 @@ What is compared:
   *cosmetic*), each block's ABAC condition, and AssignableScopes (added / removed / cosmetic; an
   added scope that no old scope covers *widens* the role).
 * effective -- the concrete operations granted before and after (wildcards expanded against the
-  catalog, Not* subtracted per block, via ``validate.effective_operations``), as added and
+  catalog, Not* subtracted per block, via ``effective.effective_operations``), as added and
   removed sets with display names and risk classes. Granted strings the catalog does not know
   are kept (``known=False``), so they still show up.
 * new findings -- validator findings present for NEW and not for OLD (matched on code and value).
@@ -30,22 +30,30 @@ may allow more: we cannot tell), or a role that exists only in NEW.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rbactool.catalog import compile_pattern, namespace_of
+from rbactool.effective import EffectivePermissions, effective_operations
 from rbactool.model import PERMISSION_FIELDS, Permission, RoleDefinition
-from rbactool.validate import EffectivePermissions, effective_operations, risk_classes
+from rbactool.risk import risk_classes
+from rbactool.scopes import (
+    MANAGEMENT_GROUP,
+    RESOURCE,
+    RESOURCE_GROUP,
+    ROOT,
+    SUBSCRIPTION,
+    scope_segments,
+    segments_cover,
+    segments_kind,
+)
 
 if TYPE_CHECKING:
     from rbactool.catalog import Catalog
     from rbactool.config import Config
     from rbactool.findings import Finding
-
-logger = logging.getLogger(__name__)
 
 __all__ = [
     "SCHEMA_VERSION", "VERDICT_GRANTS", "VERDICT_NONE", "VERDICT_REMOVES", "CatalogNote", "ConditionChange",
@@ -193,7 +201,7 @@ class EffectiveChange:
 
     def risk_counts(self, which: str = ADDED) -> dict[str, int]:
         """Risk class -> number of added (or removed) operations carrying it, in RISK_CLASSES order."""
-        from rbactool.validate import RISK_CLASSES
+        from rbactool.risk import RISK_CLASSES
 
         ops = self.added if which == ADDED else self.removed
         counts = Counter(c for op in ops for c in op.risk_classes)
@@ -435,55 +443,30 @@ def diff_blocks(old: Sequence[Permission], new: Sequence[Permission]) -> tuple[P
 # --------------------------------------------------------------------------- scopes
 
 
-def _scope_segments(text: str) -> tuple[str, ...]:
-    """Lower-cased segments; placeholders (``<subscriptionId>``) are compared as text."""
-    return tuple(s for s in text.strip().lower().split("/") if s)
-
-
-def _scope_kind(segs: tuple[str, ...]) -> str:
-    if not segs:
-        return "root"
-    if segs[0] == "providers" and len(segs) == 4 and segs[1:3] == ("microsoft.management", "managementgroups"):
-        return "managementGroup"
-    if segs[0] == "subscriptions" and len(segs) == 2:
-        return "subscription"
-    if segs[0] == "subscriptions" and len(segs) == 4 and segs[2] == "resourcegroups":
-        return "resourceGroup"
-    return "resource"
-
-
-def _covers(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:
-    """Whether scope *outer* is *inner* or above it (the tenant root covers everything).
-
-    The management-group hierarchy is not known offline: a management group covers only itself.
-    """
-    return len(inner) >= len(outer) and inner[: len(outer)] == outer
-
-
 _KIND_WORDS = {
-    "root": "the tenant root", "managementGroup": "management group", "subscription": "subscription",
-    "resourceGroup": "resource group", "resource": "resource",
+    ROOT: "the tenant root", MANAGEMENT_GROUP: "management group", SUBSCRIPTION: "subscription",
+    RESOURCE_GROUP: "resource group", RESOURCE: "resource",
 }
 
 
 def diff_scopes(old: Sequence[str], new: Sequence[str]) -> ScopeChange:
     ch = diff_strings(old, new)
-    old_segs = [(_scope_segments(s), s) for s in old]
-    new_segs = [(_scope_segments(s), s) for s in new]
+    old_segs = [(scope_segments(s), s) for s in old]
+    new_segs = [(scope_segments(s), s) for s in new]
     widened = []
     for scope in ch.added:
-        segs = _scope_segments(scope)
-        if any(_covers(o, segs) for o, _ in old_segs):
+        segs = scope_segments(scope)
+        if any(segments_cover(o, segs) for o, _ in old_segs):
             continue  # at or below a scope OLD already had: not wider
-        kind = _scope_kind(segs)
-        below = tuple(sorted((s for o, s in old_segs if _covers(segs, o)), key=str.lower))
+        kind = segments_kind(segs)
+        below = tuple(sorted((s for o, s in old_segs if segments_cover(segs, o)), key=str.lower))
         if below:
-            olds = ", ".join(f"{_KIND_WORDS[_scope_kind(_scope_segments(s))]} {s}" for s in below)
+            olds = ", ".join(f"{_KIND_WORDS[segments_kind(scope_segments(s))]} {s}" for s in below)
             widened.append(ScopeWidening(
                 scope, "broader", below,
                 f"widens: {_KIND_WORDS[kind]} {scope} covers {olds}",
             ))
-        elif kind == "managementGroup":
+        elif kind == MANAGEMENT_GROUP:
             widened.append(ScopeWidening(
                 scope, "new-management-group", (),
                 f"widens: new management group {scope} (every subscription under it; the hierarchy is "
@@ -492,7 +475,7 @@ def diff_scopes(old: Sequence[str], new: Sequence[str]) -> ScopeChange:
         else:
             widened.append(ScopeWidening(scope, "new-scope", (), f"widens: new {_KIND_WORDS[kind]} {scope}"))
     narrowed = tuple(
-        s for s in ch.removed if not any(_covers(n, _scope_segments(s)) for n, _ in new_segs)
+        s for s in ch.removed if not any(segments_cover(n, scope_segments(s)) for n, _ in new_segs)
     )
     return ScopeChange(ch.added, ch.removed, ch.cosmetic, tuple(widened), narrowed)
 
@@ -637,29 +620,19 @@ def catalog_notes(
 def _findings_and_effective(
     role: RoleDefinition, catalog: Catalog, config: Config | None, with_findings: bool
 ) -> tuple[EffectivePermissions, list[Finding]]:
-    """Effective operations and (config-filtered) validator findings, sharing one expansion."""
-    from rbactool.checks import CheckContext, all_checks
-    from rbactool.findings import make_finding
+    """Effective operations and (config-filtered) validator findings, sharing one expansion: the
+    validator's own runner (``rbactool.validate.run_checks``) on one ``CheckContext``."""
+    from rbactool.checks import CheckContext
+    from rbactool.validate import apply_config, run_checks
 
     ctx = CheckContext(role, catalog)
-    eff = ctx.effective
     if not with_findings:
-        return eff, []
-    found: list[Finding] = []
-    for name, check in all_checks():
-        try:
-            found.extend(check(ctx))
-        except Exception as e:  # a crashing check must not crash the diff (as in validate)
-            logger.debug("check %s crashed", name, exc_info=True)
-            found.append(make_finding(
-                "INTERNAL_ERROR", f"check {name} crashed ({type(e).__name__}: {e})", role=role.name
-            ))
+        return ctx.effective, []
+    found = run_checks(ctx)
     if config is not None:
-        from rbactool.validate import apply_config
-
         active, _ = apply_config(found, config)
-        return eff, list(active)
-    return eff, found
+        return ctx.effective, list(active)
+    return ctx.effective, found
 
 
 def _finding_key(f: Finding) -> tuple[str, str]:

@@ -46,6 +46,8 @@ PERMISSION_FIELDS = (
     ("data_actions", "dataActions", "DataActions"),
     ("not_data_actions", "notDataActions", "NotDataActions"),
 )
+#: The permission lists that hold data actions.
+DATA_ATTRS = frozenset({"data_actions", "not_data_actions"})
 _METADATA_FIELDS = (
     ("created_on", "createdOn"),
     ("updated_on", "updatedOn"),
@@ -558,6 +560,18 @@ def dumps_json(obj: Any) -> str:
 
 def dumps_role(role: RoleDefinition, shape: str = SHAPE_AZ) -> str:
     return dumps_json(to_dict(role, shape))
+
+
+def canonical_text(text: str, source: str, shape: str | None = None) -> str:
+    """The canonical form of a role document (what `rbactool convert` writes): fixed key order,
+    2-space indent, permission strings de-duplicated; *shape* None keeps the shape it was read in."""
+    roles = parse_roles(text, source=source)
+    if not roles:
+        raise RoleFormatError(f"{source}: the file holds an empty list: no role definition to convert")
+    target = shape or roles[0].shape
+    if text.lstrip().startswith("[") or len(roles) != 1:
+        return dumps_json([to_dict(r, target) for r in roles])
+    return dumps_role(roles[0], target)
 
 
 def dumps_roles(roles: Iterable[RoleDefinition], shape: str = SHAPE_AZ_LIST) -> str:

@@ -294,3 +294,39 @@ def json_pointer_positions(text: str) -> dict[str, tuple[int, int]]:
     except (ValueError, IndexError):
         pass
     return out
+
+
+# --------------------------------------------------------------------------- the gate (stderr lines)
+
+#: How many blocking or notable findings the gate lists before '... and N more'.
+GATE_MAX_SHOWN = 10
+
+
+def gate_announcement(config, *, no_config: bool = False, catalog_source=None) -> str:
+    """The gate's one line, the same for every command: ``using config .rbactool.yaml (2 ignores,
+    0 severity overrides), fail-on error, catalog packaged``."""
+    from rbactool.config import describe_config, fail_on_label
+
+    catalog = f", catalog {catalog_source.describe()}" if catalog_source is not None else ""
+    return f"using {describe_config(config, no_config=no_config)}, fail-on {fail_on_label(config.fail_on)}{catalog}"
+
+
+def format_gate_findings(report: Report, max_shown: int = GATE_MAX_SHOWN) -> list[str]:
+    """What blocks, then any other ERROR or SECURITY_WARNING, one line each (at most *max_shown*),
+    and how many the config suppressed."""
+    shown = [*report.blocking(), *report.notable()]
+    lines = []
+    for f in shown[:max_shown]:
+        role = f" [{f.location.role}]" if f.location.role else ""
+        lines.append(f"{f.type} {f.code}{role}: {f.message}")
+    if len(shown) > max_shown:
+        lines.append(f"  ... and {len(shown) - max_shown} more (see `rbactool validate`)")
+    if report.suppressed:
+        lines.append(f"  ({len(report.suppressed)} finding(s) suppressed by the config)")
+    return lines
+
+
+def format_gate_forced(report: Report) -> str:
+    from rbactool.config import fail_on_label
+
+    return f"--force: going on despite {len(report.blocking())} finding(s) at or above {fail_on_label(report.fail_on)}"

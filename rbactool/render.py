@@ -243,6 +243,19 @@ class TemplateEntry:
     template: Template | None = None
     error: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as `rbactool templates --format json` lists it."""
+        t = self.template
+        if t is None:
+            return {"name": self.name, "path": str(self.path), "error": self.error}
+        return {
+            "name": t.name, "path": str(t.path), "summary": t.summary, "name_default": t.default_name,
+            "description_default": t.default_description,
+            "parameters": [{"name": p.name, "type": p.type, "default": p.default, "required": p.required,
+                            "choices": list(p.choices), "help": p.help} for p in t.params],
+            "error": None,
+        }
+
 
 def scan_templates(dirs: Sequence[Path]) -> list[TemplateEntry]:
     """Every template on the search path, each loaded and compiled in the sandbox on its own: a

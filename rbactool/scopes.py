@@ -92,7 +92,7 @@ class Scope:
 
     @property
     def segments(self) -> tuple[str, ...]:
-        return tuple(s.lower() for s in self.text.split("/") if s)
+        return scope_segments(self.text)
 
     def is_at_or_below(self, other: Scope) -> bool:
         """True when this scope is *other* or lies under it.
@@ -100,10 +100,7 @@ class Scope:
         Management-group hierarchy is not known offline: a subscription is never reported as
         below a management group here (only the tenant root covers everything).
         """
-        if other.kind == ROOT:
-            return True
-        mine, theirs = self.segments, other.segments
-        return len(mine) >= len(theirs) and mine[: len(theirs)] == theirs
+        return segments_cover(other.segments, self.segments)
 
     def may_be_at_or_below(self, other: Scope) -> bool:
         """Like is_at_or_below, but True when it cannot be known offline: anything under the
@@ -128,6 +125,35 @@ class Scope:
         if self.subscription is None:
             return None
         return parse_scope(f"/subscriptions/{self.subscription}")
+
+
+def scope_segments(text: str) -> tuple[str, ...]:
+    """The lower-cased segments of a scope string, valid or not (a role's AssignableScopes may hold
+    placeholders such as ``<subscriptionId>``: they are compared as text). ``/`` has none."""
+    return tuple(s for s in text.strip().lower().split("/") if s)
+
+
+def segments_kind(segments: tuple[str, ...]) -> str:
+    """The kind of scope ``scope_segments`` returned, without validating it (anything deeper than a
+    resource group, or not recognised, is a ``RESOURCE``)."""
+    if not segments:
+        return ROOT
+    if (segments[0] == "providers" and len(segments) == 4
+            and segments[1:3] == ("microsoft.management", "managementgroups")):
+        return MANAGEMENT_GROUP
+    if segments[0] == "subscriptions" and len(segments) == 2:
+        return SUBSCRIPTION
+    if segments[0] == "subscriptions" and len(segments) == 4 and segments[2] == "resourcegroups":
+        return RESOURCE_GROUP
+    return RESOURCE
+
+
+def segments_cover(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:
+    """Whether the scope of segments *outer* is *inner* or above it (the tenant root covers everything).
+
+    The management-group hierarchy is not known offline: a management group covers only itself.
+    """
+    return len(inner) >= len(outer) and inner[: len(outer)] == outer
 
 
 def parse_scope(text: str) -> Scope:

@@ -10,12 +10,12 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from rbactool.builtins import load_builtin_roles
-from rbactool.errors import InputError, SpecError
+from rbactool.errors import InputError, RbactoolError, SpecError
 from rbactool.model import RoleDefinition, load_role, read_text_file, role_from_dict
 from rbactool.readers import clip, clip_pointer, pointer_token, shorten
 from rbactool.render import load_template, render_role, template_dirs
@@ -286,6 +286,75 @@ def _check_template_place(spec: RolesSpec, path: Path, trusted: tuple, where: st
         if os.path.commonpath([real, t]) == t:
             return
     contained(path, spec.root or spec_root(spec.path), f"{where}/template")
+
+
+# --------------------------------------------------------------------------- specs at a git revision
+
+
+def _spec_paths(doc: object, spec_rel: str) -> list[str]:
+    """Repository paths a spec needs besides itself: its template dirs and role files."""
+    out: list[str] = []
+    if not isinstance(doc, dict):
+        return out
+    parent = PurePosixPath(spec_rel).parent
+    entries = list(doc.get("templates") or []) if isinstance(doc.get("templates"), list) else []
+    roles = doc.get("roles") if isinstance(doc.get("roles"), list) else []
+    entries += [r["file"] for r in roles if isinstance(r, dict) and isinstance(r.get("file"), str)]
+    for entry in entries:
+        if isinstance(entry, str):
+            norm = os.path.normpath((parent / entry).as_posix()).replace(os.sep, "/")
+            if not norm.startswith(".."):
+                out.append(norm)
+    return out
+
+
+def render_spec_at_revision(spec_path: Path, rev: str, *, overrides: dict, fallbacks: dict,
+                            template_dirs: tuple) -> list[RoleDefinition]:
+    """Render a roles spec with the spec, its template dirs, its role files, --templates dirs
+    inside the repository and (when rbactool runs from the repository) the shipped templates, all
+    as they are at *rev*. Each role's source is ``REV:SPEC#key`` (see ``spec_key``)."""
+    from rbactool import gitio
+    from rbactool.render import ENV_TEMPLATES, shipped_templates_dir
+
+    root = gitio.repo_root()
+    rel = gitio.repo_relative(spec_path, root)
+    if rel is None:
+        raise gitio.GitInputError(f"{spec_path} is outside the git repository {root}")
+    label = f"{rev}:{rel}"
+    if not gitio.exists_at(gitio.resolve_revision(rev, root), rel, root):
+        raise gitio.GitInputError(f"roles spec {rel} does not exist at revision {rev!r}")
+    text = gitio.read_at_revision(rev, rel, cwd=root)
+    paths = [rel, *_spec_paths(parse_yaml(text, label), rel)]
+    cli_dirs = [(d, gitio.repo_relative(d, root)) for d in template_dirs]
+    env_dirs = [Path(d) for d in os.environ.get(ENV_TEMPLATES, "").split(os.pathsep) if d]
+    env_rel = [r for r in (gitio.repo_relative(d, root) for d in env_dirs) if r is not None]
+    shipped_rel = gitio.repo_relative(shipped_templates_dir().resolve(), root)
+    paths += [r for _, r in cli_dirs if r is not None] + env_rel + ([shipped_rel] if shipped_rel else [])
+    with gitio.snapshot(rev, paths, cwd=root) as tmp:
+        try:
+            spec = load_spec(tmp / rel, root=tmp)
+            mapped = tuple(tmp / r if r is not None and (tmp / r).is_dir() else d for d, r in cli_dirs)
+            at_rev = [tmp / r for r in (*env_rel, *([shipped_rel] if shipped_rel else ())) if (tmp / r).is_dir()]
+            spec = replace(spec, templates=(*spec.templates, *at_rev))
+            rendered = render_spec(spec, extra_template_dirs=mapped, overrides=overrides, fallbacks=fallbacks)
+        except RbactoolError as e:
+            raise type(e)(str(e).replace(f"{tmp}{os.sep}", f"{rev}:")) from e
+    return [replace(r.role, source=f"{label}#{r.key}") for r in rendered]
+
+
+def spec_key(role: RoleDefinition) -> str | None:
+    """The roles-spec key of a role from ``render_spec_at_revision`` or ``render_spec_working_tree``
+    (its source ends in ``#key``): ``diff --roles`` pairs roles by it, so a renamed role is one change."""
+    source = role.source or ""
+    return source.rsplit("#", 1)[1] if "#" in source else None
+
+
+def render_spec_working_tree(spec_path: Path, *, overrides: dict, fallbacks: dict,
+                             template_dirs: tuple) -> list[RoleDefinition]:
+    """Render a roles spec as it is on disk; each role's source is ``SPEC#key`` (see ``spec_key``)."""
+    spec = load_spec(spec_path)
+    rendered = render_spec(spec, extra_template_dirs=tuple(template_dirs), overrides=overrides, fallbacks=fallbacks)
+    return [replace(r.role, source=f"{spec_path}#{r.key}") for r in rendered]
 
 
 def _check_names(spec: RolesSpec, rendered: list[RenderedRole]) -> None:

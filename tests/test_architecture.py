@@ -77,3 +77,118 @@ def test_usage_errors_are_one_line_with_exit_2(run, argv, needle):
     assert r.exit_code == 2
     assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1 and needle in r.stderr
     assert "-h')" in r.stderr
+
+
+# --------------------------------------------------------------------------- import cycles
+#
+# The import graph of rbactool/: one node per module (a package is its __init__), one edge per
+# import statement that names another rbactool module. Every import counts, wherever it is:
+# at module level, inside a function (a lazy import is still a dependency: it only moves the
+# cost, not the coupling) and under ``if TYPE_CHECKING:`` (two modules that name each other's
+# types know each other). ``from P import X`` is an edge to the module P.X when X is a
+# submodule, else to P. A package's __init__ is not an implied dependency of its submodules
+# (Python runs it first, but a submodule does not use it); re-exporting submodules from an
+# __init__ is fine as long as no submodule imports names from that __init__.
+
+
+def _module_name(path, root) -> str:
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(root=PKG) -> dict[str, set[str]]:
+    """Module -> the rbactool modules it imports (see the rules above)."""
+    paths = {_module_name(p, root): p for p in root.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names if a.name in paths)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*up, *([base] if base else [])])
+                for a in node.names:
+                    if f"{base}.{a.name}" in paths:
+                        deps.add(f"{base}.{a.name}")
+                    elif base in paths:
+                        deps.add(base)
+        deps.discard(name)
+        graph[name] = deps
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan), each sorted; a
+    module importing itself is not counted. Iterative, so a deep graph cannot hit the recursion limit."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+    counter = 0
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph.get(start, ()))))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            v, children = work[-1]
+            for w in children:
+                if w not in index:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(sorted(graph.get(w, ())))))
+                    break
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[v])
+                if low[v] == index[v]:
+                    component = []
+                    while True:
+                        w = stack.pop()
+                        on_stack.discard(w)
+                        component.append(w)
+                        if w == v:
+                            break
+                    if len(component) > 1:
+                        out.append(sorted(component))
+    return sorted(out)
+
+
+def test_cycle_detector_finds_cycles():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": {"e"}, "e": {"d"}, "f": {"a"}, "g": {"g"}, "h": set()}
+    assert cycles(graph) == [["a", "b", "c"], ["d", "e"]]
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == []
+    chain = {str(i): {str(i + 1)} for i in range(5000)} | {"5000": {"0"}}  # deep, and one big cycle
+    assert [len(c) for c in cycles(chain)] == [5001]
+
+
+def test_import_graph_reads_every_kind_of_import(tmp_path):
+    pkg = tmp_path / "rbactool"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from rbactool.b import B\n")
+    (pkg / "b.py").write_text("def f():\n    from rbactool.sub import c\n")
+    (pkg / "sub" / "__init__.py").write_text("from rbactool.sub.c import C\n")
+    (pkg / "sub" / "c.py").write_text("from .. import a\nimport rbactool.b\nfrom rbactool.sub import C\n")
+    graph = import_graph(pkg)
+    assert graph == {"rbactool": set(), "rbactool.a": {"rbactool.b"}, "rbactool.b": {"rbactool.sub.c"},
+                     "rbactool.sub": {"rbactool.sub.c"},
+                     "rbactool.sub.c": {"rbactool.a", "rbactool.b", "rbactool.sub"}}
+    assert cycles(graph) == [["rbactool.a", "rbactool.b", "rbactool.sub", "rbactool.sub.c"]]
+
+
+def test_no_import_cycles():
+    assert cycles(import_graph()) == []

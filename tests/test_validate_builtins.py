@@ -9,7 +9,8 @@ import pytest
 
 from rbactool.builtins import load_builtin_roles
 from rbactool.catalog import load_catalog
-from rbactool.validate import effective_operations, validate_roles
+from rbactool.effective import effective_operations
+from rbactool.validate import validate_roles
 
 
 @pytest.fixture(scope="module")

@@ -42,7 +42,7 @@ def test_scoring_wildcard_role_warns_about_keys_and_suggests_score_action():
 
 
 def test_scoring_wildcard_grants_five_operations():
-    from rbactool.validate import effective_operations
+    from rbactool.effective import effective_operations
 
     eff = effective_operations(load_role(SEEDS / "custom-role-for-scoring.json"), load_catalog(None))
     assert {o.name.lower() for o in eff.actions} == {

@@ -8,12 +8,12 @@ or two edits away from a known one is always an ERROR with a "did you mean".
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from rbactool.catalog import namespace_of
-from rbactool.checks import CheckContext, PermissionString, q
+from rbactool.catalog import close_namespace, did_you_mean, namespace_of, stale_note
+from rbactool.checks.context import CheckContext, PermissionString, q
+from rbactool.checks.grammar import well_formed
 from rbactool.findings import Finding
 
 if TYPE_CHECKING:
@@ -23,52 +23,9 @@ if TYPE_CHECKING:
 ROLE_REFERENCE_SOURCE = "builtin-role-reference"
 
 
-def levenshtein(a: str, b: str, limit: int) -> int:
-    """Edit distance, or ``limit + 1`` once it exceeds *limit*."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        if min(cur) > limit:
-            return limit + 1
-        prev = cur
-    return prev[-1]
-
-
-def close_namespace(catalog: Catalog, namespace: str) -> str | None:
-    low = namespace.lower()
-    limit = 2 if len(low) < 16 else 3
-    best: tuple[int, str] | None = None
-    for name in catalog.namespace_names():
-        d = levenshtein(low, name.lower(), limit)
-        if d <= limit and (best is None or (d, name) < best):
-            best = (d, name)
-    return best[1] if best else None
-
-
 def catalog_is_fresh(catalog: Catalog) -> bool:
     """True when every snapshot the catalog was built from is complete and current."""
     return bool(catalog.sources) and all(s.fresh for s in catalog.sources)
-
-
-def _stale_note(catalog: Catalog, namespace: str) -> str:
-    info = catalog.provider(namespace)
-    if info is None:
-        where = f"the catalog has no operations for {namespace} (only built-in roles name it)"
-    else:
-        where = f"the catalog's data for {info.name} is as of {info.as_of or 'an unknown date'}"
-    return (f"{where} and may be stale: check with `az provider operation show --namespace {namespace}` "
-            "or refresh the catalog from your tenant (`rbactool catalog refresh`)")
-
-
-def _did_you_mean(catalog: Catalog, value: str, data: bool) -> str:
-    ns = namespace_of(value)
-    names = {o.name.lower(): o.name for o in catalog.expand(f"{ns}/*", data_action=data)}
-    match = difflib.get_close_matches(value.lower(), list(names), n=1, cutoff=0.85)
-    return f" (did you mean {q(names[match[0]])}?)" if match else ""
 
 
 def _kind(data: bool) -> str:
@@ -121,7 +78,7 @@ def _check_one(ctx: CheckContext, s: PermissionString, fresh_catalog: bool) -> I
         yield ctx.finding(
             "UNVERIFIED_WILDCARD",
             f"{q(value)} in {s.list_name} matches only {_kind(not data)}s in the catalog; "
-            f"{_stale_note(catalog, ns)}",
+            f"{stale_note(catalog, ns)}",
             pointer=ptr, value=s.value,
         )
         return
@@ -130,7 +87,7 @@ def _check_one(ctx: CheckContext, s: PermissionString, fresh_catalog: bool) -> I
             yield ctx.finding(
                 "UNVERIFIED_OPERATION",
                 f"{q(value)} is in {s.list_name}, but the catalog knows it only as a {_kind(not data)}, from "
-                f"built-in roles that disagree; {_stale_note(catalog, ns)}",
+                f"built-in roles that disagree; {stale_note(catalog, ns)}",
                 pointer=ptr, value=s.value,
             )
         elif data:
@@ -162,32 +119,32 @@ def _check_one(ctx: CheckContext, s: PermissionString, fresh_catalog: bool) -> I
         else:
             yield ctx.finding(
                 "UNVERIFIED_WILDCARD",
-                f"{q(value)} in {s.list_name} matches no {_kind(data)} in the catalog; {_stale_note(catalog, ns)}",
+                f"{q(value)} in {s.list_name} matches no {_kind(data)} in the catalog; {stale_note(catalog, ns)}",
                 pointer=ptr, value=s.value,
             )
         return
-    hint = _did_you_mean(catalog, value, data)
+    hint = did_you_mean(catalog, value, data)
     if fresh:
         yield ctx.finding("UNKNOWN_OPERATION", f"unknown {_kind(data)} {q(value)} in {s.list_name}{hint}",
                           pointer=ptr, value=s.value)
     else:
         yield ctx.finding(
             "UNVERIFIED_OPERATION",
-            f"{q(value)} in {s.list_name} is not in the catalog{hint}; {_stale_note(catalog, ns)}",
+            f"{q(value)} in {s.list_name} is not in the catalog{hint}; {stale_note(catalog, ns)}",
             pointer=ptr, value=s.value,
         )
 
 
 def check_operations(ctx: CheckContext) -> Iterator[Finding]:
     fresh_catalog = catalog_is_fresh(ctx.catalog)
-    ok = ctx.well_formed
+    ok = well_formed(ctx)
     for s in ctx.strings():
         if (s.block, s.attr, s.index) in ok:
             yield from _check_one(ctx, s, fresh_catalog)
 
 
 def check_not_actions(ctx: CheckContext) -> Iterator[Finding]:
-    ok = ctx.well_formed
+    ok = well_formed(ctx)
     for ng in ctx.effective.not_grants:
         if (ng.block, ng.attr, ng.index) not in ok or ng.removed or ng.covered:
             continue

@@ -6,7 +6,7 @@ import functools
 import re
 from collections.abc import Iterator
 
-from rbactool.checks import CheckContext, q
+from rbactool.checks.context import CheckContext, q
 from rbactool.findings import Finding
 
 _NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+$")
@@ -53,6 +53,14 @@ def grammar_problem(value: str, attr: str) -> tuple[str, str] | None:
         if not _SEGMENT_RE.match(seg):
             return ("ACTION_SYNTAX", f"{q(value)} has an invalid segment {q(seg)}")
     return None
+
+
+def well_formed(ctx: CheckContext) -> frozenset[tuple[int, str, int]]:
+    """(block, attr, index) of the role's strings that pass the grammar (catalog and risk checks
+    skip the rest: a malformed string is an ERROR already). Computed once per context."""
+    return ctx.memo("grammar.well_formed", lambda: frozenset(
+        (s.block, s.attr, s.index) for s in ctx.strings() if grammar_problem(s.value.strip(), s.attr) is None
+    ))
 
 
 def check_permission_strings(ctx: CheckContext) -> Iterator[Finding]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rbactool.checks import CheckContext, q
+from rbactool.checks.context import CheckContext, q
 from rbactool.findings import Finding
 
 #: Microsoft Entra (directory) built-in role names that people mistake for Azure RBAC roles.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rbactool.checks import CheckContext, q
+from rbactool.checks.context import CheckContext, q
 from rbactool.errors import ScopeError
 from rbactool.findings import Finding
 from rbactool.scopes import MANAGEMENT_GROUP, RESOURCE, ROOT, parse_scope

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rbactool.checks import LIST_NAMES, PERMISSION_ATTRS, CheckContext, q
+from rbactool.checks.context import LIST_NAMES, PERMISSION_ATTRS, CheckContext, q
 from rbactool.findings import Finding
 
 MAX_NAME = 512

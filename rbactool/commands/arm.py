@@ -78,8 +78,7 @@ def _default_scope(scope: str | None, subscription: str | None, resource_group: 
 def load_roles_arg(ctx, source: str | None, roles_spec: Path | None, set_values, scope: dict,
                    template_dirs) -> list[RoleDefinition]:
     """Roles from a role file, a template name (rendered with --set and the scope options), or a spec."""
-    from rbactool import render as rendering
-    from rbactool.model import load_roles
+    from rbactool.inputs import CREATE_KINDS, RenderOptions, resolve
 
     if roles_spec is not None:
         if source:
@@ -90,14 +89,10 @@ def load_roles_arg(ctx, source: str | None, roles_spec: Path | None, set_values,
         return [r.role for r in rendered]
     if not source:
         raise click.UsageError("missing ROLE (a role file or a template name) or --roles SPEC")
-    if Path(source).is_file():
-        return load_roles(source)
-    dirs = rendering.template_dirs(template_dirs)
-    if source not in rendering.discover(dirs) and (source.endswith(".json") or "/" in source):
-        raise InputError(f"{source}: no such file")
-    template = rendering.load_template(source, dirs)
     # preflight() validates the role right after (the validator covers the rendered-role schema)
-    return [rendering.render_role(template, rendering.parse_set_options(set_values), schema=False, **scope)]
+    options = RenderOptions(set_values=set_values, scope=scope, template_dirs=template_dirs, placeholder=False,
+                            schema=False)
+    return list(resolve(source, CREATE_KINDS, options).roles)
 
 
 def preflight(roles: list[RoleDefinition], force: bool, *, config, no_config: bool, endpoint: str | None):
@@ -263,22 +258,19 @@ def target_scope(scope, subscription, resource_group, workspace, online_endpoint
 
 def _role_ref(gw, role: str, scope: str, template_dirs):
     """--role as a built-in name, GUID or id, a custom name, a role file, or a template name."""
-    from rbactool import render as rendering
-    from rbactool.model import load_role
+    from rbactool.inputs import CREATE_KINDS, TEMPLATE, RenderOptions, classify, resolve
     from rbactool.operations import resolve_role
     from rbactool.scopes import parse_scope
 
-    if Path(role).is_file():
-        return resolve_role(gw, load_role(role), scope)
-    dirs = rendering.template_dirs(template_dirs)
-    if role in rendering.discover(dirs):
-        s = parse_scope(scope)
-        if s.subscription is None:
-            raise InputError(f"--role {role}: rendering a template needs a subscription scope")
-        rendered = rendering.render_role(rendering.load_template(role, dirs), {}, schema=False,
-                                         subscription=s.subscription, resource_group=s.resource_group)
-        return resolve_role(gw, rendered, scope)
-    return resolve_role(gw, role, scope)
+    kind = classify(role, CREATE_KINDS, template_dirs=template_dirs)
+    if kind is None:  # a built-in or custom role's name, GUID or id: Azure's to answer
+        return resolve_role(gw, role, scope)
+    s = parse_scope(scope)
+    if kind == TEMPLATE and s.subscription is None:
+        raise InputError(f"--role {role}: rendering a template needs a subscription scope")
+    options = RenderOptions(scope={"subscription": s.subscription, "resource_group": s.resource_group},
+                            template_dirs=template_dirs, placeholder=False, schema=False)
+    return resolve_role(gw, resolve(role, CREATE_KINDS, options).single(), scope)
 
 
 def _print_assignment(status: str, a, name: str, role_label: str, scope: str, principal: str) -> None:

@@ -7,28 +7,12 @@ from pathlib import Path
 
 import click
 
-from rbactool.errors import EXIT_FINDINGS, RoleFormatError
+from rbactool.errors import EXIT_FINDINGS
 from rbactool.files import write_files
-from rbactool.model import SHAPES, dumps_json, dumps_role, parse_roles, to_dict
-from rbactool.readers import read_path_or_stdin
+from rbactool.inputs import read_document
+from rbactool.model import SHAPES, canonical_text
 
 logger = logging.getLogger(__name__)
-
-
-def _read(path: str) -> tuple[str, str]:
-    return read_path_or_stdin(path, what="role file", error=RoleFormatError)
-
-
-def canonical_text(text: str, source: str, shape: str | None) -> str:
-    """The canonical form of a role document; *shape* None keeps the shape it was read in."""
-    roles = parse_roles(text, source=source)
-    if not roles:
-        raise RoleFormatError(f"{source}: the file holds an empty list: no role definition to convert")
-    is_list = text.lstrip().startswith("[") or len(roles) != 1
-    target = shape or roles[0].shape
-    if is_list:
-        return dumps_json([to_dict(r, target) for r in roles])
-    return dumps_role(roles[0], target)
 
 
 @click.command("convert")
@@ -58,8 +42,8 @@ def convert_command(ctx, files, fmt, output, in_place, check):
         raise click.UsageError("--in-place cannot rewrite stdin")
     results = []
     for path in files:
-        source, text = _read(path)
-        results.append((path, text, canonical_text(text, source, fmt)))
+        doc = read_document(path)
+        results.append((path, doc.text, canonical_text(doc.text, doc.where, fmt)))
     if check:
         changed = [p for p, text, new in results if text != new]
         for p in changed:

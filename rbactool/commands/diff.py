@@ -2,136 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from dataclasses import replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import click
-from click.core import ParameterSource
 
-from rbactool.commands.render import scope_options, scope_values, template_dir_option
-from rbactool.errors import EXIT_FINDINGS, InputError, RbactoolError, RoleFormatError
+from rbactool.commands.options import scope_options, scope_values, spec_scope, template_dir_option
+from rbactool.errors import EXIT_FINDINGS
 
 FORMATS = ("text", "markdown", "json")
-PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
-
-
-# --------------------------------------------------------------------------- inputs
-
-
-def _directory_roles(path: Path) -> list:
-    from rbactool.model import load_roles
-
-    files = sorted(f for f in path.rglob("*.json") if f.is_file())
-    if not files:
-        raise InputError(f"{path}: directory contains no *.json role files")
-    return [role for f in files for role in load_roles(f)]
-
-
-def resolve_input(text: str, *, set_values: tuple[str, ...], scope: dict, template_dirs: tuple) -> list:
-    """OLD or NEW -> roles. Tried in order: '-' (stdin), a file or directory, REV:path, a
-    template name (rendered with --set and the scope options), a built-in role name or GUID."""
-    from rbactool import gitio
-    from rbactool.model import load_roles, parse_roles
-    from rbactool.readers import read_stream
-
-    if text == "-":
-        return parse_roles(read_stream(error=RoleFormatError), source="<stdin>")
-    path = Path(text)
-    if path.is_file():
-        return load_roles(path)
-    if path.is_dir():
-        return _directory_roles(path)
-    rev_path = gitio.split_rev_path(text)
-    if rev_path is not None:
-        rev, rel = rev_path
-        return parse_roles(gitio.read_at_revision(rev, rel), source=text)
-    from rbactool import render as rendering
-
-    dirs = rendering.template_dirs(template_dirs)
-    if text in rendering.discover(dirs):
-        template = rendering.load_template(text, dirs)
-        if not any(scope.values()):
-            scope = {"subscription": PLACEHOLDER_SUBSCRIPTION}
-        return [rendering.render_role(template, rendering.parse_set_options(set_values), **scope)]
-    from rbactool.builtins import load_builtin_roles
-
-    builtins = load_builtin_roles()
-    role = builtins.resolve(text)
-    if role is not None:
-        return [role]
-    close = builtins.closest_names(text)
-    hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-    raise InputError(
-        f"{text!r}: no such file, and not REV:path, a template (see `rbactool templates`) or a built-in role{hint}"
-    )
-
-
-def _spec_paths(doc: object, spec_rel: str) -> list[str]:
-    """Repository paths a spec needs besides itself: its template dirs and role files."""
-    out: list[str] = []
-    if not isinstance(doc, dict):
-        return out
-    parent = PurePosixPath(spec_rel).parent
-    entries = list(doc.get("templates") or []) if isinstance(doc.get("templates"), list) else []
-    roles = doc.get("roles") if isinstance(doc.get("roles"), list) else []
-    entries += [r["file"] for r in roles if isinstance(r, dict) and isinstance(r.get("file"), str)]
-    for entry in entries:
-        if isinstance(entry, str):
-            norm = os.path.normpath((parent / entry).as_posix()).replace(os.sep, "/")
-            if not norm.startswith(".."):
-                out.append(norm)
-    return out
-
-
-def render_spec_at_revision(spec_path: Path, rev: str, *, overrides: dict, fallbacks: dict,
-                            template_dirs: tuple) -> list:
-    """Render a roles spec with the spec, its template dirs, its role files, --templates dirs
-    inside the repository and (when rbactool runs from the repository) the shipped templates, all
-    as they are at *rev*."""
-    from rbactool import gitio
-    from rbactool.render import ENV_TEMPLATES, shipped_templates_dir
-    from rbactool.spec import load_spec, parse_yaml, render_spec
-
-    root = gitio.repo_root()
-    rel = gitio.repo_relative(spec_path, root)
-    if rel is None:
-        raise gitio.GitInputError(f"{spec_path} is outside the git repository {root}")
-    label = f"{rev}:{rel}"
-    if not gitio.exists_at(gitio.resolve_revision(rev, root), rel, root):
-        raise gitio.GitInputError(f"roles spec {rel} does not exist at revision {rev!r}")
-    text = gitio.read_at_revision(rev, rel, cwd=root)
-    paths = [rel, *_spec_paths(parse_yaml(text, label), rel)]
-    cli_dirs = [(d, gitio.repo_relative(d, root)) for d in template_dirs]
-    env_dirs = [Path(d) for d in os.environ.get(ENV_TEMPLATES, "").split(os.pathsep) if d]
-    env_rel = [r for r in (gitio.repo_relative(d, root) for d in env_dirs) if r is not None]
-    shipped_rel = gitio.repo_relative(shipped_templates_dir().resolve(), root)
-    paths += [r for _, r in cli_dirs if r is not None] + env_rel + ([shipped_rel] if shipped_rel else [])
-    with gitio.snapshot(rev, paths, cwd=root) as tmp:
-        try:
-            spec = load_spec(tmp / rel, root=tmp)
-            mapped = tuple(tmp / r if r is not None and (tmp / r).is_dir() else d for d, r in cli_dirs)
-            at_rev = [tmp / r for r in (*env_rel, *([shipped_rel] if shipped_rel else ())) if (tmp / r).is_dir()]
-            spec = replace(spec, templates=(*spec.templates, *at_rev))
-            rendered = render_spec(spec, extra_template_dirs=mapped, overrides=overrides, fallbacks=fallbacks)
-        except RbactoolError as e:
-            raise type(e)(str(e).replace(f"{tmp}{os.sep}", f"{rev}:")) from e
-    return [replace(r.role, source=f"{label}#{r.key}") for r in rendered]
-
-
-def spec_key(role) -> str | None:
-    """The roles-spec key of a role rendered by this module (its source ends in ``#key``)."""
-    source = role.source or ""
-    return source.rsplit("#", 1)[1] if "#" in source else None
-
-
-def render_spec_working_tree(spec_path: Path, *, overrides: dict, fallbacks: dict, template_dirs: tuple) -> list:
-    from rbactool.spec import load_spec, render_spec
-
-    spec = load_spec(spec_path)
-    rendered = render_spec(spec, extra_template_dirs=tuple(template_dirs), overrides=overrides, fallbacks=fallbacks)
-    return [replace(r.role, source=f"{spec_path}#{r.key}") for r in rendered]
 
 
 # --------------------------------------------------------------------------- the command
@@ -197,15 +76,13 @@ def diff_command(ctx, old, new, fmt, exit_code, fail_on_new_access, roles_spec, 
             raise click.UsageError("--roles needs --base REV (e.g. --base origin/main)")
         if set_values or old_set or new_set:
             raise click.UsageError("--set/--old-set/--new-set apply to templates given as OLD/NEW, not to --roles")
-        fallbacks = {}
-        if ctx.get_parameter_source("subscription") == ParameterSource.ENVIRONMENT:
-            fallbacks["subscription"] = scope.pop("subscription")
-        kwargs = {"overrides": scope, "fallbacks": fallbacks, "template_dirs": template_dirs}
+        from rbactool.spec import render_spec_at_revision, render_spec_working_tree
+
+        overrides, fallbacks = spec_scope(ctx, scope)
+        kwargs = {"overrides": overrides, "fallbacks": fallbacks, "template_dirs": template_dirs}
         old_roles = render_spec_at_revision(roles_spec, base, **kwargs)
-        if head:
-            new_roles = render_spec_at_revision(roles_spec, head, **kwargs)
-        else:
-            new_roles = render_spec_working_tree(roles_spec, **kwargs)
+        new_roles = (render_spec_at_revision(roles_spec, head, **kwargs) if head
+                     else render_spec_working_tree(roles_spec, **kwargs))
         old_label, new_label = f"{base}:{roles_spec}", f"{head}:{roles_spec}" if head else str(roles_spec)
         pair_single = False
     else:
@@ -216,14 +93,19 @@ def diff_command(ctx, old, new, fmt, exit_code, fail_on_new_access, roles_spec, 
                                    "or --roles SPEC --base REV")
         if old == "-" and new == "-":
             raise click.UsageError("'-' (standard input) can be given only once")
-        old_roles = resolve_input(old, set_values=(*set_values, *old_set), scope=scope, template_dirs=template_dirs)
-        new_roles = resolve_input(new, set_values=(*set_values, *new_set), scope=scope, template_dirs=template_dirs)
+        from rbactool.inputs import DIFF_KINDS, RenderOptions, resolve
+
+        old_roles, new_roles = (
+            list(resolve(arg, DIFF_KINDS, RenderOptions(set_values=(*set_values, *extra), scope=scope,
+                                                        template_dirs=template_dirs)).roles)
+            for arg, extra in ((old, old_set), (new, new_set)))
         old_label, new_label = old, new
         pair_single = True
 
-    catalog = load_catalog(catalog_path)
     from rbactool.config import resolve_config
+    from rbactool.spec import spec_key
 
+    catalog = load_catalog(catalog_path)
     config = None if no_findings else resolve_config(config_path, no_config)
     report = diff_role_sets(old_roles, new_roles, catalog, pair_single=pair_single, findings=not no_findings,
                             key=None if pair_single else spec_key, config=config)

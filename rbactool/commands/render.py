@@ -6,60 +6,14 @@ import json
 from pathlib import Path
 
 import click
-from click.core import ParameterSource
 
 from rbactool import render as rendering
+from rbactool.commands.options import scope_options, scope_values, spec_scope, template_dir_option
 from rbactool.errors import ParameterError, TemplateError
 from rbactool.files import write_files
 from rbactool.model import SHAPE_ARM, SHAPE_AZ, dumps_json, dumps_role, to_dict
 
 FORMATS = (SHAPE_AZ, SHAPE_ARM)
-
-
-def scope_options(fn):
-    """--subscription / --resource-group / --management-group, shared by commands that render."""
-    for decorator in reversed(
-        (
-            click.option(
-                "--subscription",
-                "-s",
-                envvar="AZURE_SUBSCRIPTION_ID",
-                show_envvar=True,
-                metavar="GUID",
-                help="Subscription of the assignable scope.",
-            ),
-            click.option("--resource-group", "-g", metavar="NAME", help="Resource group (assignable scope)."),
-            click.option(
-                "--management-group", "-m", metavar="ID", help="Management group (instead of a subscription)."
-            ),
-        )
-    ):
-        fn = decorator(fn)
-    return fn
-
-
-def template_dir_option(fn):
-    return click.option(
-        "--templates",
-        "template_dirs",
-        multiple=True,
-        type=click.Path(file_okay=False, path_type=Path),
-        metavar="DIR",
-        help="Extra template directory, searched before the shipped templates (repeatable; "
-        "also $RBACTOOL_TEMPLATES).",
-    )(fn)
-
-
-def scope_values(ctx: click.Context, subscription, resource_group, management_group) -> dict:
-    """The scope options as given; a subscription from the environment yields to --management-group."""
-    if (
-        management_group
-        and subscription
-        and ctx.get_parameter_source("subscription") == ParameterSource.ENVIRONMENT
-        and not resource_group
-    ):
-        subscription = None
-    return {"subscription": subscription, "resource_group": resource_group, "management_group": management_group}
 
 
 @click.command("render")
@@ -95,11 +49,7 @@ def render_command(ctx, template, subscription, resource_group, management_group
     if roles_spec is not None:
         if template or set_values:
             raise click.UsageError("give either TEMPLATE (with --set) or --roles, not both")
-        # In a spec, $AZURE_SUBSCRIPTION_ID only fills in where the spec names no subscription.
-        fallbacks = {}
-        if ctx.get_parameter_source("subscription") == ParameterSource.ENVIRONMENT:
-            fallbacks["subscription"] = scope.pop("subscription")
-        _render_spec(roles_spec, scope, fallbacks, fmt, output, template_dirs)
+        _render_spec(roles_spec, *spec_scope(ctx, scope), fmt, output, template_dirs)
         return
     if not template:
         raise click.UsageError("missing TEMPLATE (see `rbactool templates`) or --roles SPEC")
@@ -142,7 +92,7 @@ def templates_command(fmt, template_dirs):
     """
     entries = rendering.scan_templates(rendering.template_dirs(template_dirs))
     if fmt == "json":
-        doc = {"schema_version": 1, "templates": [_template_json(e) for e in entries]}
+        doc = {"schema_version": 1, "templates": [e.to_dict() for e in entries]}
         click.echo(json.dumps(doc, indent=2))
     else:
         for e in entries:
@@ -151,25 +101,6 @@ def templates_command(fmt, template_dirs):
     if broken:
         raise TemplateError(f"{len(broken)} of {len(entries)} template(s) cannot be used: {', '.join(broken)} "
                             "(errors listed above)")
-
-
-def _template_json(e: rendering.TemplateEntry) -> dict:
-    t = e.template
-    if t is None:
-        return {"name": e.name, "path": str(e.path), "error": e.error}
-    return {
-        "name": t.name,
-        "path": str(t.path),
-        "summary": t.summary,
-        "name_default": t.default_name,
-        "description_default": t.default_description,
-        "parameters": [
-            {"name": p.name, "type": p.type, "default": p.default, "required": p.required,
-             "choices": list(p.choices), "help": p.help}
-            for p in t.params
-        ],
-        "error": None,
-    }
 
 
 def _template_text(e: rendering.TemplateEntry) -> None:

@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from rbactool.emulator import armerror, assignments, auth, control, providerops, roledefs
+import rbactool.emulator.armerror as armerror
+import rbactool.emulator.assignments as assignments
+import rbactool.emulator.auth as auth
+import rbactool.emulator.control as control
+import rbactool.emulator.providerops as providerops
+import rbactool.emulator.roledefs as roledefs
 from rbactool.emulator.armerror import ArmError
 from rbactool.emulator.backend import Backend
 from rbactool.emulator.config import SUPPORTED_API_VERSIONS, EmulatorConfig, check_changes

@@ -1,18 +1,44 @@
 """The test-control API under ``/__emulator/`` (no token; never logged). The Python equivalents
-are methods of :class:`rbactool.emulator.app.App` (and of the fixture's handle)."""
+are methods of :class:`rbactool.emulator.app.App` (and of the fixture's handle).
+
+This module drives the app through ``Controllable`` (the methods it calls), so it never imports
+``rbactool.emulator.app``, which imports it: no import cycle.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from rbactool.emulator.armerror import ArmError
+from rbactool.emulator.config import EmulatorConfig
+from rbactool.emulator.faults import Faults
 from rbactool.emulator.routing import Response
-
-if TYPE_CHECKING:
-    from rbactool.emulator.app import App
+from rbactool.emulator.state import Principal, State
 
 
-def route(app: App, method: str, parts: list[str], body: Any) -> Response:
+class Controllable(Protocol):
+    """What the control API needs of the emulator app (``rbactool.emulator.app.App`` is one)."""
+
+    state: State
+    faults: Faults
+
+    def reset(self) -> None: ...
+    def add_principal(self, object_id: str, type: str = "User", display_name: str = "",  # noqa: A002
+                      visible_after_s: float | None = None) -> Principal: ...
+    def remove_principal(self, object_id: str) -> None: ...
+    def configure(self, **changes: Any) -> EmulatorConfig: ...
+    def add_fault(self, **rule: Any) -> None: ...
+    def clear_faults(self) -> None: ...
+    def requests(self) -> list[dict]: ...
+    def clear_requests(self) -> None: ...
+    def set_caller_grants(self, caller: str, grants: list[tuple[str, str]] | list[dict]) -> None: ...
+    def set_management_group(self, group: str, subscriptions: list[str]) -> None: ...
+    def add_operations(self, operations: list[dict]) -> None: ...
+    def advance_clock(self, seconds: float) -> float: ...
+    def dump(self) -> dict: ...
+
+
+def route(app: Controllable, method: str, parts: list[str], body: Any) -> Response:
     head = parts[0] if parts else ""
     if (method, head) == ("POST", "reset") and len(parts) == 1:
         app.reset()

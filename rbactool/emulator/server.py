@@ -14,7 +14,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from rbactool.emulator import armerror
+import rbactool.emulator.armerror as armerror
 from rbactool.emulator.app import MAX_BODY, App, Request
 from rbactool.emulator.certs import CertPaths, ensure_certificates, server_context
 from rbactool.emulator.config import DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, EmulatorConfig
