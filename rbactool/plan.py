@@ -11,28 +11,20 @@ no per-object GETs. Pure apart from the gateway: no ``azure.*`` import.
 from __future__ import annotations
 
 import logging
-import math
 import threading
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
 from rbactool.assignments import Assignment, assignment_name, role_definition_guid, role_guid_of
-from rbactool.errors import AzureOperationError, SpecError
+from rbactool.errors import AzureOperationError, Cancelled, SpecError
 from rbactool.managed import owner, strip_marker, with_marker
 from rbactool.model import RoleDefinition
-from rbactool.operations import (
-    DEFAULT_BACKOFF,
-    Backoff,
-    Cancelled,
-    Gateway,
-    pause,
-    same_definition,
-    write_assignment,
-)
+from rbactool.operations import Gateway, same_definition, write_assignment
 from rbactool.scopes import MANAGEMENT_GROUP, parse_scope
 from rbactool.spec import RenderedRole, RolesSpec, check_assignments, effective_defaults
+from rbactool.waits import DEFAULT_BACKOFF, Backoff, pause
+from rbactool.waits import ThrottleGate as ThrottleGate  # re-exported: the gate apply's gateways share
 
 logger = logging.getLogger(__name__)
 
@@ -371,33 +363,6 @@ def _diff(old: RoleDefinition | None, new: RoleDefinition, catalog) -> tuple[str
 
 
 # --------------------------------------------------------------------------- apply
-
-
-class ThrottleGate:
-    """Shared back-off: when any worker is throttled (429 + Retry-After), every worker waits."""
-
-    def __init__(self, cancel: threading.Event | None = None):
-        self._until = 0.0
-        self._lock = threading.Lock()
-        self.cancel = cancel or threading.Event()
-
-    MAX_HOLD = 60.0
-
-    def hold(self, seconds: float) -> None:
-        if math.isnan(seconds):
-            seconds = 1.0
-        seconds = min(max(seconds, 0.0), self.MAX_HOLD)  # a silly Retry-After must not stall the run
-        with self._lock:
-            self._until = max(self._until, time.monotonic() + seconds)
-
-    def wait(self) -> None:
-        while True:
-            with self._lock:
-                left = self._until - time.monotonic()
-            if left <= 0:
-                return
-            if self.cancel.wait(min(left, 1.0)):
-                raise Cancelled("interrupted")
 
 
 #: Consecutive connection-level failures (no ARM answer at all) after which apply stops scheduling.
