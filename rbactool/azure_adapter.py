@@ -95,6 +95,14 @@ def connection_settings(
                       bool(os.environ.get(ENV_TOKEN)))
 
 
+def connect(*, cloud: str | None = None, endpoint: str | None = None, ca_bundle: str | None = None,
+            subscription: str | None = None, credential=None, gate=None) -> AzureGateway:
+    """A gateway to Azure (or another ARM endpoint such as the emulator): settings from the arguments,
+    then the environment (see the module's docstring). No request is made until it is used."""
+    conn = connection_settings(cloud=cloud, endpoint=endpoint, ca_bundle=ca_bundle, subscription=subscription)
+    return AzureGateway(conn, credential=credential, gate=gate)
+
+
 # --------------------------------------------------------------------------- credentials
 
 

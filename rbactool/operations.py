@@ -568,3 +568,75 @@ def delete_role(gw: Gateway, role: RoleDefinition, *, with_assignments: bool = F
                 raise
             progress(f"waiting for removed assignments to replicate (retry in {delay:.1f} s)")
             time.sleep(delay)
+
+
+# --------------------------------------------------------------------------- several roles, listings, permissions
+
+
+def ensure_roles(gw: Gateway, roles: list[RoleDefinition], *, dry_run: bool = False, wait: bool = True,
+                 backoff: Backoff = DEFAULT_BACKOFF, progress: Progress = _quiet) -> list[RoleResult]:
+    """``ensure_role`` for each role: every role is written first, then waited for (the replication
+    delays overlap); each wait is for exactly what its PUT stored."""
+    results = [ensure_role(gw, r, dry_run=dry_run, wait=False) for r in roles]
+    if wait:
+        for change in results:
+            if change.wrote:
+                wait_for_role(gw, change.role, backoff=backoff, progress=progress)
+    return results
+
+
+def list_definitions(gw: Gateway, scope: str, *, custom_only: bool = False,
+                     name: str | None = None) -> list[RoleDefinition]:
+    """Role definitions visible at *scope* (filtered by Azure), built-in ones last, each by name."""
+    flt = f"roleName eq {odata_quote(name)}" if name else ("type eq 'CustomRole'" if custom_only else None)
+    roles = gw.list_role_definitions(str(parse_scope(scope)), flt)
+    if custom_only:
+        roles = [r for r in roles if r.is_custom]
+    return sorted(roles, key=lambda r: (r.is_custom is False, r.name.lower()))
+
+
+def list_assignments(gw: Gateway, scope: str, *, principal_id: str | None = None,
+                     role: str | None = None) -> list[Assignment]:
+    """Role assignments at, above and below *scope* (of one principal, of one role), by scope."""
+    target = str(parse_scope(scope))
+    flt = f"principalId eq {odata_quote(principal_id)}" if principal_id else None
+    found = gw.list_role_assignments(target, flt)
+    if role:
+        guid = resolve_role(gw, role, target).guid.lower()
+        found = [a for a in found if a.role_guid.lower() == guid]
+    return sorted(found, key=lambda a: (a.scope.lower(), a.principal_id))
+
+
+def role_names(gw: Gateway, assignments: list[Assignment], scope: str) -> dict[str, str]:
+    """Role GUID (lower) -> name for the roles of *assignments*: built-in names offline, custom ones
+    with one list of the subscription's custom roles (only when one is needed); the GUID when unknown."""
+    builtins = load_builtin_roles()
+    custom: dict[str, str] = {}
+    sub = parse_scope(scope).subscription
+    if any(builtins.by_id(a.role_guid) is None for a in assignments) and sub:
+        custom = {r.role_id.lower(): r.name
+                  for r in gw.list_role_definitions(f"/subscriptions/{sub}", "type eq 'CustomRole'")}
+    out = {}
+    for a in assignments:
+        b = builtins.by_id(a.role_guid)
+        out[a.role_guid.lower()] = b.name if b else custom.get(a.role_guid.lower(), a.role_guid)
+    return out
+
+
+MANAGE_ACTIONS = ("Microsoft.Authorization/roleDefinitions/write", "Microsoft.Authorization/roleAssignments/write")
+
+
+def check_permissions(gw, scope: str) -> dict[str, bool]:
+    """Whether the caller holds each role-management action at *scope* (Actions minus NotActions)."""
+    from rbactool.catalog import compile_pattern
+
+    perms = gw.list_permissions(scope)
+    out = {}
+    for action in MANAGE_ACTIONS:
+        ok = False
+        for p in perms:
+            granted = any(compile_pattern(a).match(action.lower()) for a in p.get("actions") or [])
+            denied = any(compile_pattern(a).match(action.lower()) for a in p.get("notActions") or [])
+            ok = ok or (granted and not denied)
+        out[action] = ok
+    return out
