@@ -450,3 +450,22 @@ class AzureGateway:
         claims = _jwt_claims(token)
         keys = ("oid", "tid", "upn", "unique_name", "appid", "app_displayname", "name", "idtyp")
         return {k: claims[k] for k in keys if k in claims}
+
+
+class GatewayPool:
+    """Gateways sharing one connection and one ThrottleGate: plan and apply call the pool for a
+    gateway per worker thread (``plan.per_thread``); ``requests`` counts what they all sent."""
+
+    def __init__(self, conn: Connection, *, gate=None):
+        self.conn = conn
+        self.gate = gate
+        self.gateways: list[AzureGateway] = []
+
+    def __call__(self) -> AzureGateway:
+        gw = AzureGateway(self.conn, gate=self.gate)
+        self.gateways.append(gw)
+        return gw
+
+    @property
+    def requests(self) -> int:
+        return sum(g.requests for g in self.gateways)

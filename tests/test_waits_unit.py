@@ -69,3 +69,14 @@ def test_a_client_per_subscription_set_through_its_constructor():
     a, b = gw.client, gw.client_for("sub-b")
     assert a is gw.client_for("SUB-A") and a is not b
     assert a._config.subscription_id == "sub-a" and b._config.subscription_id == "sub-b"
+
+
+def test_a_pool_makes_gateways_sharing_connection_and_gate_and_counts_their_requests():
+    from rbactool.azure_adapter import GatewayPool, connection_settings
+
+    gate = ThrottleGate()
+    pool = GatewayPool(connection_settings(endpoint="https://localhost:1", subscription="s"), gate=gate)
+    a, b = pool(), pool()
+    assert a is not b and a.conn is b.conn is pool.conn and a._gate is b._gate is gate
+    a.requests, b.requests = 2, 3
+    assert pool.requests == 5

@@ -10,7 +10,8 @@ import click
 logger = logging.getLogger(__name__)
 
 
-def _options(fn, decorators):
+def stack(fn, decorators):
+    """*fn* with click *decorators* applied as if written above it in this order."""
     for decorator in reversed(decorators):
         fn = decorator(fn)
     return fn
@@ -18,7 +19,7 @@ def _options(fn, decorators):
 
 def connection_options(fn):
     """--cloud / --arm-endpoint / --ca-bundle / --retry-timeout, shared by every Azure command."""
-    return _options(fn, (
+    return stack(fn, (
         click.option("--cloud", type=click.Choice(["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"]),
                      envvar="AZURE_CLOUD", help="Azure cloud (ARM endpoint and sign-in authority)."),
         click.option("--arm-endpoint", envvar="RBACTOOL_ARM_ENDPOINT", show_envvar=True, metavar="URL",
@@ -32,7 +33,7 @@ def connection_options(fn):
 
 
 def assignment_target_options(fn):
-    return _options(fn, (
+    return stack(fn, (
         click.option("--scope", metavar="SCOPE", help="ARM scope of the assignment."),
         click.option("--subscription", "-s", envvar="AZURE_SUBSCRIPTION_ID", metavar="GUID"),
         click.option("--resource-group", "-g", metavar="NAME"),

@@ -11,31 +11,27 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from rbactool.commands.azure_options import backoff, connection_options, progress
+from rbactool.commands.azure_options import backoff, connection_options, progress, stack
 from rbactool.commands.render import scope_values, template_dir_option
 from rbactool.commands.validate import config_options, gate_config
 from rbactool.errors import EXIT_AZURE, EXIT_INTERRUPTED
 
 
 def spec_options(fn):
-    for decorator in reversed(
-        (
-            click.option("--roles", "roles_spec", required=True, type=click.Path(dir_okay=False, path_type=Path),
-                         metavar="SPEC", help="The roles spec (roles/*.yaml) that says what should exist."),
-            click.option("--subscription", "-s", envvar="AZURE_SUBSCRIPTION_ID", metavar="GUID",
-                         help="Replaces the spec's default subscription."),
-            click.option("--resource-group", "-g", metavar="NAME", help="Replaces the spec's default resource group."),
-            click.option("--management-group", "-m", metavar="ID",
-                         help="Replaces the spec's default scope with a management group."),
-            click.option("--prune", is_flag=True,
-                         help="Also delete managed assignments and roles the spec no longer has."),
-            click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True,
-                         help="Concurrent requests."),
-            click.option("--take-over", is_flag=True,
-                         help="Change objects another spec manages (moves them to this spec) instead of refusing."),
-        )
-    ):
-        fn = decorator(fn)
+    fn = stack(fn, (
+        click.option("--roles", "roles_spec", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                     metavar="SPEC", help="The roles spec (roles/*.yaml) that says what should exist."),
+        click.option("--subscription", "-s", envvar="AZURE_SUBSCRIPTION_ID", metavar="GUID",
+                     help="Replaces the spec's default subscription."),
+        click.option("--resource-group", "-g", metavar="NAME", help="Replaces the spec's default resource group."),
+        click.option("--management-group", "-m", metavar="ID",
+                     help="Replaces the spec's default scope with a management group."),
+        click.option("--prune", is_flag=True, help="Also delete managed assignments and roles the spec no longer has."),
+        click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True,
+                     help="Concurrent requests."),
+        click.option("--take-over", is_flag=True,
+                     help="Change objects another spec manages (moves them to this spec) instead of refusing."),
+    ))
     fn = config_options("Refuse the spec when validation finds this type or worse")(fn)
     return template_dir_option(connection_options(fn))
 
@@ -44,10 +40,10 @@ def _build(ctx, roles_spec, subscription, resource_group, management_group, fail
            template_dirs, cloud, arm_endpoint, ca_bundle, *, take_over=False, writes=False, config_path=None,
            no_config=False):
     """Validate the spec offline (the same gate and .rbactool.yaml as `rbactool validate`; each role
-    once), read Azure, compute the plan. Returns (plan, gateway factory, gateways)."""
+    once), read Azure, compute the plan. Returns (plan, the pool of gateways that read Azure)."""
     import os
 
-    from rbactool.azure_adapter import AzureGateway, connection_settings
+    from rbactool.azure_adapter import GatewayPool, connection_settings
     from rbactool.catalog import resolve_source
     from rbactool.commands.validate import run_gate
     from rbactool.plan import ThrottleGate, desired_from_spec, plan_spec
@@ -65,15 +61,8 @@ def _build(ctx, roles_spec, subscription, resource_group, management_group, fail
     source = resolve_source(endpoint=conn.endpoint, tenant=os.environ.get("AZURE_TENANT_ID"))
     _, catalog = run_gate([r.role for r in desired.roles], source, config, no_config=no_config,
                           what="the spec's roles")
-    gate = ThrottleGate(ctx.meta.setdefault("rbactool.cancel", threading.Event()))
-    gateways = []
-
-    def factory():
-        gateways.append(AzureGateway(conn, gate=gate))
-        return gateways[-1]
-
-    plan = plan_spec(desired, factory, catalog=catalog, prune=prune, take_over=take_over, parallelism=parallelism)
-    return plan, factory, gateways
+    pool = GatewayPool(conn, gate=ThrottleGate(ctx.meta.setdefault("rbactool.cancel", threading.Event())))
+    return plan_spec(desired, pool, catalog=catalog, prune=prune, take_over=take_over, parallelism=parallelism), pool
 
 
 @click.command("plan")
@@ -93,7 +82,7 @@ def plan_command(ctx, roles_spec, subscription, resource_group, management_group
     from rbactool.plan_format import format_plan_markdown, format_plan_text, plan_dict
 
     # With --detailed-exitcode every error exits 1 (Terraform's convention; mapped in cli.LazyGroup).
-    plan, _, _ = _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on, prune,
+    plan, _ = _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on, prune,
                         parallelism, template_dirs, cloud, arm_endpoint, ca_bundle, take_over=take_over,
                         config_path=config_path, no_config=no_config)
     if fmt == "json":
@@ -122,13 +111,12 @@ def apply_command(ctx, roles_spec, subscription, resource_group, management_grou
     from rbactool import plan_format as out
     from rbactool.plan import apply_plan
 
-    plan, factory, gateways = _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on,
+    plan, pool = _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on,
                                      prune, parallelism, template_dirs, cloud, arm_endpoint, ca_bundle,
                                      take_over=take_over, writes=True, config_path=config_path,
                                      no_config=no_config)
     if not plan.has_changes:
-        requests = sum(g.requests for g in gateways)
-        click.echo(json.dumps(out.nothing_to_do_dict(plan, requests), indent=2) if fmt == "json"
+        click.echo(json.dumps(out.nothing_to_do_dict(plan, pool.requests), indent=2) if fmt == "json"
                    else out.format_plan_text(plan) + "Nothing to do.")
         return
     click.echo(out.format_plan_text(plan), nl=False, err=fmt == "json")
@@ -141,19 +129,17 @@ def apply_command(ctx, roles_spec, subscription, resource_group, management_grou
     bar_cm = click.progressbar(length=len(plan.changes()), label="applying", file=sys.stderr) if tty \
         else nullcontext()
     with bar_cm as bar:
-        report = apply_plan(plan, factory, parallelism=parallelism, backoff=backoff(retry_timeout),
+        report = apply_plan(plan, pool, parallelism=parallelism, backoff=backoff(retry_timeout),
                             progress=progress, cancel=ctx.meta["rbactool.cancel"],
                             on_done=lambda o: bar.update(1) if tty else click.echo(out.outcome_line(o), err=True))
     if not tty:
         for c in report.not_started:
             click.echo(out.not_started_line(c), err=True)
-    requests = sum(g.requests for g in gateways)
-    click.echo(json.dumps(out.apply_dict(plan, report, requests), indent=2) if fmt == "json"
-               else out.format_apply_text(plan, report, requests), nl=fmt == "json")
+    click.echo(json.dumps(out.apply_dict(plan, report, pool.requests), indent=2) if fmt == "json"
+               else out.format_apply_text(plan, report, pool.requests), nl=fmt == "json")
     if report.interrupted:
         ctx.exit(EXIT_INTERRUPTED)
     if report.stopped:
-        endpoint = gateways[0].conn.endpoint if gateways else "the endpoint"
-        click.echo(f"Error: {out.stopped_message(report, endpoint)}", err=True)
+        click.echo(f"Error: {out.stopped_message(report, pool.conn.endpoint)}", err=True)
     if report.count("failed") or report.count("skipped") or report.not_started:
         ctx.exit(EXIT_AZURE)
