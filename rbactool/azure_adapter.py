@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rbactool import waits
 from rbactool.arm_errors import explain
 from rbactool.assignments import Assignment
 from rbactool.errors import AzureOperationError, InputError
@@ -92,6 +93,14 @@ def connection_settings(
         raise InputError(f"CA bundle {ca} does not exist")
     return Connection(c, ep, ca, subscription or os.environ.get("AZURE_SUBSCRIPTION_ID") or None,
                       bool(os.environ.get(ENV_TOKEN)))
+
+
+def connect(*, cloud: str | None = None, endpoint: str | None = None, ca_bundle: str | None = None,
+            subscription: str | None = None, credential=None, gate=None) -> AzureGateway:
+    """A gateway to Azure (or another ARM endpoint such as the emulator): settings from the arguments,
+    then the environment (see the module's docstring). No request is made until it is used."""
+    conn = connection_settings(cloud=cloud, endpoint=endpoint, ca_bundle=ca_bundle, subscription=subscription)
+    return AzureGateway(conn, credential=credential, gate=gate)
 
 
 # --------------------------------------------------------------------------- credentials
@@ -190,41 +199,54 @@ def azure_error(e, action: str, conn: Connection) -> AzureOperationError:
 
 # --------------------------------------------------------------------------- the gateway
 
-#: Longest wait rbactool accepts from a Retry-After header (a huge one must not stall a run).
-MAX_RETRY_AFTER = 60.0
+#: Longest wait rbactool accepts from a Retry-After header (the policy: ``waits.retry_after_seconds``).
+MAX_RETRY_AFTER = waits.MAX_RETRY_AFTER
 #: Retries of a request that got no answer at all (azure-core's default is 3, with back-off).
 CONNECT_RETRIES = 1
+
+
+def retry_after(value: float | str) -> float:
+    """The wait rbactool accepts for a Retry-After of *value*: the one policy, at this module's cap."""
+    return waits.retry_after_seconds(value, MAX_RETRY_AFTER)
 
 
 def _capped_retry_policy(gateway: AzureGateway):
     """azure-core's RetryPolicy, with Retry-After capped and waits that Ctrl-C (apply's cancel) ends."""
     from azure.core.pipeline.policies import RetryPolicy
 
-    from rbactool.operations import Cancelled
-
     class CappedRetryPolicy(RetryPolicy):
         def get_retry_after(self, response):
             value = super().get_retry_after(response)
-            if value is None:
-                return None
-            return min(max(value, 0.0), MAX_RETRY_AFTER) if value == value else 1.0  # NaN -> 1 s
+            return None if value is None else retry_after(value)
 
         def sleep(self, settings, transport, response=None):
             delay = (self.get_retry_after(response) if response is not None else None) \
                 or self.get_backoff_time(settings)
-            if delay <= 0:
-                return
-            gate = gateway._gate
-            if gate is None:
-                time.sleep(delay)
-            elif gate.cancel.wait(delay):
-                raise Cancelled("interrupted")
+            if delay > 0:
+                waits.pause(delay, gateway._gate.cancel if gateway._gate is not None else None)
 
     # Retryable answers (429, 5xx) keep azure-core's retries. Connection failures (refused, reset, TLS)
     # get one immediate retry each, not three with growing back-off: an endpoint that is gone must
     # fail an item in about a second, so apply's circuit breaker (plan.apply_plan) can stop the run.
     return CappedRetryPolicy(retry_backoff_max=30, retry_connect=CONNECT_RETRIES, retry_read=CONNECT_RETRIES)
 
+
+def _counting_policy(gateway: AzureGateway):
+    """Counts the requests sent; with a shared ThrottleGate, waits on it and holds it on a 429."""
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+    class _Count(SansIOHTTPPolicy):
+        def on_request(self, request):
+            if gateway._gate is not None:
+                gateway._gate.wait()
+            gateway.requests += 1
+            logger.debug("%s %s", request.http_request.method, request.http_request.url.split("?")[0])
+
+        def on_response(self, request, response):
+            if gateway._gate is not None and response.http_response.status_code == 429:
+                gateway._gate.hold(retry_after(response.http_response.headers.get("Retry-After", "1")))
+
+    return _Count()
 
 
 def _assignment_from_sdk(a) -> Assignment:
@@ -253,50 +275,40 @@ class AzureGateway:
         self.conn = conn
         self._credential = credential
         self._transport = transport
-        self._gate = gate  # a shared ThrottleGate (plan.apply): a 429 pauses every worker
-        self._client = None
+        self._gate = gate  # a shared waits.ThrottleGate (plan.apply): a 429 pauses every worker
+        self._clients: dict[str, Any] = {}  # subscription (lower case) -> SDK client
         self.requests = 0  # HTTP requests sent, counted by a pipeline policy
 
     @property
     def client(self):
-        if self._client is None:
-            from azure.core.pipeline.policies import SansIOHTTPPolicy
+        """The SDK client for the connection's subscription (made on first use)."""
+        return self.client_for(self.conn.subscription or PLACEHOLDER_SUBSCRIPTION)
+
+    def client_for(self, subscription: str):
+        """An SDK client bound to *subscription*, configured only through its constructor (one per
+        subscription, sharing the credential; no setting of a client is changed after it is made)."""
+        key = subscription.lower()
+        if key not in self._clients:
             from azure.mgmt.authorization.v2022_04_01 import AuthorizationManagementClient
-
-            gateway = self
-
-            class _Count(SansIOHTTPPolicy):
-                def on_request(self, request):
-                    if gateway._gate is not None:
-                        gateway._gate.wait()
-                    gateway.requests += 1
-                    logger.debug("%s %s", request.http_request.method, request.http_request.url.split("?")[0])
-
-                def on_response(self, request, response):
-                    if gateway._gate is not None and response.http_response.status_code == 429:
-                        try:
-                            seconds = float(response.http_response.headers.get("Retry-After", "1"))
-                        except ValueError:
-                            seconds = 1.0
-                        if seconds != seconds:  # NaN
-                            seconds = 1.0
-                        gateway._gate.hold(min(max(seconds, 0.0), MAX_RETRY_AFTER))
 
             kwargs: dict[str, Any] = {
                 "base_url": self.conn.endpoint,
                 "credential_scopes": [f"{self.conn.cloud.audience}/.default"],
-                "per_retry_policies": [_Count()],
-                "retry_policy": _capped_retry_policy(gateway),
+                "per_retry_policies": [_counting_policy(self)],
+                "retry_policy": _capped_retry_policy(self),
             }
             if self.conn.ca_bundle:
                 kwargs["connection_verify"] = self.conn.ca_bundle
             if self._transport is not None:
                 kwargs["transport"] = self._transport
-            credential = self._credential or make_credential(self.conn)
-            self._client = AuthorizationManagementClient(
-                credential, self.conn.subscription or PLACEHOLDER_SUBSCRIPTION, **kwargs
-            )
-        return self._client
+            self._clients[key] = AuthorizationManagementClient(self.credential, subscription, **kwargs)
+        return self._clients[key]
+
+    @property
+    def credential(self):
+        if self._credential is None:
+            self._credential = make_credential(self.conn)
+        return self._credential
 
     def _call(self, action: str, fn: Callable[[], T]) -> T:
         from azure.core.exceptions import AzureError
@@ -417,7 +429,7 @@ class AzureGateway:
         from rbactool.scopes import RESOURCE, RESOURCE_GROUP, parse_scope
 
         s = parse_scope(scope)
-        perms = self.client.permissions
+        perms = self.client_for(s.subscription).permissions  # permissions are listed per subscription
         if s.kind == RESOURCE_GROUP:
             pager = lambda: perms.list_for_resource_group(s.resource_group)  # noqa: E731
         elif s.kind == RESOURCE and s.resource_group:
@@ -428,15 +440,32 @@ class AzureGateway:
                 s.resource_group, namespace, parent, rtype, rname)
         else:
             raise InputError(f"permission checks need a resource-group or resource scope, got {scope}")
-        self.client._config.subscription_id = s.subscription  # permissions are listed per subscription
         return self._call(f"list permissions at {scope}",
                           lambda: [p.serialize(keep_readonly=True) for p in pager()])
 
     def caller(self) -> dict[str, Any]:
         """Who the credential resolves to, from the token's claims (the token itself is never shown)."""
-        credential = self._credential or make_credential(self.conn)
         token = self._call("get an access token",
-                           lambda: credential.get_token(f"{self.conn.cloud.audience}/.default").token)
+                           lambda: self.credential.get_token(f"{self.conn.cloud.audience}/.default").token)
         claims = _jwt_claims(token)
         keys = ("oid", "tid", "upn", "unique_name", "appid", "app_displayname", "name", "idtyp")
         return {k: claims[k] for k in keys if k in claims}
+
+
+class GatewayPool:
+    """Gateways sharing one connection and one ThrottleGate: plan and apply call the pool for a
+    gateway per worker thread (``plan.per_thread``); ``requests`` counts what they all sent."""
+
+    def __init__(self, conn: Connection, *, gate=None):
+        self.conn = conn
+        self.gate = gate
+        self.gateways: list[AzureGateway] = []
+
+    def __call__(self) -> AzureGateway:
+        gw = AzureGateway(self.conn, gate=self.gate)
+        self.gateways.append(gw)
+        return gw
+
+    @property
+    def requests(self) -> int:
+        return sum(g.requests for g in self.gateways)

@@ -67,3 +67,7 @@ class AzureOperationError(RbactoolError):
         # True when no ARM answer came back at all (refused, reset, TLS or DNS failure): the endpoint
         # may be gone, which apply treats differently from an error ARM answered with.
         self.connection = connection
+
+
+class Cancelled(RbactoolError):
+    """The run was interrupted (Ctrl-C) while this step waited."""

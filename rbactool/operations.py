@@ -15,10 +15,9 @@ does the HTTP. What lives here is the behaviour users need and ``az`` lacks:
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -32,10 +31,11 @@ from rbactool.assignments import (
     role_guid_of,
 )
 from rbactool.builtins import load_builtin_roles
-from rbactool.errors import AzureOperationError, InputError, RbactoolError
+from rbactool.errors import AzureOperationError, InputError
 from rbactool.managed import carry_marker, owner, strip_marker
 from rbactool.model import RoleDefinition, dedupe
 from rbactool.scopes import MANAGEMENT_GROUP, is_guid, parse_scope
+from rbactool.waits import DEFAULT_BACKOFF, Backoff, pause
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -54,31 +54,6 @@ class Gateway(Protocol):
 
 def _quiet(_: str) -> None:
     return None
-
-
-# --------------------------------------------------------------------------- waiting
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Bounded exponential backoff with jitter: first, 2*first, ... capped, until *timeout* seconds."""
-
-    timeout: float = 90.0
-    first: float = 1.0
-    cap: float = 10.0
-
-    def delays(self) -> Iterator[float]:
-        deadline = time.monotonic() + self.timeout
-        delay = self.first
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            yield min(left, delay * random.uniform(0.6, 1.0))  # noqa: S311 - jitter, not crypto
-            delay = min(self.cap, delay * 2)
-
-
-DEFAULT_BACKOFF = Backoff()
 
 
 # --------------------------------------------------------------------------- role definitions
@@ -133,7 +108,9 @@ def same_definition(a: RoleDefinition, b: RoleDefinition) -> bool:
 
 
 @dataclass(frozen=True)
-class RoleChange:
+class RoleResult:
+    """What ``ensure_role`` did to one custom role (or, for a dry run, would do)."""
+
     status: str  # created | updated | unchanged | would-create | would-update
     role: RoleDefinition  # what is (or would be) in Azure
     previous: RoleDefinition | None = None
@@ -152,7 +129,7 @@ def ensure_role(
     wait: bool = True,
     backoff: Backoff = DEFAULT_BACKOFF,
     progress: Progress = _quiet,
-) -> RoleChange:
+) -> RoleResult:
     """Create or update a custom role so Azure holds exactly *role*; no write when it already does."""
     if not role.is_custom:
         raise InputError(f"role {role.name!r} is a built-in role: only custom roles can be created")
@@ -170,21 +147,21 @@ def ensure_role(
                                  f"(rbactool picks one for {role.name!r}) or fix the name")
         desired = replace(role, role_id=guid, resource_id=None)
         if dry_run:
-            return RoleChange("would-create", desired)
+            return RoleResult("would-create", desired)
         stored = gw.put_role_definition(role.assignable_scopes[0], guid, desired)
         if wait:
             wait_for_role(gw, stored, backoff=backoff, progress=progress)
-        return RoleChange("created", stored)
+        return RoleResult("created", stored)
     desired = replace(role, role_id=existing.role_id, resource_id=existing.resource_id)
     if same_definition(existing, desired):
-        return RoleChange("unchanged", existing, existing)
+        return RoleResult("unchanged", existing, existing)
     if dry_run:
-        return RoleChange("would-update", desired, existing)
+        return RoleResult("would-update", desired, existing)
     put_scope = existing.assignable_scopes[0] if existing.assignable_scopes else role.assignable_scopes[0]
     stored = gw.put_role_definition(put_scope, existing.role_id, desired)
     if wait:
         wait_for_role(gw, desired, backoff=backoff, progress=progress)
-    return RoleChange("updated", stored, existing)
+    return RoleResult("updated", stored, existing)
 
 
 def wait_for_role(gw: Gateway, role: RoleDefinition, *, backoff: Backoff = DEFAULT_BACKOFF,
@@ -524,18 +501,6 @@ def _check_scope_of_role_id(gw: Gateway, role_guid: str, scope: str) -> None:
         preflight_assignment(ResolvedRole(role_guid, found, "custom" if found.is_custom else "builtin"), scope)
 
 
-class Cancelled(RbactoolError):
-    """The run was interrupted (Ctrl-C) while this step waited."""
-
-
-def pause(delay: float, cancel: threading.Event | None = None) -> None:
-    """Sleep *delay* seconds, or until *cancel* is set (then raise Cancelled)."""
-    if cancel is None:
-        time.sleep(delay)
-    elif cancel.wait(delay):
-        raise Cancelled("interrupted")
-
-
 def unassign(gw: Gateway, *, principal_id: str, role: ResolvedRole | None, scope: str,
              dry_run: bool = False) -> list[Assignment]:
     """Delete the principal's assignments of *role* (or of every role) at exactly *scope*; [] if none."""
@@ -603,3 +568,75 @@ def delete_role(gw: Gateway, role: RoleDefinition, *, with_assignments: bool = F
                 raise
             progress(f"waiting for removed assignments to replicate (retry in {delay:.1f} s)")
             time.sleep(delay)
+
+
+# --------------------------------------------------------------------------- several roles, listings, permissions
+
+
+def ensure_roles(gw: Gateway, roles: list[RoleDefinition], *, dry_run: bool = False, wait: bool = True,
+                 backoff: Backoff = DEFAULT_BACKOFF, progress: Progress = _quiet) -> list[RoleResult]:
+    """``ensure_role`` for each role: every role is written first, then waited for (the replication
+    delays overlap); each wait is for exactly what its PUT stored."""
+    results = [ensure_role(gw, r, dry_run=dry_run, wait=False) for r in roles]
+    if wait:
+        for change in results:
+            if change.wrote:
+                wait_for_role(gw, change.role, backoff=backoff, progress=progress)
+    return results
+
+
+def list_definitions(gw: Gateway, scope: str, *, custom_only: bool = False,
+                     name: str | None = None) -> list[RoleDefinition]:
+    """Role definitions visible at *scope* (filtered by Azure), built-in ones last, each by name."""
+    flt = f"roleName eq {odata_quote(name)}" if name else ("type eq 'CustomRole'" if custom_only else None)
+    roles = gw.list_role_definitions(str(parse_scope(scope)), flt)
+    if custom_only:
+        roles = [r for r in roles if r.is_custom]
+    return sorted(roles, key=lambda r: (r.is_custom is False, r.name.lower()))
+
+
+def list_assignments(gw: Gateway, scope: str, *, principal_id: str | None = None,
+                     role: str | None = None) -> list[Assignment]:
+    """Role assignments at, above and below *scope* (of one principal, of one role), by scope."""
+    target = str(parse_scope(scope))
+    flt = f"principalId eq {odata_quote(principal_id)}" if principal_id else None
+    found = gw.list_role_assignments(target, flt)
+    if role:
+        guid = resolve_role(gw, role, target).guid.lower()
+        found = [a for a in found if a.role_guid.lower() == guid]
+    return sorted(found, key=lambda a: (a.scope.lower(), a.principal_id))
+
+
+def role_names(gw: Gateway, assignments: list[Assignment], scope: str) -> dict[str, str]:
+    """Role GUID (lower) -> name for the roles of *assignments*: built-in names offline, custom ones
+    with one list of the subscription's custom roles (only when one is needed); the GUID when unknown."""
+    builtins = load_builtin_roles()
+    custom: dict[str, str] = {}
+    sub = parse_scope(scope).subscription
+    if any(builtins.by_id(a.role_guid) is None for a in assignments) and sub:
+        custom = {r.role_id.lower(): r.name
+                  for r in gw.list_role_definitions(f"/subscriptions/{sub}", "type eq 'CustomRole'")}
+    out = {}
+    for a in assignments:
+        b = builtins.by_id(a.role_guid)
+        out[a.role_guid.lower()] = b.name if b else custom.get(a.role_guid.lower(), a.role_guid)
+    return out
+
+
+MANAGE_ACTIONS = ("Microsoft.Authorization/roleDefinitions/write", "Microsoft.Authorization/roleAssignments/write")
+
+
+def check_permissions(gw, scope: str) -> dict[str, bool]:
+    """Whether the caller holds each role-management action at *scope* (Actions minus NotActions)."""
+    from rbactool.catalog import compile_pattern
+
+    perms = gw.list_permissions(scope)
+    out = {}
+    for action in MANAGE_ACTIONS:
+        ok = False
+        for p in perms:
+            granted = any(compile_pattern(a).match(action.lower()) for a in p.get("actions") or [])
+            denied = any(compile_pattern(a).match(action.lower()) for a in p.get("notActions") or [])
+            ok = ok or (granted and not denied)
+        out[action] = ok
+    return out

@@ -11,28 +11,22 @@ no per-object GETs. Pure apart from the gateway: no ``azure.*`` import.
 from __future__ import annotations
 
 import logging
-import math
 import threading
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 from rbactool.assignments import Assignment, assignment_name, role_definition_guid, role_guid_of
-from rbactool.errors import AzureOperationError, SpecError
+from rbactool.builtins import load_builtin_roles
+from rbactool.errors import AzureOperationError, Cancelled, SpecError
 from rbactool.managed import owner, strip_marker, with_marker
 from rbactool.model import RoleDefinition
-from rbactool.operations import (
-    DEFAULT_BACKOFF,
-    Backoff,
-    Cancelled,
-    Gateway,
-    pause,
-    same_definition,
-    write_assignment,
-)
+from rbactool.operations import Gateway, same_definition, write_assignment
 from rbactool.scopes import MANAGEMENT_GROUP, parse_scope
-from rbactool.spec import RenderedRole, RolesSpec, check_assignments, effective_defaults
+from rbactool.spec import RenderedRole, RolesSpec, check_assignments, effective_defaults, render_roles
+from rbactool.waits import DEFAULT_BACKOFF, Backoff, pause
+from rbactool.waits import ThrottleGate as ThrottleGate  # re-exported: the gate apply's gateways share
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +91,17 @@ def desired_state(spec: RolesSpec, rendered: list[RenderedRole], overrides=None,
     elif defaults.get("subscription"):
         watch.append(f"/subscriptions/{defaults['subscription']}")
     return DesiredState(tuple(rendered), tuple(out), spec.name, tuple(watch))
+
+
+def desired_from_spec(spec: RolesSpec, *, template_dirs: tuple = (), overrides=None, fallbacks=None,
+                      writes: bool = False) -> DesiredState:
+    """Render a spec's roles and check its assignments, once, offline: the state plan compares with
+    Azure. *writes* (apply, --prune) requires the spec's ``name:``, the marker of what it owns."""
+    if spec.name is None and writes:
+        raise SpecError(f"{spec.path}: give the spec a `name:` (e.g. name: {spec.spec_id}) before apply or --prune: "
+                        "apply marks what it writes with it, and --prune deletes only what carries it")
+    rendered = render_roles(spec, extra_template_dirs=tuple(template_dirs), overrides=overrides, fallbacks=fallbacks)
+    return desired_state(spec, rendered, overrides, fallbacks)
 
 
 # --------------------------------------------------------------------------- current state
@@ -178,6 +183,9 @@ def read_current(gw_factory: Callable[[], Gateway], desired: DesiredState, *, pa
 
 @dataclass(frozen=True)
 class RoleChange:
+    """One change to a custom role: create, update, delete or no-op."""
+
+    kind: ClassVar[str] = "role"
     action: str
     key: str | None
     desired: RoleDefinition | None  # with the role_id it has (or will have) in Azure
@@ -193,6 +201,9 @@ class RoleChange:
 
 @dataclass(frozen=True)
 class AssignmentChange:
+    """One change to a role assignment: create, update, delete or no-op."""
+
+    kind: ClassVar[str] = "assignment"
     action: str
     scope: str
     role_guid: str
@@ -244,109 +255,167 @@ class OwnershipConflict(SpecError):
     """The spec would take over an object another spec manages."""
 
 
-def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = False, catalog=None,
-              builtin_name: Callable[[str], str | None] | None = None, take_over: bool = False) -> Plan:
-    """Compare desired with current. Pure: no request is made here.
+def plan_spec(desired: DesiredState, gw_factory: Callable[[], Gateway], *, catalog=None, prune: bool = False,
+              take_over: bool = False, parallelism: int = 8) -> Plan:
+    """Read Azure where *desired* lives (at most 8 lists at a time) and compute the plan: reads only.
+    *catalog* adds the effective change and its risk classes to each role change."""
+    current = read_current(gw_factory, desired, parallelism=min(parallelism, 8))
+    builtins = load_builtin_roles()
 
-    Objects carrying another spec's marker are never changed (an OwnershipConflict unless
-    *take_over*); unmarked objects that differ are taken over (the update writes this spec's
-    marker, and the plan says so); unmarked objects that match are adopted as they are.
-    """
-    mine = desired.spec_id
-    by_name = {r.name.lower(): r for r in current.roles}
-    names = {r.role_id.lower(): r.name for r in current.roles}
-    for r in desired.roles:
-        if r.role.role_id:
-            names.setdefault(r.role.role_id.lower(), r.role.name)
+    def builtin_name(guid: str) -> str | None:
+        role = builtins.by_id(guid)
+        return role.name if role else None
 
-    def role_name(guid: str) -> str:
-        return names.get(guid.lower()) or (builtin_name(guid) if builtin_name else None) or guid
+    return make_plan(desired, current, prune=prune, catalog=catalog, builtin_name=builtin_name, take_over=take_over)
 
-    def claim(description: str | None, what: str) -> str:
+
+@dataclass(frozen=True)
+class Ownership:
+    """Who may change what: *mine* is this spec's name (None: it owns nothing)."""
+
+    mine: str | None
+    take_over: bool = False
+
+    def owns(self, description: str | None) -> bool:
+        return self.mine is not None and owner(description) == self.mine
+
+    def claim(self, description: str | None, what: str) -> str:
         """'' when the object is ours; a note when we take an unmarked one over; raise for another spec's."""
         who = owner(description)
-        if who is not None and who == mine:
+        if who is not None and who == self.mine:
             return ""
-        if who and not take_over:
+        if who and not self.take_over:
             raise OwnershipConflict(
-                f"{what} is managed by spec {who!r}; this spec ({mine or 'unnamed'}) would change it: remove it "
+                f"{what} is managed by spec {who!r}; this spec ({self.mine or 'unnamed'}) would change it: remove it "
                 f"from one of the two specs (or pass --take-over to move it to this one)")
         return f"takes over from spec {who!r}" if who else "not managed by a spec yet: apply takes it over"
 
-    role_changes: list[RoleChange] = []
-    guid_of_key: dict[str, str] = {}
-    wanted_role_ids: set[str] = set()
-    for rendered in desired.roles:
-        role = replace(rendered.role, description=with_marker(rendered.role.description, mine) if mine
-                       else rendered.role.description)
-        existing = by_name.get(role.name.lower())
-        if existing is None:
-            guid = role_definition_guid(role.name, role.assignable_scopes[0])
-            target = replace(role, role_id=guid, resource_id=None)
-            role_changes.append(RoleChange(CREATE, rendered.key, target, None, *_diff(None, target, catalog)))
-        else:
-            guid = existing.role_id
-            target = replace(role, role_id=guid, resource_id=existing.resource_id)
-            if same_definition(existing, target):
-                role_changes.append(RoleChange(NOOP, rendered.key, target, existing))
-            else:
-                note = claim(existing.description, f"role {existing.name!r}")
-                summary, risky = _diff(existing, target, catalog)
-                role_changes.append(RoleChange(UPDATE, rendered.key, target, existing, summary, risky, note))
-        guid_of_key[rendered.key] = guid.lower()
-        wanted_role_ids.add(guid.lower())
-        names[guid.lower()] = role.name
+    def mark(self, description: str | None) -> str | None:
+        """*description* with this spec's marker (unchanged when the spec has no name)."""
+        return with_marker(description, self.mine) if self.mine else description
 
-    managed_scopes = {a.scope.lower() for a in desired.assignments}
-    current_by_triple: dict[tuple[str, str, str], Assignment] = {}
+
+class RoleNames:
+    """Role GUID (lower) -> name, for labels: Azure's custom roles, the spec's, then the built-ins."""
+
+    def __init__(self, desired: DesiredState, current: CurrentState,
+                 builtin_name: Callable[[str], str | None] | None = None):
+        self.names = {r.role_id.lower(): r.name for r in current.roles}
+        for r in desired.roles:
+            if r.role.role_id:
+                self.names.setdefault(r.role.role_id.lower(), r.role.name)
+        self._builtin_name = builtin_name
+
+    def __call__(self, guid: str) -> str:
+        return self.names.get(guid.lower()) or (self._builtin_name(guid) if self._builtin_name else None) or guid
+
+
+def plan_role(rendered: RenderedRole, existing: RoleDefinition | None, ownership: Ownership,
+              catalog=None) -> RoleChange:
+    """Create, update or leave one spec role; *existing* is the custom role of the same name in Azure."""
+    role = replace(rendered.role, description=ownership.mark(rendered.role.description))
+    if existing is None:
+        target = replace(role, role_id=role_definition_guid(role.name, role.assignable_scopes[0]), resource_id=None)
+        return RoleChange(CREATE, rendered.key, target, None, *_diff(None, target, catalog))
+    target = replace(role, role_id=existing.role_id, resource_id=existing.resource_id)
+    if same_definition(existing, target):
+        return RoleChange(NOOP, rendered.key, target, existing)
+    note = ownership.claim(existing.description, f"role {existing.name!r}")
+    summary, risky = _diff(existing, target, catalog)
+    return RoleChange(UPDATE, rendered.key, target, existing, summary, risky, note)
+
+
+def plan_roles(desired: DesiredState, current: CurrentState, ownership: Ownership, catalog=None) -> list[RoleChange]:
+    """One change per spec role; custom roles are matched by name (case-insensitive)."""
+    by_name = {r.name.lower(): r for r in current.roles}
+    return [plan_role(r, by_name.get(r.role.name.lower()), ownership, catalog) for r in desired.roles]
+
+
+Triple = tuple[str, str, str]  # (scope, role GUID, principal id), lower case: what identifies an assignment
+
+
+def assignment_triple(a: Assignment) -> Triple:
+    return (a.scope.lower().rstrip("/"), a.role_guid.lower(), a.principal_id.lower())
+
+
+def desired_role_guid(d: DesiredAssignment, guid_of_key: dict[str, str]) -> str:
+    """The role GUID a desired assignment names: its spec role's, the built-in's, or the one written."""
+    if d.role_key:
+        return guid_of_key[d.role_key]
+    return d.role.role_id.lower() if d.role is not None and d.role.role_id else role_guid_of(d.role_ref).lower()
+
+
+def plan_assignment(d: DesiredAssignment, guid: str, found: Assignment | None, label: str,
+                    ownership: Ownership) -> AssignmentChange:
+    """Create, update (description or condition differ) or leave one spec assignment."""
+    base = dict(scope=d.scope, role_guid=guid, role_label=label, principal_id=d.principal_id,
+                principal_type=d.principal_type, description=ownership.mark(d.description),
+                condition=d.condition, condition_version=d.condition_version, role_key=d.role_key)
+    if found is None:
+        return AssignmentChange(CREATE, name=assignment_name(d.scope, guid, d.principal_id), **base)
+    differs = (strip_marker(found.description) != strip_marker(d.description)
+               or (found.condition or None) != (d.condition or None))
+    if not differs:
+        return AssignmentChange(NOOP, name=found.name, current=found, **base)
+    note = ownership.claim(found.description, f"the assignment of {label} to {d.principal_id} at {d.scope}")
+    return AssignmentChange(UPDATE, name=found.name, current=found, note=note, **base)
+
+
+def plan_assignments(desired: DesiredState, current: CurrentState, guid_of_key: dict[str, str],
+                     role_name: Callable[[str], str], ownership: Ownership) -> list[AssignmentChange]:
+    """One change per spec assignment; assignments are matched by scope, role and principal."""
+    by_triple: dict[Triple, Assignment] = {}
     for a in current.assignments:
-        current_by_triple.setdefault((a.scope.lower().rstrip("/"), a.role_guid.lower(), a.principal_id.lower()), a)
-    assignment_changes: list[AssignmentChange] = []
-    wanted: set[tuple[str, str, str]] = set()
+        by_triple.setdefault(assignment_triple(a), a)
+    out = []
     for d in desired.assignments:
-        guid = guid_of_key[d.role_key] if d.role_key else (
-            d.role.role_id.lower() if d.role is not None and d.role.role_id else role_guid_of(d.role_ref).lower())
-        triple = (d.scope.lower().rstrip("/"), guid, d.principal_id)
-        wanted.add(triple)
+        guid = desired_role_guid(d, guid_of_key)
         label = d.role.name if d.role is not None else role_name(guid)
-        found = current_by_triple.get(triple)
-        description = with_marker(d.description, mine) if mine else d.description
-        base = dict(scope=d.scope, role_guid=guid, role_label=label, principal_id=d.principal_id,
-                    principal_type=d.principal_type, description=description,
-                    condition=d.condition, condition_version=d.condition_version, role_key=d.role_key)
-        if found is None:
-            assignment_changes.append(AssignmentChange(CREATE, name=assignment_name(d.scope, guid, d.principal_id),
-                                                       **base))
-            continue
-        differs = (strip_marker(found.description) != strip_marker(d.description)
-                   or (found.condition or None) != (d.condition or None))
-        if not differs:
-            assignment_changes.append(AssignmentChange(NOOP, name=found.name, current=found, **base))
-            continue
-        note = claim(found.description, f"the assignment of {label} to {d.principal_id} at {d.scope}")
-        assignment_changes.append(AssignmentChange(UPDATE, name=found.name, current=found, note=note, **base))
+        out.append(plan_assignment(d, guid, by_triple.get((d.scope.lower().rstrip("/"), guid, d.principal_id)),
+                                   label, ownership))
+    return out
 
-    for a in current.assignments:  # names for every role the report may mention
-        names.setdefault(a.role_guid.lower(), role_name(a.role_guid))
+
+@dataclass(frozen=True)
+class Leftovers:
+    """What Azure has and the spec does not: deletes (with --prune), orphans (without), unmanaged."""
+
+    deletes: tuple[AssignmentChange | RoleChange, ...] = ()
+    orphans: tuple[Assignment | RoleDefinition, ...] = ()
+    unmanaged: tuple[Assignment, ...] = ()
+
+
+def leftover_assignments(desired: DesiredState, current: CurrentState, wanted: set[Triple],
+                         role_name: Callable[[str], str], ownership: Ownership, *, prune: bool) -> Leftovers:
+    """Assignments not in the spec: this spec's are deleted (--prune) or orphans; others at the spec's
+    scopes are reported as unmanaged and never touched."""
+    managed_scopes = {a.scope.lower() for a in desired.assignments}
+    deletes: list[AssignmentChange] = []
+    orphans: list[Assignment] = []
     unmanaged: list[Assignment] = []
-    orphans: list[Assignment | RoleDefinition] = []
-    deleted_assignments: set[str] = set()
     for a in current.assignments:
-        triple = (a.scope.lower().rstrip("/"), a.role_guid.lower(), a.principal_id.lower())
-        if triple in wanted:
+        if assignment_triple(a) in wanted:
             continue
-        if mine is None or owner(a.description) != mine:  # not ours: reported at the spec's scopes, never touched
+        if not ownership.owns(a.description):
             if a.scope.lower() in managed_scopes:
                 unmanaged.append(a)
         elif prune:
-            deleted_assignments.add(a.id.lower())
-            assignment_changes.append(AssignmentChange(
+            deletes.append(AssignmentChange(
                 DELETE, a.scope, a.role_guid.lower(), role_name(a.role_guid), a.principal_id, a.principal_type,
                 a.name, current=a))
         else:
             orphans.append(a)
+    return Leftovers(tuple(deletes), tuple(orphans), tuple(unmanaged))
+
+
+def leftover_roles(current: CurrentState, wanted_role_ids: set[str], deleted_assignments: set[str],
+                   ownership: Ownership, *, prune: bool) -> Leftovers:
+    """This spec's custom roles the spec no longer has: deleted (--prune; flagged when other
+    assignments still hold them) or orphans."""
+    deletes: list[RoleChange] = []
+    orphans: list[RoleDefinition] = []
     for r in current.roles:
-        if r.role_id.lower() in wanted_role_ids or mine is None or owner(r.description) != mine:
+        if r.role_id.lower() in wanted_role_ids or not ownership.owns(r.description):
             continue
         if not prune:
             orphans.append(r)
@@ -355,9 +424,32 @@ def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = Fal
                    if a.role_guid.lower() == r.role_id.lower() and a.id.lower() not in deleted_assignments]
         note = (f"blocked: still assigned {len(holders)} time(s) outside this spec "
                 f"(e.g. {holders[0].principal_id} at {holders[0].scope}); the delete will fail") if holders else ""
-        role_changes.append(RoleChange(DELETE, None, None, r, note=note))
-    return Plan(tuple(role_changes), tuple(assignment_changes), tuple(unmanaged), tuple(orphans), current.reads,
-                prune, current.scopes, names)
+        deletes.append(RoleChange(DELETE, None, None, r, note=note))
+    return Leftovers(tuple(deletes), tuple(orphans))
+
+
+def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = False, catalog=None,
+              builtin_name: Callable[[str], str | None] | None = None, take_over: bool = False) -> Plan:
+    """Compare desired with current. Pure: no request is made here.
+
+    Objects carrying another spec's marker are never changed (an OwnershipConflict unless
+    *take_over*); unmarked objects that differ are taken over (the update writes this spec's
+    marker, and the plan says so); unmarked objects that match are adopted as they are.
+    """
+    ownership = Ownership(desired.spec_id, take_over)
+    role_name = RoleNames(desired, current, builtin_name)
+    roles = plan_roles(desired, current, ownership, catalog)
+    guid_of_key = {c.key: c.desired.role_id.lower() for c in roles}
+    role_name.names.update({c.desired.role_id.lower(): c.desired.name for c in roles})
+    assignments = plan_assignments(desired, current, guid_of_key, role_name, ownership)
+    for a in current.assignments:  # names for every role the report may mention
+        role_name.names.setdefault(a.role_guid.lower(), role_name(a.role_guid))
+    wanted = {(c.scope.lower().rstrip("/"), c.role_guid, c.principal_id) for c in assignments}
+    left = leftover_assignments(desired, current, wanted, role_name, ownership, prune=prune)
+    gone = leftover_roles(current, set(guid_of_key.values()), {c.current.id.lower() for c in left.deletes},
+                          ownership, prune=prune)
+    return Plan((*roles, *gone.deletes), (*assignments, *left.deletes), left.unmanaged,
+                (*left.orphans, *gone.orphans), current.reads, prune, current.scopes, role_name.names)
 
 
 def _diff(old: RoleDefinition | None, new: RoleDefinition, catalog) -> tuple[str, tuple[str, ...]]:
@@ -371,33 +463,6 @@ def _diff(old: RoleDefinition | None, new: RoleDefinition, catalog) -> tuple[str
 
 
 # --------------------------------------------------------------------------- apply
-
-
-class ThrottleGate:
-    """Shared back-off: when any worker is throttled (429 + Retry-After), every worker waits."""
-
-    def __init__(self, cancel: threading.Event | None = None):
-        self._until = 0.0
-        self._lock = threading.Lock()
-        self.cancel = cancel or threading.Event()
-
-    MAX_HOLD = 60.0
-
-    def hold(self, seconds: float) -> None:
-        if math.isnan(seconds):
-            seconds = 1.0
-        seconds = min(max(seconds, 0.0), self.MAX_HOLD)  # a silly Retry-After must not stall the run
-        with self._lock:
-            self._until = max(self._until, time.monotonic() + seconds)
-
-    def wait(self) -> None:
-        while True:
-            with self._lock:
-                left = self._until - time.monotonic()
-            if left <= 0:
-                return
-            if self.cancel.wait(min(left, 1.0)):
-                raise Cancelled("interrupted")
 
 
 #: Consecutive connection-level failures (no ARM answer at all) after which apply stops scheduling.

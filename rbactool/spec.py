@@ -247,7 +247,22 @@ def render_spec(
     overrides: Mapping[str, str | None] | None = None,
     fallbacks: Mapping[str, str | None] | None = None,
 ) -> list[RenderedRole]:
-    """Render every role of a spec (nothing is written). Errors name the spec and the role."""
+    """Render every role of a spec and check its assignments (nothing is written). Errors name the
+    spec and the role."""
+    rendered = render_roles(spec, extra_template_dirs=extra_template_dirs, overrides=overrides, fallbacks=fallbacks)
+    check_assignments(spec, rendered, effective_defaults(spec, overrides, fallbacks))
+    return rendered
+
+
+def render_roles(
+    spec: RolesSpec,
+    *,
+    extra_template_dirs: tuple[str | os.PathLike, ...] = (),
+    overrides: Mapping[str, str | None] | None = None,
+    fallbacks: Mapping[str, str | None] | None = None,
+) -> list[RenderedRole]:
+    """Render every role of a spec, its assignments not checked (``plan.desired_state`` checks them
+    once). Errors name the spec and the role."""
     dirs = template_dirs((*extra_template_dirs, *spec.templates))
     defaults = effective_defaults(spec, overrides, fallbacks)
     out: list[RenderedRole] = []
@@ -268,7 +283,6 @@ def render_spec(
             raise type(e)(f"{where}: {e}") from e
         out.append(RenderedRole(entry.key, role, entry))
     _check_names(spec, out)
-    check_assignments(spec, out, defaults)
     return out
 
 

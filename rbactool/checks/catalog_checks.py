@@ -9,6 +9,8 @@ or two edits away from a known one is always an ERROR with a "did you mean".
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from rbactool.catalog import close_namespace, did_you_mean, namespace_of, stale_note
@@ -32,107 +34,148 @@ def _kind(data: bool) -> str:
     return "data action" if data else "action"
 
 
+@dataclass
+class _Checked:
+    """One permission string being checked, with what the catalog says about it (looked up once)."""
+
+    ctx: CheckContext
+    s: PermissionString
+    value: str
+    fresh_catalog: bool
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.ctx.catalog
+
+    @property
+    def data(self) -> bool:
+        return self.s.is_data
+
+    @cached_property
+    def ns(self) -> str:
+        return namespace_of(self.value)
+
+    @cached_property
+    def fresh(self) -> bool:
+        """The catalog's data for this provider is complete and current."""
+        info = self.catalog.provider(self.ns)
+        return bool(info and info.fresh)
+
+    @cached_property
+    def ops(self) -> tuple[Operation, ...]:
+        return self.catalog.expand(self.value, data_action=self.data)
+
+    @cached_property
+    def other(self) -> tuple[Operation, ...]:
+        """What it matches in the other plane (a data action in Actions, or the reverse)."""
+        return self.catalog.expand(self.value, data_action=not self.data)
+
+    @property
+    def wildcard(self) -> bool:
+        return "*" in self.value
+
+    def finding(self, code: str, message: str, **kwargs) -> tuple[Finding]:
+        return (self.ctx.finding(code, message, pointer=self.ctx.pointer(self.s), value=self.s.value, **kwargs),)
+
+    def stale(self) -> str:
+        return stale_note(self.catalog, self.ns)
+
+
+# Each step answers for the strings it is about (a tuple: no finding or one) or passes (None);
+# _check_one runs them in order and the first answer is the answer.
+
+
+def _wildcard_namespace(c: _Checked) -> tuple[Finding, ...] | None:
+    if "*" not in c.ns:
+        return None
+    if c.catalog.expand(c.value, data_action=c.data):
+        return ()
+    return c.finding("UNVERIFIED_WILDCARD", f"{q(c.value)} matches no {_kind(c.data)} in the catalog")
+
+
+def _unknown_namespace(c: _Checked) -> tuple[Finding, ...] | None:
+    if c.catalog.is_known_namespace(c.ns):
+        return None
+    close = close_namespace(c.catalog, c.ns)
+    if close is not None:
+        return c.finding("NAMESPACE_TYPO",
+                         f"unknown provider namespace {q(c.ns)} in {c.s.list_name} (did you mean {q(close)}?)")
+    if c.fresh_catalog:
+        return c.finding("UNKNOWN_NAMESPACE", f"unknown provider namespace {q(c.ns)} in {c.s.list_name}")
+    return c.finding(
+        "UNVERIFIED_NAMESPACE",
+        f"provider namespace {q(c.ns)} is not in the catalog nor used by any built-in role; it may be "
+        f"new or misspelt: check with `az provider operation show --namespace {c.ns}`",
+    )
+
+
+def _known_operation(c: _Checked) -> tuple[Finding, ...] | None:
+    if not c.ops:
+        return None
+    if not c.wildcard and not any(o.name == c.value for o in c.ops):
+        return c.finding("CASE_MISMATCH", f"Azure spells {q(c.value)} as {q(c.ops[0].name)}",
+                         operations=(c.ops[0].name,))
+    return ()
+
+
+def _other_plane(c: _Checked) -> tuple[Finding, ...] | None:
+    if not c.other:
+        return None
+    other_kind, names = _kind(not c.data), tuple(o.name for o in c.other)
+    if c.wildcard and not c.fresh:
+        return c.finding("UNVERIFIED_WILDCARD",
+                         f"{q(c.value)} in {c.s.list_name} matches only {other_kind}s in the catalog; {c.stale()}")
+    if all(o.source == ROLE_REFERENCE_SOURCE for o in c.other):
+        return c.finding("UNVERIFIED_OPERATION",
+                         f"{q(c.value)} is in {c.s.list_name}, but the catalog knows it only as a {other_kind}, "
+                         f"from built-in roles that disagree; {c.stale()}")
+    if c.data:
+        target = "Actions" if c.s.attr == "data_actions" else "NotActions"
+        return c.finding("ACTION_IN_DATA_ACTIONS", f"{q(c.value)} is a control-plane action: move it from "
+                         f"{c.s.list_name} to {target}", operations=names)
+    target = "DataActions" if c.s.attr == "actions" else "NotDataActions"
+    return c.finding("DATA_ACTION_IN_ACTIONS", f"{q(c.value)} is a data action: move it from {c.s.list_name} to "
+                     f"{target}", operations=names)
+
+
+def _wildcard_matching_nothing(c: _Checked) -> tuple[Finding, ...] | None:
+    if not c.wildcard:
+        return None
+    kind = _kind(c.data)
+    if c.fresh and c.s.attr.startswith("not_"):
+        return c.finding(
+            "NOT_ACTION_MATCHES_NOTHING",
+            f"{q(c.value)} in {c.s.list_name} matches no {kind}: it protects nothing; check the pattern "
+            "(a `*` between two slashes needs at least one segment there)",
+        )
+    if c.fresh:
+        return c.finding("WILDCARD_MATCHES_NOTHING", f"{q(c.value)} in {c.s.list_name} matches no {kind}")
+    return c.finding("UNVERIFIED_WILDCARD",
+                     f"{q(c.value)} in {c.s.list_name} matches no {kind} in the catalog; {c.stale()}")
+
+
+def _unknown_operation(c: _Checked) -> tuple[Finding, ...]:
+    hint = did_you_mean(c.catalog, c.value, c.data)
+    if c.fresh:
+        return c.finding("UNKNOWN_OPERATION", f"unknown {_kind(c.data)} {q(c.value)} in {c.s.list_name}{hint}")
+    return c.finding("UNVERIFIED_OPERATION",
+                     f"{q(c.value)} in {c.s.list_name} is not in the catalog{hint}; {c.stale()}")
+
+
+_STEPS = (_wildcard_namespace, _unknown_namespace, _known_operation, _other_plane, _wildcard_matching_nothing,
+          _unknown_operation)
+
+
 def _check_one(ctx: CheckContext, s: PermissionString, fresh_catalog: bool) -> Iterator[Finding]:
-    catalog = ctx.catalog
     value = s.value.strip()
     if value == "*":
         return
-    ptr = ctx.pointer(s)
-    ns = namespace_of(value)
-    data = s.is_data
-    if "*" in ns:
-        if not catalog.expand(value, data_action=data):
-            yield ctx.finding("UNVERIFIED_WILDCARD", f"{q(value)} matches no {_kind(data)} in the catalog",
-                              pointer=ptr, value=s.value)
-        return
-    if not catalog.is_known_namespace(ns):
-        close = close_namespace(catalog, ns)
-        if close is not None:
-            yield ctx.finding(
-                "NAMESPACE_TYPO", f"unknown provider namespace {q(ns)} in {s.list_name} (did you mean {q(close)}?)",
-                pointer=ptr, value=s.value,
-            )
-        elif fresh_catalog:
-            yield ctx.finding("UNKNOWN_NAMESPACE", f"unknown provider namespace {q(ns)} in {s.list_name}",
-                              pointer=ptr, value=s.value)
-        else:
-            yield ctx.finding(
-                "UNVERIFIED_NAMESPACE",
-                f"provider namespace {q(ns)} is not in the catalog nor used by any built-in role; it may be "
-                f"new or misspelt: check with `az provider operation show --namespace {ns}`",
-                pointer=ptr, value=s.value,
-            )
-        return
-    info = catalog.provider(ns)
-    fresh = bool(info and info.fresh)
-    ops = catalog.expand(value, data_action=data)
-    if ops:
-        if "*" not in value and not any(o.name == value for o in ops):
-            yield ctx.finding(
-                "CASE_MISMATCH", f"Azure spells {q(value)} as {q(ops[0].name)}", pointer=ptr, value=s.value,
-                operations=(ops[0].name,),
-            )
-        return
-    other: tuple[Operation, ...] = catalog.expand(value, data_action=not data)
-    if other and "*" in value and not fresh:
-        yield ctx.finding(
-            "UNVERIFIED_WILDCARD",
-            f"{q(value)} in {s.list_name} matches only {_kind(not data)}s in the catalog; "
-            f"{stale_note(catalog, ns)}",
-            pointer=ptr, value=s.value,
-        )
-        return
-    if other:
-        if all(o.source == ROLE_REFERENCE_SOURCE for o in other):
-            yield ctx.finding(
-                "UNVERIFIED_OPERATION",
-                f"{q(value)} is in {s.list_name}, but the catalog knows it only as a {_kind(not data)}, from "
-                f"built-in roles that disagree; {stale_note(catalog, ns)}",
-                pointer=ptr, value=s.value,
-            )
-        elif data:
-            yield ctx.finding(
-                "ACTION_IN_DATA_ACTIONS",
-                f"{q(value)} is a control-plane action: move it from {s.list_name} to "
-                f"{'Actions' if s.attr == 'data_actions' else 'NotActions'}",
-                pointer=ptr, value=s.value, operations=tuple(o.name for o in other),
-            )
-        else:
-            yield ctx.finding(
-                "DATA_ACTION_IN_ACTIONS",
-                f"{q(value)} is a data action: move it from {s.list_name} to "
-                f"{'DataActions' if s.attr == 'actions' else 'NotDataActions'}",
-                pointer=ptr, value=s.value, operations=tuple(o.name for o in other),
-            )
-        return
-    if "*" in value:
-        if fresh and s.attr.startswith("not_"):
-            yield ctx.finding(
-                "NOT_ACTION_MATCHES_NOTHING",
-                f"{q(value)} in {s.list_name} matches no {_kind(data)}: it protects nothing; check the pattern "
-                "(a `*` between two slashes needs at least one segment there)",
-                pointer=ptr, value=s.value,
-            )
-        elif fresh:
-            yield ctx.finding("WILDCARD_MATCHES_NOTHING", f"{q(value)} in {s.list_name} matches no {_kind(data)}",
-                              pointer=ptr, value=s.value)
-        else:
-            yield ctx.finding(
-                "UNVERIFIED_WILDCARD",
-                f"{q(value)} in {s.list_name} matches no {_kind(data)} in the catalog; {stale_note(catalog, ns)}",
-                pointer=ptr, value=s.value,
-            )
-        return
-    hint = did_you_mean(catalog, value, data)
-    if fresh:
-        yield ctx.finding("UNKNOWN_OPERATION", f"unknown {_kind(data)} {q(value)} in {s.list_name}{hint}",
-                          pointer=ptr, value=s.value)
-    else:
-        yield ctx.finding(
-            "UNVERIFIED_OPERATION",
-            f"{q(value)} in {s.list_name} is not in the catalog{hint}; {stale_note(catalog, ns)}",
-            pointer=ptr, value=s.value,
-        )
+    checked = _Checked(ctx, s, value, fresh_catalog)
+    for step in _STEPS:
+        found = step(checked)
+        if found is not None:
+            yield from found
+            return
 
 
 def check_operations(ctx: CheckContext) -> Iterator[Finding]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rbactool.commands.arm import connection_options, gateway
+from rbactool.commands.azure_options import connection_options, gateway
 
 
 @click.group("catalog")

@@ -1,0 +1,116 @@
+"""`rbactool assign` and `rbactool unassign`: role assignments, idempotently."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import click
+
+from rbactool.assignments import PRINCIPAL_TYPES
+from rbactool.commands.azure_options import (
+    assignment_target_options,
+    backoff,
+    connection_options,
+    gateway,
+    progress,
+    target_scope,
+)
+from rbactool.commands.render import template_dir_option
+from rbactool.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+
+def _role_ref(gw, role: str, scope: str, template_dirs):
+    """--role as a built-in name, GUID or id, a custom name, a role file, or a template name."""
+    from rbactool.inputs import CREATE_KINDS, TEMPLATE, RenderOptions, classify, resolve
+    from rbactool.operations import resolve_role
+    from rbactool.scopes import parse_scope
+
+    kind = classify(role, CREATE_KINDS, template_dirs=template_dirs)
+    if kind is None:  # a built-in or custom role's name, GUID or id: Azure's to answer
+        return resolve_role(gw, role, scope)
+    s = parse_scope(scope)
+    if kind == TEMPLATE and s.subscription is None:
+        raise InputError(f"--role {role}: rendering a template needs a subscription scope")
+    options = RenderOptions(scope={"subscription": s.subscription, "resource_group": s.resource_group},
+                            template_dirs=template_dirs, placeholder=False, schema=False)
+    return resolve_role(gw, resolve(role, CREATE_KINDS, options).single(), scope)
+
+
+@click.command("assign")
+@click.option("--identity", "-i", required=True, metavar="OBJECT_ID",
+              help="Object id of the user, group or service principal (not an application id).")
+@click.option("--role", "-r", required=True, metavar="ROLE",
+              help="Built-in or custom role name, role GUID or id, role file, or template name.")
+@assignment_target_options
+@click.option("--principal-type", type=click.Choice(PRINCIPAL_TYPES),
+              help="The identity's type; recommended for new identities (ARM then skips the directory lookup).")
+@click.option("--description", metavar="TEXT",
+              help="Description (an existing one is kept unless given; apply's ownership marker is always kept).")
+@click.option("--condition", metavar="EXPR", help="ABAC condition (an existing one is kept unless given).")
+@click.option("--condition-version", metavar="VERSION", help="Version of the condition syntax (default 2.0).")
+@click.option("--clear-condition", is_flag=True,
+              help="Remove the assignment's condition. This widens access: the role then applies unconditionally.")
+@click.option("--dry-run", is_flag=True, help="Make no writes; print what would happen.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@template_dir_option
+@connection_options
+def assign_command(identity, role, scope, subscription, resource_group, workspace, online_endpoint, principal_type,
+                   description, condition, condition_version, clear_condition, dry_run, fmt, template_dirs, cloud,
+                   arm_endpoint, ca_bundle, retry_timeout):
+    """Assign a role to an identity at a scope, idempotently.
+
+    The existing assignment is read first: what it has and you do not give (condition,
+    description, apply's ownership marker, principal type) is kept, and nothing is written when
+    it already matches (`unchanged`). A changed --condition or --description is an `updated`,
+    shown before -> after; removing a condition takes --clear-condition. --dry-run reports
+    exactly what a run would do. A new assignment's name is derived from scope, role and
+    principal; one that exists under another name is reported (`already-assigned`) and counts
+    as success. Replication delays (new roles, new principals) are retried for --retry-timeout
+    seconds.
+
+    \b
+    Examples:
+      rbactool assign -i $SP_OBJECT_ID --principal-type ServicePrincipal \\
+          --role "Custom role for scoring - online endpoint" -g ml-rg -w ml-ws -e my-endpoint
+      rbactool assign -i $USER_OID --role "AzureML Data Scientist" --scope $WORKSPACE_ID
+    """
+    from rbactool.operations import assign
+    from rbactool.operations_format import assign_dict, assign_text
+
+    if clear_condition and (condition is not None or condition_version):
+        raise click.UsageError("give --condition(-version) or --clear-condition, not both")
+    target = target_scope(scope, subscription, resource_group, workspace, online_endpoint)
+    gw = gateway(cloud, arm_endpoint, ca_bundle, subscription)
+    resolved = _role_ref(gw, role, target, template_dirs)
+    result = assign(gw, principal_id=identity, principal_type=principal_type, role=resolved, scope=target,
+                    description=description, condition=condition, condition_version=condition_version,
+                    clear_condition=clear_condition, dry_run=dry_run, backoff=backoff(retry_timeout),
+                    progress=progress)
+    if fmt == "json":
+        click.echo(json.dumps(assign_dict(result, identity, target), indent=2))
+    else:
+        click.echo(assign_text(result, identity, target), nl=False)
+    logger.info("%d HTTP request(s)", gw.requests)
+
+
+@click.command("unassign")
+@click.option("--identity", "-i", required=True, metavar="OBJECT_ID")
+@click.option("--role", "-r", metavar="ROLE", help="Only this role (default: every role of the identity here).")
+@assignment_target_options
+@click.option("--dry-run", is_flag=True, help="Make no writes; print what would be removed.")
+@template_dir_option
+@connection_options
+def unassign_command(identity, role, scope, subscription, resource_group, workspace, online_endpoint, dry_run,
+                     template_dirs, cloud, arm_endpoint, ca_bundle, retry_timeout):
+    """Remove an identity's role assignments at exactly one scope. Absent is success."""
+    from rbactool.operations import unassign
+    from rbactool.operations_format import unassign_text
+
+    target = target_scope(scope, subscription, resource_group, workspace, online_endpoint)
+    gw = gateway(cloud, arm_endpoint, ca_bundle, subscription)
+    resolved = _role_ref(gw, role, target, template_dirs) if role else None
+    removed = unassign(gw, principal_id=identity, role=resolved, scope=target, dry_run=dry_run)
+    click.echo(unassign_text(removed, resolved, identity, target, dry_run=dry_run), nl=False)
