@@ -200,3 +200,13 @@ def test_merge_reports_changes_and_widening():
     assert merged.description == MARKER and [c.field for c in changes] == ["description"]
     with pytest.raises(InputError):
         merge_assignment(EXISTING, clear_condition=True, condition_version="2.0")
+
+
+def test_a_subscription_wide_assignment_needs_an_explicit_scope(az, emulator):  # noqa: F811
+    # $AZURE_SUBSCRIPTION_ID (in the emulator's env) alone never becomes the assignment's scope
+    for command in (("assign", "--principal-type", "User", "--role", "Owner"), ("unassign", "--role", "Owner")):
+        r = az(*command[:1], "-i", USER, *command[1:])
+        assert r.exit_code == 2 and "-s SUBSCRIPTION for the whole subscription" in r.stderr
+    assert writes(emulator) == []
+    r = az("assign", "-i", USER, "--principal-type", "User", "--role", "Reader", "-s", az.sub, "--dry-run")
+    assert r.exit_code == 0 and f"at /subscriptions/{az.sub}" in r.stdout

@@ -74,8 +74,18 @@ def default_scope(scope: str | None, subscription: str | None, resource_group: s
 
 
 def target_scope(scope, subscription, resource_group, workspace, online_endpoint) -> str:
+    """The assignment's scope from --scope, or -s/-g/-w/-e. A whole subscription must be asked for
+    with -s: $AZURE_SUBSCRIPTION_ID alone never silently makes a subscription-wide assignment."""
+    from click.core import ParameterSource
+
     from rbactool.scopes import parse_scope
 
+    if not (scope or resource_group or workspace or online_endpoint) and subscription:
+        ctx = click.get_current_context(silent=True)
+        source = ctx.get_parameter_source("subscription") if ctx is not None else None
+        if source is not ParameterSource.COMMANDLINE:
+            raise click.UsageError("give the assignment's scope: --scope, -g [-w [-e]], or -s SUBSCRIPTION for the "
+                                   "whole subscription ($AZURE_SUBSCRIPTION_ID alone is not taken as a scope)")
     if scope and (resource_group or workspace or online_endpoint):
         raise click.UsageError("give --scope, or --resource-group/--workspace/--endpoint, not both")
     if online_endpoint and not workspace:
