@@ -30,6 +30,8 @@ EXPLANATIONS: dict[str, str] = {
     "RoleDefinitionLimitExceeded": "the tenant has reached 5,000 custom roles: delete unused custom roles first.",
     "RoleDefinitionHasAssignments": "the role is still assigned: remove its assignments first "
     "(`rbactool delete --with-assignments`).",
+    "RoleScopeBeingRemovedContainsAssignments": "the new assignable scopes would leave existing assignments of the "
+    "role outside them: remove those assignments first (`rbactool unassign`), or keep the scope.",
     "RoleDefinitionDoesNotExist": "the role definition does not exist (or has not replicated yet): check the name "
     "or id, or wait and re-run.",
     "RoleDefinitionNameNullOrEmpty": "the role has no name.",

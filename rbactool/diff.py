@@ -170,6 +170,14 @@ class ScopeChange:
     def __bool__(self) -> bool:
         return bool(self.added or self.removed or self.cosmetic)
 
+    def note(self) -> str:
+        """``; assignable scopes +[/subscriptions/s/resourceGroups/x] -[...] (widened)``, or "": where a
+        role can be assigned is said out loud (wider is new access; a removed scope can orphan assignments)."""
+        parts = [f"{sign}[{', '.join(scopes)}]" for sign, scopes in (("+", self.added), ("-", self.removed)) if scopes]
+        if not parts:
+            return ""
+        return "; assignable scopes " + " ".join(parts) + (" (widened)" if self.widened else "")
+
 
 @dataclass(frozen=True)
 class EffectiveOperation:

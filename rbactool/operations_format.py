@@ -24,7 +24,8 @@ def role_result_line(change: RoleResult, catalog) -> str:
     if "update" in change.status and change.previous is not None:
         from rbactool.diff import diff_roles
 
-        summary = f" ({diff_roles(change.previous, change.role, catalog, findings=False).summary()})"
+        d = diff_roles(change.previous, change.role, catalog, findings=False)
+        summary = f" ({d.summary()}{d.assignable_scopes.note()})"
     return f"{change.status:<13} {change.role.name}  ({change.role.role_id}){summary}"
 
 

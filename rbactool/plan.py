@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
@@ -255,6 +255,45 @@ class OwnershipConflict(SpecError):
     """The spec would take over an object another spec manages."""
 
 
+class OrphanedAssignments(SpecError):
+    """A role's new assignable scopes would leave existing assignments of it outside them (Azure
+    refuses that update: RoleScopeBeingRemovedContainsAssignments)."""
+
+
+def orphaned_assignments(change: RoleChange, current: CurrentState) -> list[Assignment]:
+    """Assignments of an updated role that its new assignable scopes no longer cover. A new
+    management-group scope may cover anything below it (the hierarchy is unknown offline): Azure's to say."""
+    from rbactool.scopes import MANAGEMENT_GROUP, scope_segments, segments_cover, segments_kind
+
+    if change.action != UPDATE or change.current is None:
+        return []
+    new = [scope_segments(s) for s in change.desired.assignable_scopes]
+    if any(segments_kind(s) == MANAGEMENT_GROUP for s in new):
+        return []
+    kept = {s.lower() for s in change.desired.assignable_scopes}
+    removed = [scope_segments(s) for s in change.current.assignable_scopes if s.lower() not in kept]
+    guid = (change.current.role_id or "").lower()
+    out = []
+    for a in current.assignments:
+        seg = scope_segments(a.scope)
+        if a.role_guid.lower() == guid and any(segments_cover(r, seg) for r in removed) \
+                and not any(segments_cover(n, seg) for n in new):
+            out.append(a)
+    return out
+
+
+def check_orphans(roles: Sequence[RoleChange], current: CurrentState) -> None:
+    for change in roles:
+        orphans = orphaned_assignments(change, current)
+        if orphans:
+            first = orphans[0]
+            more = f" and {len(orphans) - 1} more" if len(orphans) > 1 else ""
+            raise OrphanedAssignments(
+                f"role {change.label!r}: the new assignable scopes ({', '.join(change.desired.assignable_scopes)}) "
+                f"leave {len(orphans)} existing assignment(s) outside them ({first.principal_id} at {first.scope}"
+                f"{more}); Azure refuses that update: remove those assignments first, or keep the scope")
+
+
 def plan_spec(desired: DesiredState, gw_factory: Callable[[], Gateway], *, catalog=None, prune: bool = False,
               take_over: bool = False, parallelism: int = 8) -> Plan:
     """Read Azure where *desired* lives (at most 8 lists at a time) and compute the plan: reads only.
@@ -439,6 +478,7 @@ def make_plan(desired: DesiredState, current: CurrentState, *, prune: bool = Fal
     ownership = Ownership(desired.spec_id, take_over)
     role_name = RoleNames(desired, current, builtin_name)
     roles = plan_roles(desired, current, ownership, catalog)
+    check_orphans(roles, current)
     guid_of_key = {c.key: c.desired.role_id.lower() for c in roles}
     role_name.names.update({c.desired.role_id.lower(): c.desired.name for c in roles})
     assignments = plan_assignments(desired, current, guid_of_key, role_name, ownership)
@@ -459,7 +499,7 @@ def _diff(old: RoleDefinition | None, new: RoleDefinition, catalog) -> tuple[str
 
     d = diff_roles(old, new, catalog, findings=False)  # the roles went through the gate already
     risky = sorted({cls for op in d.effective.added for cls in op.risk_classes})
-    return d.summary(), tuple(risky)
+    return d.summary() + d.assignable_scopes.note(), tuple(risky)
 
 
 # --------------------------------------------------------------------------- apply

@@ -220,6 +220,7 @@ def put(b: Backend, call: Call) -> Response:
                 scope_effective_at=tuple(call.now for _ in scopes),
             )
         else:
+            _refuse_orphaned_assignments(b, low, old.assignable_scopes, scopes)
             prior = dict(zip((s.lower() for s in old.assignable_scopes), old.scope_effective_at or (), strict=False))
             delay = b.config.assignable_scope_replication_delay_s
             rec = dataclasses.replace(
@@ -230,6 +231,23 @@ def put(b: Backend, call: Call) -> Response:
         st.custom_roles[low] = rec
         logger.info("role definition %s %s (%s)", "created" if old is None else "updated", guid, role_name)
         return Response(201, render(rec, call))
+
+
+def _refuse_orphaned_assignments(b: Backend, guid: str, old: tuple[str, ...], new: tuple[str, ...]) -> None:
+    """ARM refuses to remove an assignable scope that still has assignments of the role below it
+    (400 RoleScopeBeingRemovedContainsAssignments): the assignments would be orphaned."""
+    h = b.hierarchy
+    kept = [s for s in new]
+    for removed in (s for s in old if s.lower() not in {n.lower() for n in new}):
+        for a in b.state.assignments.values():
+            if a.role_definition_guid.lower() != guid or not h.at_or_above(removed, a.scope):
+                continue
+            if any(h.at_or_above(k, a.scope) for k in kept):
+                continue
+            raise ArmError(400, "RoleScopeBeingRemovedContainsAssignments",
+                           f"Role assignments found under scope '{removed}' which is being removed. Removing this "
+                           "scope from the role will orphan these assignments. Delete these assignments before "
+                           "removing the scope.")
 
 
 def delete(b: Backend, call: Call) -> Response:
