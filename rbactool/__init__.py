@@ -1,7 +1,33 @@
-"""rbactool: Azure RBAC as code."""
+"""rbactool: Azure RBAC as code.
+
+The library API (``rbactool.api``, documented in docs/api.md) is re-exported here, imported on
+first use so that ``import rbactool`` and the offline commands stay fast::
+
+    import rbactool
+    report = rbactool.validate_roles(rbactool.load_roles("role.json"))
+"""
 
 import logging
 
 __version__ = "0.1.0"
 
 logging.getLogger("rbactool").addHandler(logging.NullHandler())
+
+_API = (
+    "Azure", "connect", "diff_role_sets", "diff_roles", "dumps_role", "effective_operations", "explain_target",
+    "load_catalog", "load_config", "load_roles", "load_spec", "parse_roles", "render_spec", "render_template",
+    "resolve_roles", "validate_roles", "write_spec",
+)
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from rbactool import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'rbactool' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_API))
