@@ -192,3 +192,25 @@ def test_import_graph_reads_every_kind_of_import(tmp_path):
 
 def test_no_import_cycles():
     assert cycles(import_graph()) == []
+
+
+COMMAND_MODULE_MAX_LINES = 150
+
+
+def test_command_modules_stay_small():
+    """Commands are click plumbing, one library call and formatting: domain logic lives in the core."""
+    sizes = {p.name: len(p.read_text("utf-8").splitlines()) for p in (ROOT / "rbactool" / "commands").glob("*.py")}
+    assert {name: n for name, n in sizes.items() if n > COMMAND_MODULE_MAX_LINES} == {}
+
+
+def test_commands_use_no_private_names_of_the_library():
+    """A command may import what the library publishes, never a module's private helpers."""
+    import ast
+
+    offenders = []
+    for path in (ROOT / "rbactool" / "commands").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rbactool") \
+                    and not (node.module or "").startswith("rbactool.commands"):
+                offenders += [f"{path.name}: {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+    assert offenders == []
