@@ -247,3 +247,11 @@ def test_commands_import_only_the_api_and_output_modules():
         offenders += [f"{path.name}:{line}: {module}" for line, module in _rbactool_imports(path)
                       if not any(module == a or module.startswith(a + ".") for a in allowed)]
     assert offenders == []
+
+
+def test_command_format_choices_are_the_models_shapes():
+    """convert and render spell the role shapes out (rbactool.model is not theirs to import)."""
+    from rbactool.commands import convert, render
+    from rbactool.model import SHAPE_ARM, SHAPE_AZ, SHAPES
+
+    assert convert.SHAPES == SHAPES and render.FORMATS == (SHAPE_AZ, SHAPE_ARM)
