@@ -29,33 +29,60 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported lazily below: `import rbactool` stays fast and offline
-    from rbactool.azure_adapter import AzureGateway
-    from rbactool.catalog import Catalog
-    from rbactool.config import Config
+    import threading
+    from collections.abc import Callable
+
+    from rbactool.assignments import Assignment
+    from rbactool.azure_adapter import AzureGateway, GatewayPool
+    from rbactool.catalog import Catalog, CatalogSource
+    from rbactool.catalog_build import Refreshed
+    from rbactool.catalog_info import CatalogInfo
+    from rbactool.config import Config, Ignore
     from rbactool.diff import DiffReport, RoleDiff
+    from rbactool.findings import Finding
+    from rbactool.inputs import Document
     from rbactool.model import RoleDefinition
-    from rbactool.operations import AssignResult, RoleResult
-    from rbactool.plan import ApplyReport, Plan
+    from rbactool.operations import AssignResult, ResolvedRole, RoleResult
+    from rbactool.plan import ApplyReport, DesiredState, Outcome, Plan
+    from rbactool.render import TemplateEntry
+    from rbactool.scopes import Scope
     from rbactool.spec import RolesSpec
-    from rbactool.validate import Report
+    from rbactool.validate import Report, RoleDocuments
 
 __all__ = [
     "Azure",
+    "canonical_text",
+    "catalog_info",
+    "catalog_source",
     "connect",
+    "desired_state",
     "diff_role_sets",
     "diff_roles",
+    "document_names",
     "dumps_role",
+    "dumps_roles",
+    "dumps_spec",
     "effective_operations",
     "explain_target",
+    "ignore_codes",
+    "list_templates",
     "load_catalog",
     "load_config",
+    "load_role",
     "load_roles",
     "load_spec",
     "parse_roles",
+    "parse_scope",
+    "read_document",
+    "read_role_documents",
     "render_spec",
+    "render_spec_by_key",
+    "render_spec_revision",
     "render_template",
+    "resolve_role_argument",
     "resolve_roles",
     "validate_roles",
+    "write_files",
     "write_spec",
 ]
 
@@ -80,6 +107,13 @@ def parse_roles(text: str, *, source: str | None = None) -> list[RoleDefinition]
     return _parse(text, source=source)
 
 
+def load_role(path: PathLike) -> RoleDefinition:
+    """The one role in a JSON file (a file holding several is refused)."""
+    from rbactool.model import load_role as _load
+
+    return _load(path)
+
+
 def dumps_role(role: RoleDefinition, shape: str = "az") -> str:
     """Canonical JSON of a role: ``az`` (what ``az role definition create`` takes), ``arm`` or ``az-list``."""
     from rbactool.model import dumps_role as _dumps
@@ -87,29 +121,97 @@ def dumps_role(role: RoleDefinition, shape: str = "az") -> str:
     return _dumps(role, shape)
 
 
+def dumps_roles(roles: Iterable[RoleDefinition], shape: str = "az-list") -> str:
+    """Canonical JSON of a list of roles, each in *shape* (``az-list``: as ``az role definition list``
+    prints; ``rbactool render --roles`` to stdout uses ``az`` or ``arm``)."""
+    from rbactool.model import dumps_roles as _dumps
+
+    return _dumps(roles, shape)
+
+
+def canonical_text(text: str, source: str, shape: str | None = None) -> str:
+    """The canonical form of a role document (``rbactool convert``): fixed key order, 2-space
+    indent, permissions de-duplicated; *shape* None keeps the document's own shape."""
+    from rbactool.model import canonical_text as _canonical
+
+    return _canonical(text, source, shape)
+
+
+def document_names(arguments: Sequence[str]) -> list[str]:
+    """Files as given, directories searched recursively for ``*.json`` (sorted), ``-`` for stdin."""
+    from rbactool.inputs import document_names as _names
+
+    return _names(arguments)
+
+
+def read_document(name: str) -> Document:
+    """A file, or ``-`` (standard input), read once within the input limits (``.name``, ``.where``, ``.text``)."""
+    from rbactool.inputs import read_document as _read
+
+    return _read(name)
+
+
+def write_files(files: Mapping[PathLike, str], *, what: str = "-o") -> None:
+    """Write every file or none (atomically: temp files, then rename); ``-`` is stdout.
+    *what* names the option in an error."""
+    from rbactool.files import write_files as _write
+
+    _write({Path(k): v for k, v in files.items()}, what=what)
+
+
+def list_templates(template_dirs: Iterable[PathLike] = ()) -> list[TemplateEntry]:
+    """Every template on the search path (*template_dirs*, ``$RBACTOOL_TEMPLATES``, shipped), each
+    loaded on its own: a broken one carries its ``error`` instead of a ``template``."""
+    from rbactool.render import scan_templates
+    from rbactool.render import template_dirs as search_path
+
+    return scan_templates(search_path(tuple(template_dirs)))
+
+
 def render_template(name: str, values: Mapping[str, Any] | None = None, *, subscription: str | None = None,
                     resource_group: str | None = None, management_group: str | None = None,
                     assignable_scopes: Sequence[str] | None = None,
-                    template_dirs: Iterable[PathLike] = ()) -> RoleDefinition:
-    """Render a template (shipped, in *template_dirs* or ``$RBACTOOL_TEMPLATES``) in rbactool's sandbox."""
-    from rbactool.render import load_template, render_role
+                    template_dirs: Iterable[PathLike] = (), set_values: Iterable[str] = ()) -> RoleDefinition:
+    """Render a template (shipped, in *template_dirs* or ``$RBACTOOL_TEMPLATES``) in rbactool's sandbox.
+    *set_values*: ``KEY=VALUE`` strings as ``--set`` takes them, on top of *values*."""
+    from rbactool.render import load_template, parse_set_options, render_role
     from rbactool.render import template_dirs as search_path
 
     template = load_template(name, search_path(tuple(template_dirs)))
-    return render_role(template, dict(values or {}), subscription=subscription, resource_group=resource_group,
+    values = {**(values or {}), **parse_set_options(set_values)}
+    return render_role(template, values, subscription=subscription, resource_group=resource_group,
                        management_group=management_group, assignable_scopes=assignable_scopes)
 
 
-def resolve_roles(argument: str, *, values: Mapping[str, Any] | None = None,
-                  scope: Mapping[str, str | None] | None = None,
-                  template_dirs: Iterable[PathLike] = ()) -> list[RoleDefinition]:
+def resolve_roles(argument: str, *, values: Mapping[str, Any] | None = None, set_values: Iterable[str] = (),
+                  scope: Mapping[str, str | None] | None = None, template_dirs: Iterable[PathLike] = (),
+                  to_create: bool = False) -> list[RoleDefinition]:
     """What a CLI argument names, as ``rbactool diff`` reads OLD and NEW: a file, a directory of
-    ``*.json``, ``-``, ``REV:path``, a template (rendered with *values* and *scope*) or a built-in role."""
-    from rbactool.inputs import DIFF_KINDS, RenderOptions, resolve
+    ``*.json``, ``-``, ``REV:path``, a template (rendered with *values*, ``KEY=VALUE`` *set_values*
+    and *scope*) or a built-in role. *to_create* (``rbactool create``): only a file or a template,
+    rendered at the scope given (no placeholder subscription) and left to the gate to check."""
+    from rbactool.inputs import CREATE_KINDS, DIFF_KINDS, RenderOptions, resolve
 
-    options = RenderOptions(values=dict(values or {}), scope=dict(scope or {}),
-                            template_dirs=tuple(template_dirs))
-    return list(resolve(argument, DIFF_KINDS, options).roles)
+    options = RenderOptions(values=dict(values or {}), set_values=tuple(set_values), scope=dict(scope or {}),
+                            template_dirs=tuple(template_dirs), placeholder=not to_create, schema=not to_create)
+    return list(resolve(argument, CREATE_KINDS if to_create else DIFF_KINDS, options).roles)
+
+
+def resolve_role_argument(argument: str, scope: str, *,
+                          template_dirs: Iterable[PathLike] = ()) -> str | RoleDefinition:
+    """``rbactool assign --role``: a role file or a template (rendered at *scope*) as its role;
+    a role's name, GUID or id as given (``Azure.assign`` resolves it)."""
+    from rbactool.inputs import role_reference
+
+    return role_reference(argument, scope, template_dirs=tuple(template_dirs))
+
+
+def parse_scope(scope: str) -> Scope:
+    """An ARM scope, checked and normalised (``str()`` of it is canonical; ``.subscription``,
+    ``.resource_group``); ``ScopeError`` when malformed."""
+    from rbactool.scopes import parse_scope as _parse
+
+    return _parse(scope)
 
 
 def load_spec(path: PathLike) -> RolesSpec:
@@ -120,44 +222,136 @@ def load_spec(path: PathLike) -> RolesSpec:
 
 
 def render_spec(spec: RolesSpec | PathLike, *, template_dirs: Iterable[PathLike] = (),
-                overrides: Mapping[str, str | None] | None = None) -> list[RoleDefinition]:
+                overrides: Mapping[str, str | None] | None = None,
+                fallbacks: Mapping[str, str | None] | None = None) -> list[RoleDefinition]:
     """Every role of a spec, rendered (``overrides``: ``subscription``/``resource_group``/
-    ``management_group`` replacing the spec's defaults, as ``-s/-g/-m`` do)."""
+    ``management_group`` replacing the spec's defaults, as ``-s/-g/-m`` do; ``fallbacks``: used
+    only where the spec gives none, as ``$AZURE_SUBSCRIPTION_ID`` is)."""
+    return list(render_spec_by_key(spec, template_dirs=template_dirs, overrides=overrides,
+                                   fallbacks=fallbacks).values())
+
+
+def render_spec_by_key(spec: RolesSpec | PathLike, *, template_dirs: Iterable[PathLike] = (),
+                       overrides: Mapping[str, str | None] | None = None,
+                       fallbacks: Mapping[str, str | None] | None = None) -> dict[str, RoleDefinition]:
+    """``render_spec``, each role under its key in the spec (``render --roles -o DIR`` writes ``KEY.json``)."""
     from rbactool.spec import render_spec as _render
 
     spec = spec if not isinstance(spec, (str, os.PathLike)) else load_spec(spec)
-    return [r.role for r in _render(spec, extra_template_dirs=tuple(template_dirs), overrides=overrides)]
+    rendered = _render(spec, extra_template_dirs=tuple(template_dirs), overrides=overrides, fallbacks=fallbacks)
+    return {r.key: r.role for r in rendered}
+
+
+def render_spec_revision(path: PathLike, revision: str | None = None, *, template_dirs: Iterable[PathLike] = (),
+                         overrides: Mapping[str, str | None] | None = None,
+                         fallbacks: Mapping[str, str | None] | None = None) -> list[RoleDefinition]:
+    """A spec's roles as they are at a git *revision* (spec, role files and templates from git), or
+    in the working tree (None); each role's source ends in ``#key``, which ``diff_role_sets``
+    pairs by with ``by_spec_key`` (``rbactool diff --roles SPEC --base REV``)."""
+    from rbactool.spec import render_spec_at_revision, render_spec_working_tree
+
+    kwargs = {"overrides": dict(overrides or {}), "fallbacks": dict(fallbacks or {}),
+              "template_dirs": tuple(template_dirs)}
+    if revision is None:
+        return render_spec_working_tree(Path(path), **kwargs)
+    return render_spec_at_revision(Path(path), revision, **kwargs)
+
+
+def desired_state(spec: RolesSpec | PathLike, *, template_dirs: Iterable[PathLike] = (),
+                  overrides: Mapping[str, str | None] | None = None,
+                  fallbacks: Mapping[str, str | None] | None = None, writes: bool = False) -> DesiredState:
+    """What a spec says should exist (its roles rendered, its assignments checked; offline):
+    ``Azure.plan_state`` compares it with Azure. *writes* (apply, prune) needs the spec's ``name:``."""
+    from rbactool.plan import desired_from_spec
+
+    spec = spec if not isinstance(spec, (str, os.PathLike)) else load_spec(spec)
+    return desired_from_spec(spec, template_dirs=tuple(template_dirs), overrides=overrides, fallbacks=fallbacks,
+                             writes=writes)
+
+
+def dumps_spec(doc: Mapping[str, Any]) -> str:
+    """A spec dict (from ``Azure.export``) as YAML text."""
+    from rbactool.export import spec_yaml
+
+    return spec_yaml(dict(doc))
 
 
 # --------------------------------------------------------------------------- checks
 
 
-def load_catalog(path: PathLike | None = None) -> Catalog:
+def load_catalog(path: PathLike | None = None, *, source: CatalogSource | None = None) -> Catalog:
     """The operations catalog offline commands use (``path``, ``$RBACTOOL_CATALOG``, a cache
-    refreshed from public Azure, else the packaged snapshot)."""
+    refreshed from public Azure, else the packaged snapshot), or the one *source* names."""
     from rbactool.catalog import load_catalog as _load
+    from rbactool.catalog import load_source
 
-    return _load(path)
+    return load_source(source) if source is not None else _load(path)
 
 
-def load_config(path: PathLike | None = None) -> Config:
+def catalog_source(path: PathLike | None = None, *, endpoint: str | None = None,
+                   tenant: str | None = None) -> CatalogSource:
+    """Which catalog a command uses (``.describe()`` says it): *path* or ``$RBACTOOL_CATALOG``,
+    else the newest cache refreshed from *endpoint* (and *tenant*), else one refreshed from
+    public Azure, else the packaged snapshot. Nothing is loaded."""
+    from rbactool.catalog import resolve_source
+
+    return resolve_source(path, endpoint=endpoint, tenant=tenant)
+
+
+def catalog_info(path: PathLike | None = None, *, arm_endpoint: str | None = None,
+                 namespaces: Sequence[str] = ()) -> CatalogInfo:
+    """``rbactool catalog info``: the catalog in use (for *arm_endpoint*, or offline), the caches,
+    and how fresh each of *namespaces* is."""
+    from rbactool.catalog_info import catalog_info as _info
+
+    return _info(str(path) if path is not None else None, arm_endpoint=arm_endpoint, namespaces=namespaces)
+
+
+def load_config(path: PathLike | None = None, *, no_config: bool = False, fail_on: str | None = None,
+                catalog_max_age_days: int | None = None) -> Config:
     """A ``.rbactool.yaml`` (suppressions, severity overrides, ``fail_on``): *path*, else the nearest
-    one from the current directory upwards, else the defaults."""
-    from rbactool.config import resolve_config
+    one from the current directory upwards, else the defaults (*no_config*: the defaults), with
+    *fail_on* (``"security-warning"``, ...) and *catalog_max_age_days* on top when given."""
+    from dataclasses import replace
 
-    return resolve_config(str(path) if path is not None else None)
+    from rbactool.config import gate_config
+
+    config = gate_config(str(path) if path is not None else None, no_config, fail_on)
+    if catalog_max_age_days is not None:
+        config = replace(config, catalog_max_age_days=catalog_max_age_days)
+    return config
+
+
+def ignore_codes(codes: Iterable[str]) -> tuple[Ignore, ...]:
+    """``--ignore CODE`` suppressions (each code checked) for ``validate_roles(extra_ignores=...)``."""
+    from rbactool.config import cli_ignores
+
+    return cli_ignores(codes)
+
+
+def read_role_documents(names: Sequence[str], specs: Sequence[PathLike] = ()) -> RoleDocuments:
+    """What ``rbactool validate`` checks: each document (``document_names``) read with structure
+    problems as findings, not errors, then each spec's roles; ``.roles``, ``.findings``,
+    ``.texts``, ``.files`` go to ``validate_roles``."""
+    from rbactool.validate import read_role_documents as _read
+
+    return _read(names, specs)
 
 
 def validate_roles(roles: Iterable[RoleDefinition], *, config: Config | None = None,
-                   catalog: Catalog | None = None, fail_on: str | None = None) -> Report:
+                   catalog: Catalog | None = None, fail_on: str | None = None,
+                   extra_findings: Iterable[Finding] = (), extra_ignores: Sequence[Ignore] = (),
+                   files: Sequence[str] = ()) -> Report:
     """Every check on every role with the config's overrides and suppressions: the same gate as
     ``rbactool validate``, ``create``, ``plan`` and ``apply``. ``report.failed()`` is the verdict
-    (at or above *fail_on*, e.g. ``"security-warning"``, else the config's)."""
+    (at or above *fail_on*, e.g. ``"security-warning"``, else the config's). *extra_findings*
+    (from ``read_role_documents``) are reported with the rest; *files* names the inputs."""
     from rbactool.config import parse_fail_on
     from rbactool.validate import USE_FAIL_ON, gate
 
     threshold = USE_FAIL_ON if fail_on is None else parse_fail_on(fail_on)
-    return gate(list(roles), catalog or load_catalog(), config, fail_on=threshold)
+    return gate(list(roles), catalog or load_catalog(), config, fail_on=threshold, extra_findings=extra_findings,
+                extra_ignores=extra_ignores, files=files)
 
 
 def effective_operations(role: RoleDefinition, *, catalog: Catalog | None = None):
@@ -176,11 +370,16 @@ def diff_roles(old: RoleDefinition | None, new: RoleDefinition | None, *,
 
 
 def diff_role_sets(old: Iterable[RoleDefinition], new: Iterable[RoleDefinition], *,
-                   catalog: Catalog | None = None, config: Config | None = None) -> DiffReport:
-    """The diff of two sets of roles, matched by id, else by name (``rbactool diff DIR DIR``)."""
+                   catalog: Catalog | None = None, config: Config | None = None, pair_single: bool = False,
+                   findings: bool = True, by_spec_key: bool = False) -> DiffReport:
+    """The diff of two sets of roles, matched by id, else by name (``rbactool diff DIR DIR``);
+    *pair_single*: two single roles are compared whatever their names; *by_spec_key*: matched by
+    spec key (roles from ``render_spec_revision``); *findings*: run the validator on the new roles."""
     from rbactool.diff import diff_role_sets as _diff
+    from rbactool.spec import spec_key
 
-    return _diff(list(old), list(new), catalog or load_catalog(), config=config)
+    return _diff(list(old), list(new), catalog or load_catalog(), config=config, pair_single=pair_single,
+                 findings=findings, key=spec_key if by_spec_key else None)
 
 
 def explain_target(target: str, *, catalog: Catalog | None = None) -> dict:
@@ -198,16 +397,27 @@ class Azure:
     """A connection to Azure, or to any ARM endpoint such as ``rbactool emulator``. Settings as the
     CLI takes them: the arguments, then ``$RBACTOOL_ARM_ENDPOINT``, ``$RBACTOOL_CA_BUNDLE``,
     ``$RBACTOOL_ACCESS_TOKEN``, ``$AZURE_SUBSCRIPTION_ID``; the credential is
-    ``DefaultAzureCredential`` unless given. No request is made until a method is called."""
+    ``DefaultAzureCredential`` unless given. No request is made until a method is called.
+
+    *retry_timeout*: how long writes wait for Azure to replicate a new role or principal (default
+    90 s); *progress*: called with a line at each wait or retry; *cancel*: a ``threading.Event``
+    that stops plan and apply (and their throttling waits) when set. ``conn`` holds the settings
+    (``conn.endpoint``, ``conn.cloud``, ``conn.describe()``); ``requests`` counts what was sent."""
 
     def __init__(self, *, subscription: str | None = None, cloud: str | None = None,
-                 arm_endpoint: str | None = None, ca_bundle: str | None = None, credential=None):
+                 arm_endpoint: str | None = None, ca_bundle: str | None = None, credential=None,
+                 retry_timeout: float | None = None, progress: Callable[[str], None] | None = None,
+                 cancel: threading.Event | None = None):
         from rbactool.azure_adapter import connection_settings
 
         self.conn = connection_settings(cloud=cloud, endpoint=arm_endpoint, ca_bundle=ca_bundle,
                                         subscription=subscription)
         self.credential = credential
+        self.retry_timeout = retry_timeout
+        self.progress = progress
+        self.cancel = cancel
         self._gateway: AzureGateway | None = None
+        self._pool: GatewayPool | None = None
 
     @property
     def gateway(self) -> AzureGateway:
@@ -218,43 +428,123 @@ class Azure:
             self._gateway = AzureGateway(self.conn, credential=self.credential)
         return self._gateway
 
-    def _pool(self):
-        from rbactool.azure_adapter import GatewayPool
-        from rbactool.waits import ThrottleGate
+    @property
+    def pool(self) -> GatewayPool:
+        """The gateways (one per worker thread, one throttling gate) ``plan`` and ``apply`` use."""
+        if self._pool is None:
+            from rbactool.azure_adapter import GatewayPool
+            from rbactool.waits import ThrottleGate
 
-        return GatewayPool(self.conn, gate=ThrottleGate())
+            self._pool = GatewayPool(self.conn, gate=ThrottleGate(self.cancel))
+        return self._pool
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far (for ``-v`` logging)."""
+        return (self._gateway.requests if self._gateway else 0) + (self._pool.requests if self._pool else 0)
+
+    def _waits(self) -> dict[str, Any]:
+        from rbactool.waits import Backoff
+
+        waits: dict[str, Any] = {}
+        if self.retry_timeout is not None:
+            waits["backoff"] = Backoff(timeout=self.retry_timeout)
+        if self.progress is not None:
+            waits["progress"] = self.progress
+        return waits
+
+    def catalog_source(self) -> CatalogSource:
+        """The catalog commands against this endpoint use (``catalog_source(endpoint=...)``, with
+        ``$AZURE_TENANT_ID``): a cache refreshed from it, else the offline one."""
+        return catalog_source(endpoint=self.conn.endpoint, tenant=os.environ.get("AZURE_TENANT_ID"))
+
+    def catalog(self) -> Catalog:
+        """The catalog ``catalog_source()`` names, loaded."""
+        return load_catalog(source=self.catalog_source())
+
+    def whoami(self) -> dict[str, Any]:
+        """Who the credential is: the token's claims that name the caller (never the token)."""
+        return self.gateway.caller()
+
+    def check_permissions(self, scope: str) -> dict[str, bool]:
+        """Whether the caller holds each role-management action at *scope*."""
+        from rbactool.operations import check_permissions
+
+        return check_permissions(self.gateway, scope)
+
+    def refresh_catalog(self, output_dir: PathLike | None = None) -> Refreshed:
+        """Download provider operations and built-in roles into the cache (or *output_dir*);
+        ``.offline`` says whether offline commands now use it too."""
+        from rbactool.catalog_build import refresh_cache
+
+        hooks: dict[str, Any] = {"progress": self.progress} if self.progress is not None else {}
+        return refresh_cache(self.gateway, Path(output_dir) if output_dir is not None else None, **hooks)
 
     def create_roles(self, roles: Iterable[RoleDefinition], *, config: Config | None = None, force: bool = False,
-                     dry_run: bool = False, wait: bool = True) -> list[RoleResult]:
+                     dry_run: bool = False, wait: bool = True, checked: bool = False) -> list[RoleResult]:
         """Create or update custom roles idempotently, after the validation gate (refused with
-        ``ValidationRefused`` unless *force*); ``unchanged`` roles are not written."""
+        ``ValidationRefused`` unless *force*; *checked*: the caller has run ``validate_roles`` on
+        them, as the CLI does to show the findings); ``unchanged`` roles are not written."""
         from rbactool.operations import ensure_roles
         from rbactool.validate import gate
 
         roles = list(roles)
-        if not force:
-            gate(roles, self._catalog(), config, refuse=True, bypass="force=True")
-        return ensure_roles(self.gateway, roles, dry_run=dry_run, wait=wait)
+        if not force and not checked:
+            gate(roles, self.catalog(), config, refuse=True, bypass="force=True")
+        return ensure_roles(self.gateway, roles, dry_run=dry_run, wait=wait, **self._waits())
 
-    def assign(self, principal_id: str, role: str | RoleDefinition, scope: str, *,
+    def resolve_role(self, role: str | RoleDefinition, scope: str) -> ResolvedRole:
+        """A role by built-in or custom name, GUID or id, or a ``RoleDefinition`` (found by name),
+        as one that can be assigned at *scope*; ``InputError`` when there is none."""
+        from rbactool.operations import resolve_role
+
+        return resolve_role(self.gateway, role, scope)
+
+    def _resolved(self, role: str | RoleDefinition | ResolvedRole, scope: str) -> ResolvedRole:
+        from rbactool.operations import ResolvedRole
+
+        return role if isinstance(role, ResolvedRole) else self.resolve_role(role, scope)
+
+    def assign(self, principal_id: str, role: str | RoleDefinition | ResolvedRole, scope: str, *,
                principal_type: str | None = None, description: str | None = None, condition: str | None = None,
                condition_version: str | None = None, clear_condition: bool = False,
                dry_run: bool = False) -> AssignResult:
         """Assign a role (built-in or custom name, GUID, id, or a ``RoleDefinition``) at *scope*:
         read, compare, write only what differs; fields not given are kept (see ``rbactool assign``)."""
-        from rbactool.operations import assign, resolve_role
+        from rbactool.operations import assign
 
-        resolved = resolve_role(self.gateway, role, scope)
-        return assign(self.gateway, principal_id=principal_id, principal_type=principal_type, role=resolved,
-                      scope=scope, description=description, condition=condition,
-                      condition_version=condition_version, clear_condition=clear_condition, dry_run=dry_run)
+        return assign(self.gateway, principal_id=principal_id, principal_type=principal_type,
+                      role=self._resolved(role, scope), scope=scope, description=description, condition=condition,
+                      condition_version=condition_version, clear_condition=clear_condition, dry_run=dry_run,
+                      **self._waits())
 
-    def unassign(self, principal_id: str, scope: str, *, role: str | None = None, dry_run: bool = False):
+    def unassign(self, principal_id: str, scope: str, *, role: str | RoleDefinition | ResolvedRole | None = None,
+                 dry_run: bool = False) -> list[Assignment]:
         """Remove the principal's assignments (of *role*, or all) at exactly *scope*; returns them."""
-        from rbactool.operations import resolve_role, unassign
+        from rbactool.operations import unassign
 
-        resolved = resolve_role(self.gateway, role, scope) if role else None
+        resolved = self._resolved(role, scope) if role else None
         return unassign(self.gateway, principal_id=principal_id, role=resolved, scope=scope, dry_run=dry_run)
+
+    def find_custom_role(self, role: str | RoleDefinition, scope: str | None = None) -> RoleDefinition | None:
+        """A custom role by name, GUID, id or definition (looked up at *scope*, default the
+        subscription), or None; a built-in role is refused."""
+        from rbactool.operations import find_custom_role
+
+        return find_custom_role(self.gateway, role, scope)
+
+    def assignments_of_role(self, role: RoleDefinition) -> list[Assignment]:
+        """Every assignment of *role* at or below its assignable scopes."""
+        from rbactool.operations import assignments_of_role
+
+        return assignments_of_role(self.gateway, role)
+
+    def delete_role(self, role: RoleDefinition, *, with_assignments: bool = False) -> list[Assignment]:
+        """Delete a custom role (from ``find_custom_role``), its assignments first when
+        *with_assignments*, else refused while it has any; returns the assignments removed."""
+        from rbactool.operations import delete_role
+
+        return delete_role(self.gateway, role, with_assignments=with_assignments, **self._waits())
 
     def list_definitions(self, scope: str | None = None, *, custom_only: bool = False, name: str | None = None):
         """Role definitions visible at *scope* (default: the subscription)."""
@@ -271,41 +561,52 @@ class Azure:
         return list_assignments(self.gateway, scope or self._subscription_scope(), principal_id=principal_id,
                                 role=role)
 
+    def role_names(self, assignments: Iterable[Assignment], scope: str) -> dict[str, str]:
+        """Role GUID (lower case) -> role name for *assignments* (built-ins offline, custom ones read once)."""
+        from rbactool.operations import role_names
+
+        return role_names(self.gateway, list(assignments), scope)
+
     def plan(self, spec: RolesSpec | PathLike, *, overrides: Mapping[str, str | None] | None = None,
              template_dirs: Iterable[PathLike] = (), config: Config | None = None, prune: bool = False,
              take_over: bool = False, parallelism: int = 8) -> Plan:
         """What ``apply`` would change to make Azure match a spec: the spec is checked offline (the
         validation gate, refused with ``ValidationRefused``), then Azure is read; nothing is written."""
-        from rbactool.plan import desired_from_spec, plan_spec
         from rbactool.validate import gate
 
-        spec = spec if not isinstance(spec, (str, os.PathLike)) else load_spec(spec)
         fallbacks = {"subscription": self.conn.subscription} if self.conn.subscription else None
-        desired = desired_from_spec(spec, template_dirs=tuple(template_dirs), overrides=overrides,
-                                    fallbacks=fallbacks, writes=prune)
-        catalog = self._catalog()
+        desired = desired_state(spec, template_dirs=template_dirs, overrides=overrides, fallbacks=fallbacks,
+                                writes=prune)
+        catalog = self.catalog()
         gate([r.role for r in desired.roles], catalog, config, refuse=True, what="the spec's roles")
-        return plan_spec(desired, self._pool(), catalog=catalog, prune=prune, take_over=take_over,
+        return self.plan_state(desired, catalog=catalog, prune=prune, take_over=take_over, parallelism=parallelism)
+
+    def plan_state(self, desired: DesiredState, *, catalog: Catalog | None = None, prune: bool = False,
+                   take_over: bool = False, parallelism: int = 8) -> Plan:
+        """``plan`` of a ``desired_state`` whose roles the caller has validated (the CLI, to show
+        the findings): read Azure, *parallelism* at a time, and compute the changes."""
+        from rbactool.plan import plan_spec
+
+        return plan_spec(desired, self.pool, catalog=catalog or self.catalog(), prune=prune, take_over=take_over,
                          parallelism=parallelism)
 
-    def apply(self, plan: Plan, *, parallelism: int = 8, cancel=None) -> ApplyReport:
+    def apply(self, plan: Plan, *, parallelism: int = 8, cancel: threading.Event | None = None,
+              on_done: Callable[[Outcome], None] | None = None) -> ApplyReport:
         """Make Azure match the plan: roles, then assignments, then deletes, *parallelism* at a time;
-        a failure is in the report (``report.failed``), not raised. *cancel*: a ``threading.Event``."""
+        a failure is in the report (``report.failed``), not raised. *cancel*: a ``threading.Event``
+        (default: the connection's); *on_done*: called with each change's outcome as it finishes."""
         from rbactool.plan import apply_plan
 
-        return apply_plan(plan, self._pool(), parallelism=parallelism, cancel=cancel)
+        hooks: dict[str, Any] = {"on_done": on_done} if on_done is not None else {}
+        return apply_plan(plan, self.pool, parallelism=parallelism, cancel=cancel or self.cancel,
+                          **self._waits(), **hooks)
 
     def export(self, scope: str, *, custom_only: bool = False) -> dict:
         """The roles and assignments at or below *scope* as a roles spec (a dict; YAML with
-        ``rbactool.export.spec_yaml``); ``plan`` of it shows no changes."""
+        ``dumps_spec`` or ``write_spec``); ``plan`` of it shows no changes."""
         from rbactool.export import export_scope
 
         return export_scope(self.gateway, scope, custom_only=custom_only)
-
-    def _catalog(self) -> Catalog:
-        from rbactool.catalog import load_source, resolve_source
-
-        return load_source(resolve_source(endpoint=self.conn.endpoint, tenant=os.environ.get("AZURE_TENANT_ID")))
 
     def _subscription_scope(self) -> str:
         from rbactool.errors import InputError
@@ -316,18 +617,16 @@ class Azure:
 
 
 def connect(*, subscription: str | None = None, cloud: str | None = None, arm_endpoint: str | None = None,
-            ca_bundle: str | None = None, credential=None) -> Azure:
+            ca_bundle: str | None = None, credential=None, retry_timeout: float | None = None,
+            progress: Callable[[str], None] | None = None, cancel: threading.Event | None = None) -> Azure:
     """An ``Azure`` connection (see its docstring); nothing is sent until it is used."""
     return Azure(subscription=subscription, cloud=cloud, arm_endpoint=arm_endpoint, ca_bundle=ca_bundle,
-                 credential=credential)
+                 credential=credential, retry_timeout=retry_timeout, progress=progress, cancel=cancel)
 
 
 def write_spec(doc: Mapping[str, Any], path: PathLike) -> Path:
     """Write a spec dict (from ``Azure.export``) as YAML, atomically; returns the path."""
-    from rbactool.export import spec_yaml
-    from rbactool.files import write_files
-
     target = Path(path)
-    write_files({target: spec_yaml(dict(doc))}, what=str(target))
+    write_files({target: dumps_spec(doc)}, what=str(target))
     return target
 

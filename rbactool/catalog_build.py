@@ -164,6 +164,9 @@ class Refreshed:
     operations: int
     namespaces: int
     builtin_roles: int
+    #: Offline commands use this cache too (refreshed into the cache from a public Azure cloud's
+    #: own endpoint); otherwise only commands against that endpoint do.
+    offline: bool = False
 
 
 def _tenant_of(gw) -> str | None:
@@ -190,6 +193,7 @@ def refresh_cache(gw, output_dir: Path | None = None, *, progress: Callable[[str
         CACHED_SOURCE,
         cache_dir,
         cache_folder,
+        public_cloud_of,
         source_record,
     )
     from rbactool.errors import OutputError
@@ -220,4 +224,5 @@ def refresh_cache(gw, output_dir: Path | None = None, *, progress: Callable[[str
                 (cache_dir() / legacy).unlink(missing_ok=True)
     except OSError as e:
         raise OutputError(f"cannot write the catalog to {target}: {e.strerror or e}") from e
-    return Refreshed(target, len(ops), len(catalog["providers"]), len(roles))
+    return Refreshed(target, len(ops), len(catalog["providers"]), len(roles),
+                     offline=output_dir is None and public_cloud_of(gw.conn.endpoint) == gw.conn.cloud.name)

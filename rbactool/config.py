@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from rbactool.errors import InputError
+from rbactool.errors import InputError, fail_on_label  # noqa: F401 (its home is errors; kept importable here)
 from rbactool.findings import ERROR, RULES, Finding, parse_type
 from rbactool.readers import clip
 
@@ -241,6 +241,3 @@ def describe_config(config: Config, *, no_config: bool = False) -> str:
             f"{m} severity override{'' if m == 1 else 's'})")
 
 
-def fail_on_label(fail_on: str | None) -> str:
-    """A threshold as the command line spells it: 'security-warning', 'none'."""
-    return fail_on.lower().replace("_", "-") if fail_on else "none"

@@ -71,3 +71,18 @@ class AzureOperationError(RbactoolError):
 
 class Cancelled(RbactoolError):
     """The run was interrupted (Ctrl-C) while this step waited."""
+
+
+def fail_on_label(fail_on: str | None) -> str:
+    """A threshold as the command line spells it: 'security-warning', 'none'."""
+    return fail_on.lower().replace("_", "-") if fail_on else "none"
+
+
+class ValidationRefused(InputError):
+    """The gate refused the roles: a finding at or above the threshold (exit 3)."""
+
+    def __init__(self, report, what: str = "the roles", bypass: str = "--fail-on none"):
+        self.report = report
+        super().__init__(f"{len(report.blocking())} finding(s) at or above {fail_on_label(report.fail_on)} in {what} "
+                         "(see `rbactool validate`): fix them, suppress them in .rbactool.yaml (with a reason), "
+                         f"or pass {bypass}")

@@ -3,7 +3,8 @@
 ::
 
     from rbactool.catalog import load_catalog
-    from rbactool.explain import explain_data, format_explain_text
+    from rbactool.explain import explain_data
+    from rbactool.output import format_explain_text
 
     data = explain_data("Microsoft.Storage/storageAccounts/*/action", load_catalog())   # JSON-ready dict
     data = explain_data("AzureML Data Scientist", load_catalog())    # a built-in role, a file, a template
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from rbactool.catalog import Catalog, Operation
     from rbactool.inputs import RenderOptions
 
-__all__ = ["checked_pattern", "explain_data", "explain_role", "format_explain_text", "pattern_role"]
+__all__ = ["checked_pattern", "explain_data", "explain_role", "pattern_role"]
 
 
 def checked_pattern(pattern: str, catalog: Catalog) -> str:
@@ -102,36 +103,3 @@ def explain_data(target: str, catalog: Catalog, options: RenderOptions | None = 
     return {"schema_version": 1, "target": target, "kind": kind,
             "catalog": {"snapshot_date": catalog.snapshot_date, "origin": catalog.origin},
             "roles": [explain_role(r, catalog) for r in roles]}
-
-
-def format_explain_text(data: dict) -> str:
-    """The text form of ``explain_data``'s result (what `rbactool explain` prints)."""
-    lines = []
-    for r in data["roles"]:
-        title = r["role"] if data["kind"] == "roles" else f"permission string {r['role']!r}"
-        lines.append(f"{title}{' (built-in)' if r['builtin'] else ''}")
-        for p in r["patterns"]:
-            if data["kind"] == "pattern" and not p["operations"] and not p["removed"]:
-                continue
-            cond = " [conditional]" if p["condition"] else ""
-            lines.append(f"  {p['list']}: {p['pattern']}{cond}  -> {len(p['operations'])} operation(s)"
-                         + (f", {len(p['removed'])} removed by Not{p['list']}" if p["removed"] else ""))
-            for op in p["operations"]:
-                risk = f"  [{', '.join(op['risk_classes'])}]" if op["risk_classes"] else ""
-                kind = "data" if op["data_action"] else "action"
-                name = f"  {op['display_name']}" if op["display_name"] else ""
-                lines.append(f"      {op['name']}  ({kind}){risk}{name}")
-            for op in p["removed"]:
-                lines.append(f"    - {op['name']}  (removed)")
-        if data["kind"] == "pattern" and not any(p["operations"] or p["removed"] for p in r["patterns"]):
-            lines.append(f"  matches no operation in the catalog (snapshot {data['catalog']['snapshot_date']}); "
-                         "check the spelling, or the provider may have operations the catalog lacks")
-        if r["unresolved"]:
-            lines.append("  not in the catalog (granted as written if Azure knows them):")
-            lines.extend(f"      {u}" for u in r["unresolved"])
-        t = r["totals"]
-        risk = "".join(f", {n} {cls}" for cls, n in t.items() if cls not in ("actions", "data_actions", "removed"))
-        lines.append(f"  total: {t['actions']} action(s), {t['data_actions']} data action(s), "
-                     f"{t['removed']} removed by NotActions{risk}")
-        lines.append("")
-    return "\n".join(lines).rstrip("\n") + "\n"

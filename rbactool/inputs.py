@@ -40,7 +40,7 @@ from rbactool.model import RoleDefinition
 __all__ = [
     "BUILTIN", "CREATE_KINDS", "DIFF_KINDS", "DIRECTORY", "EXPLAIN_KINDS", "FILE", "KINDS", "PATTERN",
     "PLACEHOLDER_SUBSCRIPTION", "REVISION", "STDIN", "TEMPLATE", "VALIDATE_KINDS", "Document", "RenderOptions",
-    "Resolved", "classify", "document_names", "read_document", "read_documents", "resolve",
+    "Resolved", "classify", "document_names", "read_document", "read_documents", "resolve", "role_reference",
 ]
 
 STDIN = "stdin"
@@ -258,3 +258,21 @@ def _unresolved(argument: str, kinds: frozenset[str], options: RenderOptions) ->
     words = [_WORDS[k] for k in KINDS if k in kinds]
     listed = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
     return InputError(f"{argument!r} is not {listed}{hint}")
+
+
+def role_reference(argument: str, scope: str, *,
+                   template_dirs: Sequence[str | os.PathLike] = ()) -> str | RoleDefinition:
+    """``assign --role``: a role file or a template name (rendered at *scope*'s subscription and
+    resource group) as the role it holds; anything else (a built-in or custom role's name, GUID
+    or id) as given, for Azure to answer."""
+    from rbactool.scopes import parse_scope
+
+    kind = classify(argument, CREATE_KINDS, template_dirs=template_dirs)
+    if kind is None:
+        return argument
+    s = parse_scope(scope)
+    if kind == TEMPLATE and s.subscription is None:
+        raise InputError(f"--role {argument}: rendering a template needs a subscription scope")
+    options = RenderOptions(scope={"subscription": s.subscription, "resource_group": s.resource_group},
+                            template_dirs=template_dirs, placeholder=False, schema=False)
+    return resolve(argument, CREATE_KINDS, options).single()

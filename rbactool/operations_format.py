@@ -3,7 +3,7 @@ Pure: strings and dicts, nothing printed."""
 
 from __future__ import annotations
 
-from rbactool.assignments import Assignment
+from rbactool.assignments import PRINCIPAL_TYPES, Assignment  # noqa: F401 (PRINCIPAL_TYPES: assign --principal-type)
 from rbactool.model import RoleDefinition, to_flat_dict
 from rbactool.operations import AssignResult, ResolvedRole, RoleResult
 from rbactool.readers import clip

@@ -305,7 +305,8 @@ GATE_MAX_SHOWN = 10
 def gate_announcement(config, *, no_config: bool = False, catalog_source=None) -> str:
     """The gate's one line, the same for every command: ``using config .rbactool.yaml (2 ignores,
     0 severity overrides), fail-on error, catalog packaged``."""
-    from rbactool.config import describe_config, fail_on_label
+    from rbactool.config import describe_config
+    from rbactool.errors import fail_on_label
 
     catalog = f", catalog {catalog_source.describe()}" if catalog_source is not None else ""
     return f"using {describe_config(config, no_config=no_config)}, fail-on {fail_on_label(config.fail_on)}{catalog}"
@@ -327,6 +328,42 @@ def format_gate_findings(report: Report, max_shown: int = GATE_MAX_SHOWN) -> lis
 
 
 def format_gate_forced(report: Report) -> str:
-    from rbactool.config import fail_on_label
+    from rbactool.errors import fail_on_label
 
     return f"--force: going on despite {len(report.blocking())} finding(s) at or above {fail_on_label(report.fail_on)}"
+
+
+# --------------------------------------------------------------------------- explain
+
+
+def format_explain_text(data: dict) -> str:
+    """The text form of ``explain_data``'s result (what `rbactool explain` prints)."""
+    lines = []
+    for r in data["roles"]:
+        title = r["role"] if data["kind"] == "roles" else f"permission string {r['role']!r}"
+        lines.append(f"{title}{' (built-in)' if r['builtin'] else ''}")
+        for p in r["patterns"]:
+            if data["kind"] == "pattern" and not p["operations"] and not p["removed"]:
+                continue
+            cond = " [conditional]" if p["condition"] else ""
+            lines.append(f"  {p['list']}: {p['pattern']}{cond}  -> {len(p['operations'])} operation(s)"
+                         + (f", {len(p['removed'])} removed by Not{p['list']}" if p["removed"] else ""))
+            for op in p["operations"]:
+                risk = f"  [{', '.join(op['risk_classes'])}]" if op["risk_classes"] else ""
+                kind = "data" if op["data_action"] else "action"
+                name = f"  {op['display_name']}" if op["display_name"] else ""
+                lines.append(f"      {op['name']}  ({kind}){risk}{name}")
+            for op in p["removed"]:
+                lines.append(f"    - {op['name']}  (removed)")
+        if data["kind"] == "pattern" and not any(p["operations"] or p["removed"] for p in r["patterns"]):
+            lines.append(f"  matches no operation in the catalog (snapshot {data['catalog']['snapshot_date']}); "
+                         "check the spelling, or the provider may have operations the catalog lacks")
+        if r["unresolved"]:
+            lines.append("  not in the catalog (granted as written if Azure knows them):")
+            lines.extend(f"      {u}" for u in r["unresolved"])
+        t = r["totals"]
+        risk = "".join(f", {n} {cls}" for cls, n in t.items() if cls not in ("actions", "data_actions", "removed"))
+        lines.append(f"  total: {t['actions']} action(s), {t['data_actions']} data action(s), "
+                     f"{t['removed']} removed by NotActions{risk}")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rbactool.checks import CheckContext, all_checks
-from rbactool.config import Config, Ignore, fail_on_label
-from rbactool.errors import InputError
+from rbactool.config import Config, Ignore
+from rbactool.errors import ValidationRefused
 from rbactool.findings import SECURITY_WARNING, TYPES, Finding, at_or_above, make_finding, sort_findings
 from rbactool.model import RoleDefinition
 
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "CheckContext", "Report", "Suppressed", "ValidationRefused", "apply_config", "gate", "role_findings",
-    "run_checks", "validate", "validate_roles", "validate_text",
+    "RoleDocuments", "read_role_documents", "run_checks", "validate", "validate_roles", "validate_text",
 ]
 
 
@@ -186,16 +187,6 @@ def validate_roles(
     return Report(active, suppressed, n, tuple(files), config.fail_on, catalog.snapshot_date)
 
 
-class ValidationRefused(InputError):
-    """The gate refused the roles: a finding at or above the threshold (exit 3)."""
-
-    def __init__(self, report: Report, what: str = "the roles", bypass: str = "--fail-on none"):
-        self.report = report
-        super().__init__(f"{len(report.blocking())} finding(s) at or above {fail_on_label(report.fail_on)} in {what} "
-                         "(see `rbactool validate`): fix them, suppress them in .rbactool.yaml (with a reason), "
-                         f"or pass {bypass}")
-
-
 def gate(
     roles: Iterable[RoleDefinition],
     catalog: Catalog,
@@ -291,3 +282,36 @@ def schema_findings(item: object, *, source: str, prefix: str = "") -> list[Find
         out.append(make_finding("SCHEMA_VIOLATION", message, file=source, role=role,
                                 pointer=(prefix + pointer) or "/", value=value))
     return out
+
+
+@dataclass(frozen=True)
+class RoleDocuments:
+    """What ``rbactool validate`` reads before the gate: the roles, the findings about the
+    documents' structure, each document's text (for SARIF regions) and every input's name."""
+
+    roles: tuple[RoleDefinition, ...]
+    findings: tuple[Finding, ...]
+    texts: dict[str, str]
+    files: tuple[str, ...]
+
+
+def read_role_documents(names: Sequence[str], specs: Sequence[str | os.PathLike] = ()) -> RoleDocuments:
+    """Read each document (a file, or ``-`` for stdin; see ``inputs.document_names``) with
+    ``validate_text`` (structure problems become findings), then render each roles spec; a spec's
+    roles are named after the spec."""
+    from rbactool.inputs import read_document
+    from rbactool.spec import load_spec, render_spec
+
+    roles: list[RoleDefinition] = []
+    findings: list[Finding] = []
+    texts: dict[str, str] = {}
+    for doc in map(read_document, names):
+        texts[doc.name] = doc.text
+        file_roles, problems = validate_text(doc.text, source=doc.name, where=doc.where)
+        roles.extend(file_roles)
+        findings.extend(problems)
+    files = list(names)
+    for spec_path in specs:
+        roles.extend(replace(r.role, source=str(spec_path)) for r in render_spec(load_spec(spec_path)))
+        files.append(str(spec_path))
+    return RoleDocuments(tuple(roles), tuple(findings), texts, tuple(files))

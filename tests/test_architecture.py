@@ -214,3 +214,44 @@ def test_commands_use_no_private_names_of_the_library():
                     and not (node.module or "").startswith("rbactool.commands"):
                 offenders += [f"{path.name}: {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
     assert offenders == []
+
+
+# What a command module may import from rbactool: the public API, the output (formatting)
+# modules, the errors, and the shared click options in rbactool.commands. `rbactool emulator`
+# also runs its own subsystem (rbactool.emulator.*).
+COMMAND_IMPORTS = ("rbactool.api", "rbactool.output", "rbactool.diff_format", "rbactool.plan_format",
+                   "rbactool.operations_format", "rbactool.errors", "rbactool.commands")
+COMMAND_EXTRA_IMPORTS = {"emulator.py": ("rbactool.emulator",)}
+
+
+def _rbactool_imports(path):
+    """(line, module) for every import of an rbactool module, at any level (``from rbactool import
+    x`` names rbactool.x)."""
+    for node in ast.walk(ast.parse(path.read_text("utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "rbactool")
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            yield from ((node.lineno, f"rbactool.commands.{node.module or a.name}") for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "rbactool":
+            if node.module == "rbactool":
+                yield from ((node.lineno, f"rbactool.{a.name}") for a in node.names)
+            else:
+                yield node.lineno, node.module
+
+
+def test_commands_import_only_the_api_and_output_modules():
+    """Commands call the library API plus output formatting, never the core modules behind it."""
+    offenders = []
+    for path in sorted((PKG / "commands").glob("*.py")):
+        allowed = COMMAND_IMPORTS + COMMAND_EXTRA_IMPORTS.get(path.name, ())
+        offenders += [f"{path.name}:{line}: {module}" for line, module in _rbactool_imports(path)
+                      if not any(module == a or module.startswith(a + ".") for a in allowed)]
+    assert offenders == []
+
+
+def test_command_format_choices_are_the_models_shapes():
+    """convert and render spell the role shapes out (rbactool.model is not theirs to import)."""
+    from rbactool.commands import convert, render
+    from rbactool.model import SHAPE_ARM, SHAPE_AZ, SHAPES
+
+    assert convert.SHAPES == SHAPES and render.FORMATS == (SHAPE_AZ, SHAPE_ARM)

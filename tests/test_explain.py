@@ -9,9 +9,10 @@ import pytest
 from conftest import DATA, SUB
 from rbactool.catalog import load_catalog
 from rbactool.errors import InputError
-from rbactool.explain import checked_pattern, explain_data, explain_role, format_explain_text, pattern_role
+from rbactool.explain import checked_pattern, explain_data, explain_role, pattern_role
 from rbactool.inputs import RenderOptions
 from rbactool.model import Permission, RoleDefinition
+from rbactool.output import format_explain_text
 
 ST = "Microsoft.Storage/storageAccounts"
 

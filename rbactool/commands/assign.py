@@ -7,36 +7,18 @@ import logging
 
 import click
 
-from rbactool.assignments import PRINCIPAL_TYPES
-from rbactool.commands.azure_options import (
-    assignment_target_options,
-    backoff,
-    connection_options,
-    gateway,
-    progress,
-    target_scope,
-)
-from rbactool.commands.render import template_dir_option
-from rbactool.errors import InputError
+from rbactool.commands.azure_options import assignment_target_options, connection, connection_options, target_scope
+from rbactool.commands.options import template_dir_option
+from rbactool.operations_format import PRINCIPAL_TYPES
 
 logger = logging.getLogger(__name__)
 
 
-def _role_ref(gw, role: str, scope: str, template_dirs):
+def _role_ref(azure, role: str, scope: str, template_dirs):
     """--role as a built-in name, GUID or id, a custom name, a role file, or a template name."""
-    from rbactool.inputs import CREATE_KINDS, TEMPLATE, RenderOptions, classify, resolve
-    from rbactool.operations import resolve_role
-    from rbactool.scopes import parse_scope
+    from rbactool.api import resolve_role_argument
 
-    kind = classify(role, CREATE_KINDS, template_dirs=template_dirs)
-    if kind is None:  # a built-in or custom role's name, GUID or id: Azure's to answer
-        return resolve_role(gw, role, scope)
-    s = parse_scope(scope)
-    if kind == TEMPLATE and s.subscription is None:
-        raise InputError(f"--role {role}: rendering a template needs a subscription scope")
-    options = RenderOptions(scope={"subscription": s.subscription, "resource_group": s.resource_group},
-                            template_dirs=template_dirs, placeholder=False, schema=False)
-    return resolve_role(gw, resolve(role, CREATE_KINDS, options).single(), scope)
+    return azure.resolve_role(resolve_role_argument(role, scope, template_dirs=template_dirs), scope)
 
 
 @click.command("assign")
@@ -77,23 +59,21 @@ def assign_command(identity, role, scope, subscription, resource_group, workspac
           --role "Custom role for scoring - online endpoint" -g ml-rg -w ml-ws -e my-endpoint
       rbactool assign -i $USER_OID --role "AzureML Data Scientist" --scope $WORKSPACE_ID
     """
-    from rbactool.operations import assign
     from rbactool.operations_format import assign_dict, assign_text
 
     if clear_condition and (condition is not None or condition_version):
         raise click.UsageError("give --condition(-version) or --clear-condition, not both")
     target = target_scope(scope, subscription, resource_group, workspace, online_endpoint)
-    gw = gateway(cloud, arm_endpoint, ca_bundle, subscription)
-    resolved = _role_ref(gw, role, target, template_dirs)
-    result = assign(gw, principal_id=identity, principal_type=principal_type, role=resolved, scope=target,
-                    description=description, condition=condition, condition_version=condition_version,
-                    clear_condition=clear_condition, dry_run=dry_run, backoff=backoff(retry_timeout),
-                    progress=progress)
+    azure = connection(cloud, arm_endpoint, ca_bundle, retry_timeout, subscription)
+    resolved = _role_ref(azure, role, target, template_dirs)
+    result = azure.assign(identity, resolved, target, principal_type=principal_type, description=description,
+                          condition=condition, condition_version=condition_version, clear_condition=clear_condition,
+                          dry_run=dry_run)
     if fmt == "json":
         click.echo(json.dumps(assign_dict(result, identity, target), indent=2))
     else:
         click.echo(assign_text(result, identity, target), nl=False)
-    logger.info("%d HTTP request(s)", gw.requests)
+    logger.info("%d HTTP request(s)", azure.requests)
 
 
 @click.command("unassign")
@@ -106,11 +86,10 @@ def assign_command(identity, role, scope, subscription, resource_group, workspac
 def unassign_command(identity, role, scope, subscription, resource_group, workspace, online_endpoint, dry_run,
                      template_dirs, cloud, arm_endpoint, ca_bundle, retry_timeout):
     """Remove an identity's role assignments at exactly one scope. Absent is success."""
-    from rbactool.operations import unassign
     from rbactool.operations_format import unassign_text
 
     target = target_scope(scope, subscription, resource_group, workspace, online_endpoint)
-    gw = gateway(cloud, arm_endpoint, ca_bundle, subscription)
-    resolved = _role_ref(gw, role, target, template_dirs) if role else None
-    removed = unassign(gw, principal_id=identity, role=resolved, scope=target, dry_run=dry_run)
+    azure = connection(cloud, arm_endpoint, ca_bundle, retry_timeout, subscription)
+    resolved = _role_ref(azure, role, target, template_dirs) if role else None
+    removed = azure.unassign(identity, target, role=resolved, dry_run=dry_run)
     click.echo(unassign_text(removed, resolved, identity, target, dry_run=dry_run), nl=False)

@@ -1,5 +1,5 @@
-"""Options and helpers shared by the commands that talk to Azure: the connection, the gateway, the
-target scope of an assignment, progress lines. No ``azure.*`` import until a gateway is made."""
+"""Options and helpers shared by the commands that talk to Azure: the connection (``rbactool.api.Azure``),
+the target scope of an assignment, progress lines. No ``azure.*`` import until a request is made."""
 
 from __future__ import annotations
 
@@ -43,22 +43,18 @@ def assignment_target_options(fn):
     ))
 
 
-def gateway(cloud, arm_endpoint, ca_bundle, subscription=None):
-    from rbactool.azure_adapter import connect
-
-    gw = connect(cloud=cloud, endpoint=arm_endpoint, ca_bundle=ca_bundle, subscription=subscription)
-    logger.info("Azure: %s", gw.conn.describe())
-    return gw
-
-
 def progress(message: str) -> None:
     click.echo(f"... {message}", err=True)
 
 
-def backoff(retry_timeout: float):
-    from rbactool.waits import Backoff
+def connection(cloud, arm_endpoint, ca_bundle, retry_timeout=None, subscription=None, cancel=None):
+    """The connection options as an ``rbactool.api.Azure`` (progress lines on stderr); no request yet."""
+    from rbactool import api
 
-    return Backoff(timeout=retry_timeout)
+    azure = api.connect(cloud=cloud, arm_endpoint=arm_endpoint, ca_bundle=ca_bundle, subscription=subscription,
+                        retry_timeout=retry_timeout, progress=progress, cancel=cancel)
+    logger.info("Azure: %s", azure.conn.describe())
+    return azure
 
 
 def default_scope(scope: str | None, subscription: str | None, resource_group: str | None = None) -> str:
@@ -78,7 +74,7 @@ def target_scope(scope, subscription, resource_group, workspace, online_endpoint
     with -s: $AZURE_SUBSCRIPTION_ID alone never silently makes a subscription-wide assignment."""
     from click.core import ParameterSource
 
-    from rbactool.scopes import parse_scope
+    from rbactool.api import parse_scope
 
     if not (scope or resource_group or workspace or online_endpoint) and subscription:
         ctx = click.get_current_context(silent=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rbactool.commands.azure_options import connection_options, gateway
+from rbactool.commands.azure_options import connection, connection_options
 
 
 @click.group("catalog")
@@ -27,7 +27,7 @@ def catalog_group():
 def info_command(namespaces, catalog_path, arm_endpoint, fmt):
     """Which catalog each command uses (packaged, or a cache refreshed from which cloud, endpoint
     and tenant, and when), its date, and how fresh each namespace's data is."""
-    from rbactool.catalog_info import catalog_info
+    from rbactool.api import catalog_info
 
     info = catalog_info(catalog_path, arm_endpoint=arm_endpoint, namespaces=namespaces)
     doc, source, used_by = info.doc, info.source, info.used_by
@@ -69,18 +69,15 @@ def refresh_command(output_dir, cloud, arm_endpoint, ca_bundle, retry_timeout):
     --arm-endpoint) is used only by commands that talk to that endpoint. `catalog info` says which
     catalog each command uses.
     """
-    from rbactool.catalog import public_cloud_of
-    from rbactool.catalog_build import refresh_cache
-
-    gw = gateway(cloud, arm_endpoint, ca_bundle)
-    done = refresh_cache(gw, output_dir, progress=lambda m: click.echo(f"... {m}", err=True))
-    target = done.target
+    azure = connection(cloud, arm_endpoint, ca_bundle)
+    done = azure.refresh_catalog(output_dir)
+    endpoint, target = azure.conn.endpoint, done.target
     click.echo(f"wrote {done.operations:,} operations in {done.namespaces} namespaces and "
                f"{done.builtin_roles} built-in roles to {target}")
     if output_dir is None:
-        if public_cloud_of(gw.conn.endpoint) == gw.conn.cloud.name:
-            click.echo(f"offline commands and commands against {gw.conn.endpoint} now use it", err=True)
+        if done.offline:
+            click.echo(f"offline commands and commands against {endpoint} now use it", err=True)
         else:
-            click.echo(f"only commands against {gw.conn.endpoint} use its operations ({gw.conn.endpoint} is not a "
+            click.echo(f"only commands against {endpoint} use its operations ({endpoint} is not a "
                        "public Azure endpoint: offline commands keep their catalog, and built-in roles always come "
                        "from public Azure or the packaged snapshot)", err=True)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
+from rbactool import api
 from rbactool.errors import EXIT_FINDINGS
-from rbactool.files import write_files
-from rbactool.inputs import read_document
-from rbactool.model import SHAPES, canonical_text
+
+SHAPES = ("az", "arm", "az-list")  # the shapes of rbactool.model (SHAPES)
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +42,8 @@ def convert_command(ctx, files, fmt, output, in_place, check):
         raise click.UsageError("--in-place cannot rewrite stdin")
     results = []
     for path in files:
-        doc = read_document(path)
-        results.append((path, doc.text, canonical_text(doc.text, doc.where, fmt)))
+        doc = api.read_document(path)
+        results.append((path, doc.text, api.canonical_text(doc.text, doc.where, fmt)))
     if check:
         changed = [p for p, text, new in results if text != new]
         for p in changed:
@@ -53,12 +53,12 @@ def convert_command(ctx, files, fmt, output, in_place, check):
         return
     if in_place:
         changed = {Path(p): new for p, text, new in results if text != new}
-        write_files(changed, what="--in-place")
+        api.write_files(changed, what="--in-place")
         for p in changed:
             click.echo(f"rewrote {p}", err=True)
         return
     if output:
-        write_files({output: results[0][2]})
+        api.write_files({output: results[0][2]})
         click.echo(f"wrote {output}", err=True)
         return
     for _, _, new in results:

@@ -8,46 +8,25 @@ from pathlib import Path
 
 import click
 
-from rbactool.commands.azure_options import backoff, connection_options, gateway, progress
-from rbactool.commands.render import scope_options, scope_values, template_dir_option
-from rbactool.commands.validate import config_options, gate_config
-from rbactool.model import RoleDefinition
+from rbactool.commands.azure_options import connection, connection_options
+from rbactool.commands.options import config_options, run_gate, scope_options, scope_values, template_dir_option
 
 logger = logging.getLogger(__name__)
 
 
 def load_roles_arg(ctx, source: str | None, roles_spec: Path | None, set_values, scope: dict,
-                   template_dirs) -> list[RoleDefinition]:
+                   template_dirs) -> list:
     """Roles from a role file, a template name (rendered with --set and the scope options), or a spec."""
-    from rbactool.inputs import CREATE_KINDS, RenderOptions, resolve
+    from rbactool import api
 
     if roles_spec is not None:
         if source:
             raise click.UsageError("give either ROLE (a file or template) or --roles, not both")
-        from rbactool.spec import load_spec, render_spec
-
-        rendered = render_spec(load_spec(roles_spec), extra_template_dirs=tuple(template_dirs), overrides=scope)
-        return [r.role for r in rendered]
+        return api.render_spec(roles_spec, template_dirs=template_dirs, overrides=scope)
     if not source:
         raise click.UsageError("missing ROLE (a role file or a template name) or --roles SPEC")
-    # preflight() validates the role right after (the validator covers the rendered-role schema)
-    options = RenderOptions(set_values=set_values, scope=scope, template_dirs=template_dirs, placeholder=False,
-                            schema=False)
-    return list(resolve(source, CREATE_KINDS, options).roles)
-
-
-def preflight(roles: list[RoleDefinition], force: bool, *, config, no_config: bool, endpoint: str | None):
-    """Validate before touching Azure, through the same gate as `rbactool validate` (with the same
-    .rbactool.yaml): refuse on findings at or above fail_on unless --force. Returns the catalog."""
-    import os
-
-    from rbactool.catalog import resolve_source
-    from rbactool.commands.validate import run_gate
-
-    source = resolve_source(endpoint=endpoint, tenant=os.environ.get("AZURE_TENANT_ID"))
-    _, catalog = run_gate(roles, source, config, no_config=no_config, what="the roles to create",
-                          bypass="--force", force=force)
-    return catalog
+    # run_gate() validates the role right after (the validator covers the rendered-role schema)
+    return api.resolve_roles(source, set_values=set_values, scope=scope, template_dirs=template_dirs, to_create=True)
 
 
 @click.command("create")
@@ -79,18 +58,20 @@ def create_command(ctx, role, roles_spec, subscription, resource_group, manageme
       rbactool create roles/out/scoring.json
       rbactool create --roles roles/online-endpoints.yaml --dry-run
     """
-    from rbactool.operations import ensure_roles
+    from rbactool.api import load_config
     from rbactool.operations_format import role_result_line, role_results_dict
 
     scope = scope_values(ctx, subscription, resource_group, management_group)
-    config = gate_config(config_path, no_config, fail_on)
+    config = load_config(config_path, no_config=no_config, fail_on=fail_on)
     roles = load_roles_arg(ctx, role, roles_spec, set_values, scope, template_dirs)
-    gw = gateway(cloud, arm_endpoint, ca_bundle, subscription)  # no request yet
-    catalog = preflight(roles, force, config=config, no_config=no_config, endpoint=gw.conn.endpoint)
-    results = ensure_roles(gw, roles, dry_run=dry_run, wait=wait, backoff=backoff(retry_timeout), progress=progress)
+    azure = connection(cloud, arm_endpoint, ca_bundle, retry_timeout, subscription)  # no request yet
+    # Validate before touching Azure, through the same gate and .rbactool.yaml as `rbactool validate`.
+    _, catalog = run_gate(roles, azure.catalog_source(), config, no_config=no_config, what="the roles to create",
+                          bypass="--force", force=force)
+    results = azure.create_roles(roles, dry_run=dry_run, wait=wait, checked=True)
     if fmt == "json":
         click.echo(json.dumps(role_results_dict(results), indent=2))
     else:
         for change in results:
             click.echo(role_result_line(change, catalog))
-    logger.info("%d HTTP request(s)", gw.requests)
+    logger.info("%d HTTP request(s)", azure.requests)

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from rbactool.commands.azure_options import backoff, connection_options, gateway, progress
-from rbactool.model import RoleDefinition
+from rbactool.commands.azure_options import connection, connection_options
 
 
 @click.command("delete")
@@ -25,31 +24,28 @@ def delete_command(role, scope, subscription, with_assignments, yes, cloud, arm_
     """
     import sys
 
-    from rbactool.model import load_role
-    from rbactool.operations import assignments_of_role, delete_role, find_custom_role
-    from rbactool.scopes import parse_scope
+    from rbactool import api
 
     if with_assignments and not yes and not sys.stdin.isatty():  # before any request: the answer is the same
         raise click.UsageError("not a terminal, so rbactool cannot ask before removing assignments: "
                                "pass --yes to remove them without confirmation")
 
-    ref: str | RoleDefinition = load_role(role) if Path(role).is_file() else role
+    ref = api.load_role(role) if Path(role).is_file() else role
     if scope is None and subscription:
         scope = f"/subscriptions/{subscription}"
     if scope is not None:
-        scope = str(parse_scope(scope))
-    gw = gateway(cloud, arm_endpoint, ca_bundle, subscription)
-    found = find_custom_role(gw, ref, scope)
-    name = ref.name if isinstance(ref, RoleDefinition) else ref
+        scope = str(api.parse_scope(scope))
+    azure = connection(cloud, arm_endpoint, ca_bundle, retry_timeout, subscription)
+    found = azure.find_custom_role(ref, scope)
+    name = ref if isinstance(ref, str) else ref.name
     if found is None:
         click.echo(f"absent        {name}  (nothing to delete)")
         return
     if with_assignments and not yes:
-        holders = assignments_of_role(gw, found)
+        holders = azure.assignments_of_role(found)
         if holders and not click.confirm(f"Remove {len(holders)} assignment(s) of {found.name!r}?", err=True):
             raise click.Abort()
-    removed = delete_role(gw, found, with_assignments=with_assignments, backoff=backoff(retry_timeout),
-                          progress=progress)
+    removed = azure.delete_role(found, with_assignments=with_assignments)
     for a in removed:
         click.echo(f"unassigned    {a.principal_id} at {a.scope}")
     click.echo(f"deleted       {found.name}  ({found.role_id})")

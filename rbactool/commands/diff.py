@@ -1,4 +1,4 @@
-"""`rbactool diff`: a thin click shell over ``rbactool.diff`` (inputs here, logic there)."""
+"""`rbactool diff`: a thin click shell over ``rbactool.api.diff_role_sets`` (inputs here, logic there)."""
 
 from __future__ import annotations
 
@@ -64,8 +64,7 @@ def diff_command(ctx, old, new, fmt, exit_code, fail_on_new_access, roles_spec, 
       rbactool diff origin/main:roles/scoring.json roles/scoring.json --fail-on-new-access
       rbactool diff --roles roles/online-endpoints.yaml --base origin/main --format markdown
     """
-    from rbactool.catalog import load_catalog
-    from rbactool.diff import diff_role_sets
+    from rbactool import api
     from rbactool.diff_format import click_style, format_json, format_markdown, format_text
 
     scope = scope_values(ctx, subscription, resource_group, management_group)
@@ -76,13 +75,10 @@ def diff_command(ctx, old, new, fmt, exit_code, fail_on_new_access, roles_spec, 
             raise click.UsageError("--roles needs --base REV (e.g. --base origin/main)")
         if set_values or old_set or new_set:
             raise click.UsageError("--set/--old-set/--new-set apply to templates given as OLD/NEW, not to --roles")
-        from rbactool.spec import render_spec_at_revision, render_spec_working_tree
-
         overrides, fallbacks = spec_scope(ctx, scope)
         kwargs = {"overrides": overrides, "fallbacks": fallbacks, "template_dirs": template_dirs}
-        old_roles = render_spec_at_revision(roles_spec, base, **kwargs)
-        new_roles = (render_spec_at_revision(roles_spec, head, **kwargs) if head
-                     else render_spec_working_tree(roles_spec, **kwargs))
+        old_roles = api.render_spec_revision(roles_spec, base, **kwargs)
+        new_roles = api.render_spec_revision(roles_spec, head, **kwargs)  # head None: the working tree
         old_label, new_label = f"{base}:{roles_spec}", f"{head}:{roles_spec}" if head else str(roles_spec)
         pair_single = False
     else:
@@ -93,22 +89,16 @@ def diff_command(ctx, old, new, fmt, exit_code, fail_on_new_access, roles_spec, 
                                    "or --roles SPEC --base REV")
         if old == "-" and new == "-":
             raise click.UsageError("'-' (standard input) can be given only once")
-        from rbactool.inputs import DIFF_KINDS, RenderOptions, resolve
-
         old_roles, new_roles = (
-            list(resolve(arg, DIFF_KINDS, RenderOptions(set_values=(*set_values, *extra), scope=scope,
-                                                        template_dirs=template_dirs)).roles)
+            api.resolve_roles(arg, set_values=(*set_values, *extra), scope=scope, template_dirs=template_dirs)
             for arg, extra in ((old, old_set), (new, new_set)))
         old_label, new_label = old, new
         pair_single = True
 
-    from rbactool.config import resolve_config
-    from rbactool.spec import spec_key
-
-    catalog = load_catalog(catalog_path)
-    config = None if no_findings else resolve_config(config_path, no_config)
-    report = diff_role_sets(old_roles, new_roles, catalog, pair_single=pair_single, findings=not no_findings,
-                            key=None if pair_single else spec_key, config=config)
+    catalog = api.load_catalog(catalog_path)
+    config = None if no_findings else api.load_config(config_path, no_config=no_config)
+    report = api.diff_role_sets(old_roles, new_roles, catalog=catalog, config=config, pair_single=pair_single,
+                                findings=not no_findings, by_spec_key=not pair_single)
     if fmt == "json":
         click.echo(format_json(report, old_label=old_label, new_label=new_label), nl=False)
     elif fmt == "markdown":

@@ -11,9 +11,6 @@ from pathlib import Path
 
 import click
 
-from rbactool.errors import InputError
-from rbactool.scopes import is_guid
-
 logger = logging.getLogger(__name__)
 
 
@@ -47,12 +44,9 @@ def emulator_command(port, state_dir, tenant, subscriptions, page_size, delay_pr
     127.0.0.1 for the real Azure SDK, with a throwaway local CA. Prints the export lines to
     paste into another shell, then serves until Ctrl-C. Test control lives under /__emulator/.
     """
-    if tenant is not None and not is_guid(tenant):
-        raise InputError(f"--tenant must be a GUID like 00000000-0000-0000-0000-000000000000, got {tenant!r}")
-    for s in subscriptions:
-        if not is_guid(s):
-            raise InputError(f"--subscription must be a GUID like 00000000-0000-0000-0000-000000000000, got {s!r}")
-    from rbactool.emulator.config import PRESETS, EmulatorConfig
+    from rbactool.emulator.config import PRESETS, EmulatorConfig, check_ids
+
+    check_ids(tenant, subscriptions)
     from rbactool.emulator.server import Emulator
     from rbactool.emulator.testing import exports
 

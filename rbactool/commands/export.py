@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from rbactool.commands.azure_options import connection_options, gateway
+from rbactool.commands.azure_options import connection, connection_options
 
 
 @click.command("export")
@@ -18,15 +18,13 @@ from rbactool.commands.azure_options import connection_options, gateway
 def export_command(scope, custom_only, output, cloud, arm_endpoint, ca_bundle, retry_timeout):
     """Write the custom roles and role assignments at a scope as a roles spec, so an existing
     estate can be brought under management (`export`, then `plan`, shows no changes)."""
-    from rbactool.export import export_scope, spec_yaml
-    from rbactool.files import write_files
-    from rbactool.scopes import parse_scope
+    from rbactool import api
 
-    gw = gateway(cloud, arm_endpoint, ca_bundle, parse_scope(scope).subscription)
-    doc = export_scope(gw, scope, custom_only=custom_only)
-    text = spec_yaml(doc)
+    azure = connection(cloud, arm_endpoint, ca_bundle, subscription=api.parse_scope(scope).subscription)
+    doc = azure.export(scope, custom_only=custom_only)
+    text = api.dumps_spec(doc)
     if output is None:
         click.echo(text, nl=False)
     else:
-        write_files({output: text})
+        api.write_files({output: text})
         click.echo(f"wrote {output}: {len(doc['roles'])} roles, {len(doc['assignments'])} assignments", err=True)

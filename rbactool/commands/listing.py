@@ -6,7 +6,7 @@ import json
 
 import click
 
-from rbactool.commands.azure_options import connection_options, default_scope, gateway
+from rbactool.commands.azure_options import connection, connection_options, default_scope
 
 
 @click.group("list")
@@ -21,11 +21,11 @@ _format = click.option("--format", "fmt", type=click.Choice(["table", "json"]), 
 
 
 def _target(scope, subscription, cloud, arm_endpoint, ca_bundle):
-    """The scope to list at (parsed before any connection) and the gateway."""
-    from rbactool.scopes import parse_scope
+    """The scope to list at (parsed before any connection) and the connection."""
+    from rbactool.api import parse_scope
 
     target = str(parse_scope(default_scope(scope, subscription)))
-    return target, gateway(cloud, arm_endpoint, ca_bundle, subscription)
+    return target, connection(cloud, arm_endpoint, ca_bundle, subscription=subscription)
 
 
 @list_group.command("definitions")
@@ -37,11 +37,10 @@ def _target(scope, subscription, cloud, arm_endpoint, ca_bundle):
 @connection_options
 def list_definitions(scope, subscription, custom_only, name, fmt, cloud, arm_endpoint, ca_bundle, retry_timeout):
     """Role definitions visible at a scope."""
-    from rbactool.operations import list_definitions as definitions
     from rbactool.operations_format import definitions_json, definitions_table
 
-    target, gw = _target(scope, subscription, cloud, arm_endpoint, ca_bundle)
-    roles = definitions(gw, target, custom_only=custom_only, name=name)
+    target, azure = _target(scope, subscription, cloud, arm_endpoint, ca_bundle)
+    roles = azure.list_definitions(target, custom_only=custom_only, name=name)
     if fmt == "json":
         click.echo(json.dumps(definitions_json(roles), indent=2))
     else:
@@ -57,16 +56,14 @@ def list_definitions(scope, subscription, custom_only, name, fmt, cloud, arm_end
 @connection_options
 def list_assignments(scope, subscription, principal, role, fmt, cloud, arm_endpoint, ca_bundle, retry_timeout):
     """Role assignments at, above and below a scope."""
-    from rbactool.operations import list_assignments as assignments
-    from rbactool.operations import role_names
     from rbactool.operations_format import assignments_table
 
-    target, gw = _target(scope, subscription, cloud, arm_endpoint, ca_bundle)
-    found = assignments(gw, target, principal_id=principal, role=role)
+    target, azure = _target(scope, subscription, cloud, arm_endpoint, ca_bundle)
+    found = azure.list_assignments(target, principal_id=principal, role=role)
     if fmt == "json":
         click.echo(json.dumps([a.to_dict() for a in found], indent=2))
     else:
-        click.echo(assignments_table(found, role_names(gw, found, target)))
+        click.echo(assignments_table(found, azure.role_names(found, target)))
 
 
 @click.command("whoami")
@@ -75,13 +72,12 @@ def list_assignments(scope, subscription, principal, role, fmt, cloud, arm_endpo
 def whoami_command(scope, cloud, arm_endpoint, ca_bundle, retry_timeout):
     """Who the credential is (principal, tenant), which endpoint; with --scope, whether it may
     create custom roles and assignments there. No token is ever shown."""
-    from rbactool.operations import check_permissions
+    from rbactool.api import parse_scope
     from rbactool.operations_format import permissions_text, whoami_text
-    from rbactool.scopes import parse_scope
 
     if scope:
         scope = str(parse_scope(scope))
-    gw = gateway(cloud, arm_endpoint, ca_bundle)
-    click.echo(whoami_text(gw.conn.endpoint, gw.conn.cloud, gw.caller()), nl=False)
+    azure = connection(cloud, arm_endpoint, ca_bundle)
+    click.echo(whoami_text(azure.conn.endpoint, azure.conn.cloud, azure.whoami()), nl=False)
     if scope:
-        click.echo(permissions_text(check_permissions(gw, scope), scope), nl=False)
+        click.echo(permissions_text(azure.check_permissions(scope), scope), nl=False)

@@ -59,7 +59,7 @@ def spec_scope(ctx: click.Context, scope: dict) -> tuple[dict, dict]:
 
 def config_options(fail_on_help: str):
     """--fail-on / --config / --no-config: the validation gate's settings, the same for validate,
-    create, plan and apply (see ``rbactool.config.gate_config`` and ``run_gate``)."""
+    create, plan and apply (see ``rbactool.api.load_config`` and ``run_gate``)."""
 
     def wrap(fn):
         return _apply(fn, (
@@ -85,15 +85,15 @@ def announce_gate(config, no_config: bool, catalog_source=None) -> None:
 def run_gate(roles, catalog_source, config, *, no_config: bool, what: str, bypass: str = "--fail-on none",
              force: bool = False):
     """The gate for commands that act on roles (create, plan, apply): announce the config, validate
-    through ``rbactool.validate.gate``, show what blocks (and any ERROR or SECURITY_WARNING) on
+    through ``rbactool.api.validate_roles``, show what blocks (and any ERROR or SECURITY_WARNING) on
     stderr, and refuse (``ValidationRefused``, exit 3) unless *force*. Returns (report, catalog)."""
-    from rbactool.catalog import load_source
+    from rbactool import api
+    from rbactool.errors import ValidationRefused
     from rbactool.output import format_gate_findings, format_gate_forced
-    from rbactool.validate import ValidationRefused, gate
 
     announce_gate(config, no_config, catalog_source)
-    catalog = load_source(catalog_source)
-    report = gate(roles, catalog, config)
+    catalog = api.load_catalog(source=catalog_source)
+    report = api.validate_roles(roles, catalog=catalog, config=config)
     for line in format_gate_findings(report):
         click.echo(line, err=True)
     if report.failed():

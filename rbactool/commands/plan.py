@@ -9,11 +9,9 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import click
-from click.core import ParameterSource
 
-from rbactool.commands.azure_options import backoff, connection_options, progress, stack
-from rbactool.commands.render import scope_values, template_dir_option
-from rbactool.commands.validate import config_options, gate_config
+from rbactool.commands.azure_options import connection_options, progress, stack
+from rbactool.commands.options import config_options, run_gate, scope_values, spec_scope, template_dir_option
 from rbactool.errors import EXIT_AZURE, EXIT_INTERRUPTED
 
 
@@ -37,32 +35,24 @@ def spec_options(fn):
 
 
 def _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on, prune, parallelism,
-           template_dirs, cloud, arm_endpoint, ca_bundle, *, take_over=False, writes=False, config_path=None,
-           no_config=False):
+           template_dirs, cloud, arm_endpoint, ca_bundle, retry_timeout, *, take_over=False, writes=False,
+           config_path=None, no_config=False):
     """Validate the spec offline (the same gate and .rbactool.yaml as `rbactool validate`; each role
-    once), read Azure, compute the plan. Returns (plan, the pool of gateways that read Azure)."""
-    import os
+    once), read Azure, compute the plan. Returns (plan, the ``rbactool.api.Azure`` that read it)."""
+    from rbactool import api
 
-    from rbactool.azure_adapter import GatewayPool, connection_settings
-    from rbactool.catalog import resolve_source
-    from rbactool.commands.validate import run_gate
-    from rbactool.plan import ThrottleGate, desired_from_spec, plan_spec
-    from rbactool.spec import load_spec
-
-    config = gate_config(config_path, no_config, fail_on)
-    scope = scope_values(ctx, subscription, resource_group, management_group)
+    config = api.load_config(config_path, no_config=no_config, fail_on=fail_on)
     # As for render: $AZURE_SUBSCRIPTION_ID only fills in where the spec names no subscription.
-    fallbacks = {}
-    if ctx.get_parameter_source("subscription") == ParameterSource.ENVIRONMENT:
-        fallbacks["subscription"] = scope.pop("subscription")
-    desired = desired_from_spec(load_spec(roles_spec), template_dirs=template_dirs, overrides=scope,
-                                fallbacks=fallbacks, writes=writes or prune)
-    conn = connection_settings(cloud=cloud, endpoint=arm_endpoint, ca_bundle=ca_bundle, subscription=subscription)
-    source = resolve_source(endpoint=conn.endpoint, tenant=os.environ.get("AZURE_TENANT_ID"))
-    _, catalog = run_gate([r.role for r in desired.roles], source, config, no_config=no_config,
+    overrides, fallbacks = spec_scope(ctx, scope_values(ctx, subscription, resource_group, management_group))
+    desired = api.desired_state(roles_spec, template_dirs=template_dirs, overrides=overrides, fallbacks=fallbacks,
+                                writes=writes or prune)
+    azure = api.connect(cloud=cloud, arm_endpoint=arm_endpoint, ca_bundle=ca_bundle, subscription=subscription,
+                        retry_timeout=retry_timeout, progress=progress,
+                        cancel=ctx.meta.setdefault("rbactool.cancel", threading.Event()))
+    _, catalog = run_gate([r.role for r in desired.roles], azure.catalog_source(), config, no_config=no_config,
                           what="the spec's roles")
-    pool = GatewayPool(conn, gate=ThrottleGate(ctx.meta.setdefault("rbactool.cancel", threading.Event())))
-    return plan_spec(desired, pool, catalog=catalog, prune=prune, take_over=take_over, parallelism=parallelism), pool
+    return azure.plan_state(desired, catalog=catalog, prune=prune, take_over=take_over,
+                            parallelism=parallelism), azure
 
 
 @click.command("plan")
@@ -83,8 +73,8 @@ def plan_command(ctx, roles_spec, subscription, resource_group, management_group
 
     # With --detailed-exitcode every error exits 1 (Terraform's convention; mapped in cli.LazyGroup).
     plan, _ = _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on, prune,
-                        parallelism, template_dirs, cloud, arm_endpoint, ca_bundle, take_over=take_over,
-                        config_path=config_path, no_config=no_config)
+                     parallelism, template_dirs, cloud, arm_endpoint, ca_bundle, retry_timeout, take_over=take_over,
+                     config_path=config_path, no_config=no_config)
     if fmt == "json":
         click.echo(json.dumps(plan_dict(plan), indent=2))
     elif fmt == "markdown":
@@ -109,14 +99,12 @@ def apply_command(ctx, roles_spec, subscription, resource_group, management_grou
     roles are deleted (--prune). Safe to interrupt and re-run: the next apply completes the work.
     """
     from rbactool import plan_format as out
-    from rbactool.plan import apply_plan
 
-    plan, pool = _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on,
-                                     prune, parallelism, template_dirs, cloud, arm_endpoint, ca_bundle,
-                                     take_over=take_over, writes=True, config_path=config_path,
-                                     no_config=no_config)
+    plan, azure = _build(ctx, roles_spec, subscription, resource_group, management_group, fail_on, prune,
+                         parallelism, template_dirs, cloud, arm_endpoint, ca_bundle, retry_timeout,
+                         take_over=take_over, writes=True, config_path=config_path, no_config=no_config)
     if not plan.has_changes:
-        click.echo(json.dumps(out.nothing_to_do_dict(plan, pool.requests), indent=2) if fmt == "json"
+        click.echo(json.dumps(out.nothing_to_do_dict(plan, azure.requests), indent=2) if fmt == "json"
                    else out.format_plan_text(plan) + "Nothing to do.")
         return
     click.echo(out.format_plan_text(plan), nl=False, err=fmt == "json")
@@ -129,17 +117,16 @@ def apply_command(ctx, roles_spec, subscription, resource_group, management_grou
     bar_cm = click.progressbar(length=len(plan.changes()), label="applying", file=sys.stderr) if tty \
         else nullcontext()
     with bar_cm as bar:
-        report = apply_plan(plan, pool, parallelism=parallelism, backoff=backoff(retry_timeout),
-                            progress=progress, cancel=ctx.meta["rbactool.cancel"],
-                            on_done=lambda o: bar.update(1) if tty else click.echo(out.outcome_line(o), err=True))
+        report = azure.apply(plan, parallelism=parallelism,
+                             on_done=lambda o: bar.update(1) if tty else click.echo(out.outcome_line(o), err=True))
     if not tty:
         for c in report.not_started:
             click.echo(out.not_started_line(c), err=True)
-    click.echo(json.dumps(out.apply_dict(plan, report, pool.requests), indent=2) if fmt == "json"
-               else out.format_apply_text(plan, report, pool.requests), nl=fmt == "json")
+    click.echo(json.dumps(out.apply_dict(plan, report, azure.requests), indent=2) if fmt == "json"
+               else out.format_apply_text(plan, report, azure.requests), nl=fmt == "json")
     if report.interrupted:
         ctx.exit(EXIT_INTERRUPTED)
     if report.stopped:
-        click.echo(f"Error: {out.stopped_message(report, pool.conn.endpoint)}", err=True)
+        click.echo(f"Error: {out.stopped_message(report, azure.conn.endpoint)}", err=True)
     if report.count("failed") or report.count("skipped") or report.not_started:
         ctx.exit(EXIT_AZURE)

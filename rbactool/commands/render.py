@@ -7,13 +7,11 @@ from pathlib import Path
 
 import click
 
-from rbactool import render as rendering
+from rbactool import api
 from rbactool.commands.options import scope_options, scope_values, spec_scope, template_dir_option
 from rbactool.errors import ParameterError, TemplateError
-from rbactool.files import write_files
-from rbactool.model import SHAPE_ARM, SHAPE_AZ, dumps_json, dumps_role, to_dict
 
-FORMATS = (SHAPE_AZ, SHAPE_ARM)
+FORMATS = ("az", "arm")  # the shapes of rbactool.model (SHAPE_AZ, SHAPE_ARM)
 
 
 @click.command("render")
@@ -21,7 +19,7 @@ FORMATS = (SHAPE_AZ, SHAPE_ARM)
 @scope_options
 @click.option("--set", "set_values", multiple=True, metavar="KEY=VALUE", help="Template parameter (repeatable).")
 @click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default=SHAPE_AZ, show_default=True,
+    "--format", "fmt", type=click.Choice(FORMATS), default="az", show_default=True,
     help="az: the az CLI shape (az role definition create); arm: the ARM resource shape.",
 )
 @click.option(
@@ -53,32 +51,26 @@ def render_command(ctx, template, subscription, resource_group, management_group
         return
     if not template:
         raise click.UsageError("missing TEMPLATE (see `rbactool templates`) or --roles SPEC")
-    dirs = rendering.template_dirs(template_dirs)
-    tpl = rendering.load_template(template, dirs)
-    values = rendering.parse_set_options(set_values)
-    role = rendering.render_role(tpl, values, **scope)
-    text = dumps_role(role, fmt)
+    role = api.render_template(template, **scope, template_dirs=template_dirs, set_values=set_values)
+    text = api.dumps_role(role, fmt)
     if output is None:
         click.echo(text, nl=False)
     else:
-        write_files({output: text})
+        api.write_files({output: text})
         click.echo(f"wrote {output}  ({role.name})", err=True)
 
 
 def _render_spec(spec_path: Path, scope: dict, fallbacks: dict, fmt: str, output: Path | None,
                  template_dirs) -> None:
-    from rbactool.spec import load_spec, render_spec
-
-    spec = load_spec(spec_path)
-    rendered = render_spec(spec, extra_template_dirs=tuple(template_dirs), overrides=scope, fallbacks=fallbacks)
+    rendered = api.render_spec_by_key(spec_path, template_dirs=template_dirs, overrides=scope, fallbacks=fallbacks)
     if output is None:
-        click.echo(dumps_json([to_dict(r.role, fmt) for r in rendered]), nl=False)
+        click.echo(api.dumps_roles(rendered.values(), fmt), nl=False)
         return
     if output.exists() and not output.is_dir():
         raise ParameterError(f"-o {output}: with --roles, -o must be a directory")
-    write_files({output / f"{r.key}.json": dumps_role(r.role, fmt) for r in rendered})
-    for r in rendered:
-        click.echo(f"wrote {output / (r.key + '.json')}  ({r.role.name})", err=True)
+    api.write_files({output / f"{key}.json": api.dumps_role(role, fmt) for key, role in rendered.items()})
+    for key, role in rendered.items():
+        click.echo(f"wrote {output / (key + '.json')}  ({role.name})", err=True)
 
 
 @click.command("templates")
@@ -90,7 +82,7 @@ def templates_command(fmt, template_dirs):
     Each template is loaded and compiled on its own: a broken one is listed with its error while
     the others list, and the command then exits 3 (invalid input), so CI notices.
     """
-    entries = rendering.scan_templates(rendering.template_dirs(template_dirs))
+    entries = api.list_templates(template_dirs)
     if fmt == "json":
         doc = {"schema_version": 1, "templates": [e.to_dict() for e in entries]}
         click.echo(json.dumps(doc, indent=2))
@@ -103,7 +95,7 @@ def templates_command(fmt, template_dirs):
                             "(errors listed above)")
 
 
-def _template_text(e: rendering.TemplateEntry) -> None:
+def _template_text(e) -> None:
     t = e.template
     if t is None:
         click.secho(e.name, bold=True)

@@ -1,17 +1,13 @@
-"""`rbactool validate` and `rbactool explain`: thin click shells over ``rbactool.validate``,
-``rbactool.inputs`` and ``rbactool.explain``."""
+"""`rbactool validate` and `rbactool explain`: thin click shells over ``rbactool.api``
+(``read_role_documents``, ``validate_roles``, ``explain_target``)."""
 
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 
 import click
 
-# config_options, gate_config and run_gate are imported from here by commands/arm.py and
-# commands/plan.py too (their home: rbactool.commands.options and rbactool.config).
-from rbactool.commands.options import config_options, run_gate  # noqa: F401
-from rbactool.config import gate_config
+from rbactool.commands.options import config_options
 from rbactool.errors import EXIT_FINDINGS
 
 FORMATS = ("text", "json", "sarif")
@@ -69,36 +65,24 @@ def validate_command(ctx, files, specs, fmt, fail_on, config_path, no_config, ig
     if not files and not specs:
         raise click.UsageError("give at least one FILE, DIR, '-' or --roles SPEC (or --list-rules)")
 
-    from rbactool.catalog import load_source, resolve_source
+    from rbactool import api
     from rbactool.commands.options import announce_gate
-    from rbactool.config import cli_ignores
-    from rbactool.inputs import document_names, read_document
-    from rbactool.validate import gate, validate_text
 
-    config = gate_config(config_path, no_config, fail_on)
-    if catalog_max_age_days is not None:
-        config = replace(config, catalog_max_age_days=catalog_max_age_days)
-    extra_ignores = cli_ignores(ignore_codes)
-    source = resolve_source(catalog_path)
-    catalog = load_source(source)
+    config = api.load_config(config_path, no_config=no_config, fail_on=fail_on,
+                             catalog_max_age_days=catalog_max_age_days)
+    extra_ignores = api.ignore_codes(ignore_codes)
+    source = api.catalog_source(catalog_path)
+    catalog = api.load_catalog(source=source)
 
-    names = document_names(files)
+    names = api.document_names(files)
     if names.count("-") > 1:
         raise click.UsageError("'-' (standard input) can be given only once")
-    roles, findings, texts = [], [], {}
-    for doc in map(read_document, names):
-        texts[doc.name] = doc.text
-        file_roles, problems = validate_text(doc.text, source=doc.name, where=doc.where)
-        roles.extend(file_roles)
-        findings.extend(problems)
-    for spec_path in specs:
-        from rbactool.spec import load_spec, render_spec
-
-        roles.extend(replace(r.role, source=str(spec_path)) for r in render_spec(load_spec(spec_path)))
-        names.append(str(spec_path))
+    docs = api.read_role_documents(names, specs)
 
     announce_gate(config, no_config, source)
-    report = gate(roles, catalog, config, extra_findings=findings, extra_ignores=extra_ignores, files=names)
+    report = api.validate_roles(docs.roles, catalog=catalog, config=config, extra_findings=docs.findings,
+                                extra_ignores=extra_ignores, files=docs.files)
+    texts = docs.texts
     if fmt == "json":
         click.echo(output.format_json(report, catalog_origin=catalog.origin), nl=False)
     elif fmt == "sarif":
@@ -128,10 +112,10 @@ def explain_command(target, fmt, catalog_path):
     """
     import json
 
-    from rbactool.catalog import load_catalog
-    from rbactool.explain import explain_data, format_explain_text
+    from rbactool.api import explain_target, load_catalog
+    from rbactool.output import format_explain_text
 
-    data = explain_data(target, load_catalog(catalog_path))
+    data = explain_target(target, catalog=load_catalog(catalog_path))
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
     else:

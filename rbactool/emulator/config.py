@@ -113,3 +113,15 @@ def check_changes(changes: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"config {key} must be a string or null")
         out[key] = value
     return out
+
+
+def check_ids(tenant: str | None, subscriptions: tuple[str, ...] | list[str]) -> None:
+    """``rbactool emulator --tenant/--subscription``: each must be a GUID (InputError otherwise)."""
+    from rbactool.errors import InputError
+    from rbactool.scopes import is_guid
+
+    if tenant is not None and not is_guid(tenant):
+        raise InputError(f"--tenant must be a GUID like 00000000-0000-0000-0000-000000000000, got {tenant!r}")
+    for s in subscriptions:
+        if not is_guid(s):
+            raise InputError(f"--subscription must be a GUID like 00000000-0000-0000-0000-000000000000, got {s!r}")
