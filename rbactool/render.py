@@ -208,7 +208,7 @@ def discover(dirs: Sequence[Path]) -> dict[str, Path]:
 
 
 @functools.lru_cache(maxsize=64)
-def _load_template_file(name: str, path: Path, mtime: float) -> Template:
+def _load_template_file(name: str, path: Path, mtime: float | None) -> Template:
     from rbactool.readers import read_file
 
     try:
@@ -216,6 +216,15 @@ def _load_template_file(name: str, path: Path, mtime: float) -> Template:
     except TemplateError as e:
         raise TemplateError(f"template {name!r}: {e}") from e
     return _parse_front_matter(name, path, text)
+
+
+def _mtime(path: Path) -> float | None:
+    """The file's modification time (the cache key), or None when it cannot be stat'ed (a dangling
+    symlink): the read then fails with one line."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 def load_template(name: str, dirs: Sequence[Path]) -> Template:
@@ -227,11 +236,11 @@ def load_template(name: str, dirs: Sequence[Path]) -> Template:
         known = ", ".join(sorted(found)) or "none"
         raise TemplateError(f"unknown template {name!r}{hint}; known templates: {known}")
     logger.info("template %s: %s", name, path)
-    return _load_template_file(name, path, path.stat().st_mtime)
+    return _load_template_file(name, path, _mtime(path))
 
 
 def list_templates(dirs: Sequence[Path]) -> list[Template]:
-    return [_load_template_file(n, p, p.stat().st_mtime) for n, p in sorted(discover(dirs).items())]
+    return [_load_template_file(n, p, _mtime(p)) for n, p in sorted(discover(dirs).items())]
 
 
 @dataclass(frozen=True)
@@ -250,7 +259,7 @@ def scan_templates(dirs: Sequence[Path]) -> list[TemplateEntry]:
     out = []
     for name, path in sorted(discover(dirs).items()):
         try:
-            template = _load_template_file(name, path, path.stat().st_mtime)
+            template = _load_template_file(name, path, _mtime(path))
             compile_template(template)
         except OSError as e:
             out.append(TemplateEntry(name, path, error=f"template {name!r} ({path}): cannot read: {e}"))

@@ -22,8 +22,9 @@ PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
 def _directory_roles(path: Path) -> list:
     from rbactool.model import load_roles
+    from rbactool.readers import json_files_under
 
-    files = sorted(f for f in path.rglob("*.json") if f.is_file())
+    files = json_files_under(path)
     if not files:
         raise InputError(f"{path}: directory contains no *.json role files")
     return [role for f in files for role in load_roles(f)]
@@ -39,7 +40,7 @@ def resolve_input(text: str, *, set_values: tuple[str, ...], scope: dict, templa
     if text == "-":
         return parse_roles(read_stream(error=RoleFormatError), source="<stdin>")
     path = Path(text)
-    if path.is_file():
+    if path.is_file() or (path.exists() and not path.is_dir()):  # a FIFO or device: refused by the reader
         return load_roles(path)
     if path.is_dir():
         return _directory_roles(path)

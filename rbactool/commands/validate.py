@@ -38,7 +38,9 @@ def expand_inputs(inputs: tuple[str, ...]) -> list[str]:
             continue
         p = Path(item)
         if p.is_dir():
-            found = sorted(str(f) for f in p.rglob("*.json") if f.is_file())
+            from rbactool.readers import json_files_under
+
+            found = [str(f) for f in json_files_under(p)]
             if not found:
                 raise InputError(f"{item}: directory contains no *.json role files")
             out.extend(found)
@@ -242,7 +244,7 @@ def _resolve_explain_target(target: str, catalog):
     from rbactool.builtins import load_builtin_roles
 
     p = Path(target)
-    if target == "-" or p.is_file():
+    if target == "-" or p.is_file() or (p.exists() and not p.is_dir()):  # a FIFO: refused by the reader
         from rbactool.model import parse_roles
 
         return "roles", parse_roles(read_input(target), source="<stdin>" if target == "-" else target)
@@ -254,11 +256,14 @@ def _resolve_explain_target(target: str, catalog):
         return "roles", [role]
     if "/" in target or target.strip() == "*":
         return "pattern", _checked_pattern(target.strip(), catalog)
-    from rbactool.render import load_template, render_role, template_dirs
+    from rbactool.render import discover, load_template, render_role, template_dirs
 
+    dirs = template_dirs()
     try:
-        template = load_template(target, template_dirs())
+        template = load_template(target, dirs)
     except InputError:
+        if target in discover(dirs):  # a template that cannot be read: its own error
+            raise
         close = builtins.closest_names(target)
         hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
         raise InputError(
