@@ -58,8 +58,15 @@ SCOPE_PARAMS = ("subscription", "resource_group", "management_group")
 RESERVED = (*SCOPE_PARAMS, "assignable_scope", "assignable_scopes", "name", "description")
 MAX_NAME = 512
 MAX_DESCRIPTION = 2048
-#: Largest template file (templates are a screenful; this only stops a hostile one early).
-MAX_TEMPLATE_BYTES = 1024 * 1024
+#: Largest template file (role templates are 1-3 KB; this stops a hostile one before it is read).
+MAX_TEMPLATE_BYTES = 256 * 1024
+#: Most Jinja tags (``{%``, ``{{``, ``{#``) and tokens inside them in a template body, counted
+#: before it is compiled: compiling is not bounded by the sandbox's clock, so its size is bounded
+#: here instead (a shipped template has under 10 tags and 30 tokens).
+MAX_TEMPLATE_TAGS = 2_000
+MAX_TEMPLATE_TOKENS = 10_000
+#: Largest front matter (YAML is parsed in pure Python: 256 KiB of it takes over a second).
+MAX_FRONT_MATTER = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,9 @@ def _parse_front_matter(name: str, path: Path, text: str) -> Template:
     m = _FRONT_MATTER_RE.match(text)
     if not m:
         raise TemplateError(f"template {name!r} ({path}): missing front matter '{{#--- ... ---#}}' at the top")
+    if len(m.group(1)) > MAX_FRONT_MATTER:
+        raise TemplateError(f"template {name!r} ({path}): refused: the front matter is {len(m.group(1)):,} "
+                            f"characters (at most {MAX_FRONT_MATTER:,})")
     meta = loads_yaml(m.group(1), f"template {name!r} ({path}): front matter", TemplateError) or {}
     if not isinstance(meta, dict):
         raise TemplateError(f"template {name!r} ({path}): front matter must be a mapping")
@@ -429,8 +439,46 @@ def _template_error(template: Template, e: Exception) -> TemplateError:
     return TemplateError(f"{where}{at}: rendering failed: {type(e).__name__}: {e}")
 
 
+@functools.lru_cache(maxsize=64)
+def _code_tokens(body: str) -> int:
+    """Tokens inside the tags of *body* (not text, whitespace or comments), counted up to
+    MAX_TEMPLATE_TOKENS + 1 (the lexer stops there); a syntax error stops the count (compiling
+    reports it)."""
+    import jinja2
+
+    n = 0
+    try:
+        for _, kind, _ in _environment().lex(body):
+            if kind not in ("data", "whitespace", "comment_begin", "comment", "comment_end", "raw_begin",
+                            "raw_end"):
+                n += 1
+                if n > MAX_TEMPLATE_TOKENS:
+                    break
+    except jinja2.TemplateSyntaxError:
+        pass
+    return n
+
+
+def _check_compile_size(template: Template) -> None:
+    """Refuse a template too large to compile quickly (Jinja's compiler has no time bound)."""
+    body = template.body
+    where = f"template {template.name!r} ({template.path})"
+    if len(body) > MAX_TEMPLATE_BYTES:
+        raise TemplateError(f"{where}: refused: the body is {len(body):,} characters "
+                            f"(at most {MAX_TEMPLATE_BYTES:,})")
+    tags = body.count("{%") + body.count("{{") + body.count("{#")
+    if tags > MAX_TEMPLATE_TAGS:
+        raise TemplateError(f"{where}: refused: {tags:,} Jinja tags ({{% %}}, {{{{ }}}}, {{# #}}); "
+                            f"a template may have at most {MAX_TEMPLATE_TAGS:,}")
+    if _code_tokens(body) > MAX_TEMPLATE_TOKENS:
+        raise TemplateError(f"{where}: refused: more than {MAX_TEMPLATE_TOKENS:,} tokens inside its Jinja tags "
+                            f"(names, operators, literals); a template may have at most {MAX_TEMPLATE_TOKENS:,}")
+
+
 def compile_template(template: Template):
-    """The template's body compiled in the sandbox; a syntax error or refused statement is a TemplateError."""
+    """The template's body compiled in the sandbox; a syntax error or refused statement is a TemplateError.
+    A body with more than MAX_TEMPLATE_TAGS tags is refused before it is compiled."""
+    _check_compile_size(template)
     try:
         return _compiled(template.body)
     except Exception as e:  # noqa: BLE001 - any error compiling template code is the template's fault
