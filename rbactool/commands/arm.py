@@ -339,10 +339,12 @@ def assign_command(identity, role, scope, subscription, resource_group, workspac
           --role "Custom role for scoring - online endpoint" -g ml-rg -w ml-ws -e my-endpoint
       rbactool assign -i $USER_OID --role "AzureML Data Scientist" --scope $WORKSPACE_ID
     """
-    from rbactool.operations import assign
+    from rbactool.operations import EMPTY_CONDITION, assign
 
     if clear_condition and (condition is not None or condition_version):
         raise click.UsageError("give --condition(-version) or --clear-condition, not both")
+    if condition is not None and not condition.strip():
+        raise click.UsageError(EMPTY_CONDITION)
     target = target_scope(scope, subscription, resource_group, workspace, online_endpoint)
     gw = gateway(cloud, arm_endpoint, ca_bundle, subscription)
     resolved = _role_ref(gw, role, target, template_dirs)
