@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from rbactool.errors import InputError, fail_on_label  # noqa: F401 (its home is errors; kept importable here)
-from rbactool.findings import ERROR, RULES, Finding, parse_type
+from rbactool.findings import ERROR, RULES, TYPES, Finding, parse_type
 from rbactool.readers import clip
 
 CONFIG_NAMES = (".rbactool.yaml", ".rbactool.yml")
@@ -98,6 +98,14 @@ class Config:
         return None
 
 
+_EXPECTED = {
+    "fail_on": "one of error, security-warning, warning, suggestion, none",
+    "severity": "a mapping of finding codes to types",
+    "ignore": "a list of entries",
+    "catalog_max_age_days": "a non-negative integer",
+}
+
+
 def parse_fail_on(value: str) -> str | None:
     if value.strip().lower() == "none":
         return None
@@ -113,26 +121,35 @@ def config_from_dict(doc: Any, *, origin: str = "<config>") -> Config:
     for key in doc:
         if key not in known:
             raise ConfigError(f"{origin}: unknown key {clip(key)} (known: {', '.join(sorted(known))})")
+    for key, value in doc.items():
+        if value is None:  # `fail_on:` with nothing after it is not `none`
+            raise ConfigError(f"{origin}: {key} has no value ({_EXPECTED[key]}, or remove the key)")
     fail_on: str | None = ERROR
     if "fail_on" in doc:
+        value = doc["fail_on"]
+        if not isinstance(value, str):
+            raise ConfigError(f"{origin}: fail_on must be {_EXPECTED['fail_on']}, got {clip(value)}")
         try:
-            fail_on = parse_fail_on(str(doc["fail_on"]))
+            fail_on = parse_fail_on(value)
         except ValueError as e:
             raise ConfigError(f"{origin}: fail_on: {e}") from e
     severity = {}
-    sev = doc.get("severity") or {}
+    sev = doc.get("severity", {})
     if not isinstance(sev, dict):
         raise ConfigError(f"{origin}: severity must map finding codes to types")
     for code, t in sev.items():
         _check_code(code, origin, "severity")
+        if not isinstance(t, str):
+            raise ConfigError(f"{origin}: severity.{code} must be a finding type "
+                              f"({', '.join(x.lower() for x in TYPES)}), got {clip(t)}")
         try:
-            severity[code] = parse_type(str(t))
+            severity[code] = parse_type(t)
         except ValueError as e:
             raise ConfigError(f"{origin}: severity.{code}: {e}") from e
     age = doc.get("catalog_max_age_days", DEFAULT_CATALOG_MAX_AGE_DAYS)
     if not isinstance(age, int) or isinstance(age, bool) or age < 0:
         raise ConfigError(f"{origin}: catalog_max_age_days must be a non-negative integer, got {clip(age)}")
-    ignores = doc.get("ignore") or []
+    ignores = doc.get("ignore", [])
     if not isinstance(ignores, list):
         raise ConfigError(f"{origin}: ignore must be a list of entries")
     return Config(

@@ -86,3 +86,8 @@ class ValidationRefused(InputError):
         super().__init__(f"{len(report.blocking())} finding(s) at or above {fail_on_label(report.fail_on)} in {what} "
                          "(see `rbactool validate`): fix them, suppress them in .rbactool.yaml (with a reason), "
                          f"or pass {bypass}")
+
+
+#: An empty --condition would read as "no condition": removing one is --clear-condition, said out loud.
+EMPTY_CONDITION = ("--condition is empty: to remove the assignment's condition give --clear-condition "
+                   "(this widens access: the role then applies unconditionally)")

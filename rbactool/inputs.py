@@ -128,7 +128,9 @@ def read_document(name: str, *, what: str = "role file") -> Document:
 
 
 def _directory_files(path: Path, given: str) -> list[str]:
-    found = sorted(str(f) for f in path.rglob("*.json") if f.is_file())
+    from rbactool.readers import json_files_under
+
+    found = [str(f) for f in json_files_under(path)]  # one that is not a regular file is refused, never skipped
     if not found:
         raise InputError(f"{given}: directory contains no *.json role files")
     return found
@@ -167,8 +169,8 @@ def classify(argument: str, kinds: frozenset[str] = DIFF_KINDS, *,
     if argument == "-":
         return STDIN if STDIN in kinds else None
     path = Path(argument)
-    if FILE in kinds and path.is_file():
-        return FILE
+    if FILE in kinds and (path.is_file() or (path.exists() and not path.is_dir())):
+        return FILE  # a FIFO or device too: the reader refuses it in one line (never waits on it)
     if DIRECTORY in kinds and path.is_dir():
         return DIRECTORY
     if REVISION in kinds:

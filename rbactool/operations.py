@@ -31,7 +31,7 @@ from rbactool.assignments import (
     role_guid_of,
 )
 from rbactool.builtins import load_builtin_roles
-from rbactool.errors import AzureOperationError, InputError
+from rbactool.errors import EMPTY_CONDITION, AzureOperationError, InputError
 from rbactool.managed import carry_marker, owner, strip_marker
 from rbactool.model import RoleDefinition, dedupe
 from rbactool.scopes import MANAGEMENT_GROUP, is_guid, parse_scope
@@ -355,6 +355,8 @@ def merge_assignment(
     return merged, changes, bool(existing.condition) and not new_condition
 
 
+
+
 def assign(
     gw: Gateway,
     *,
@@ -381,6 +383,8 @@ def assign(
         raise InputError(f"--identity {principal_id!r} is not an object id (GUID)")
     if clear_condition and (condition is not None or condition_version):
         raise InputError("--clear-condition removes the condition and its version: give no --condition(-version)")
+    if condition is not None and not condition.strip():
+        raise InputError(EMPTY_CONDITION)
     scope = str(parse_scope(scope))
     preflight_assignment(role, scope)
     name = assignment_name(scope, role.guid, principal_id)
@@ -422,12 +426,16 @@ def _update_existing(gw: Gateway, scope: str, name: str, existing: Assignment, r
     who = owner(existing.description)
     if who:
         progress(f"this assignment is managed by spec {who!r}: its next apply sets it back to the spec")
-    _, stored = write_assignment(
+    status, stored = write_assignment(
         gw, scope, existing.name, role_guid=role.guid, principal_id=existing.principal_id,
         principal_type=existing.principal_type or principal_type, description=merged.description,
         condition=merged.condition, condition_version=merged.condition_version,
         backoff=backoff, progress=progress, role=role.role,
     )
+    if status == "already-assigned":  # nothing was written: never report an update that did not happen
+        raise AzureOperationError(
+            f"assignment {existing.name} was not updated: Azure does not find principal {existing.principal_id} "
+            "in the directory (give --principal-type)", error_code="PrincipalNotFound")
     return AssignResult("updated", stored or merged, existing.name, role, changes, widens, existing)
 
 
@@ -450,7 +458,10 @@ def write_assignment(
     """PUT one assignment: ('created' | 'unchanged' | 'already-assigned', assignment).
 
     Retries while ARM replicates a new role, scope or principal; 'RoleAssignmentExists' (the same
-    assignment under another name) is success. Shared by ``assign`` and ``plan.apply_plan``.
+    assignment under another name) is success. 'already-assigned' means nothing was written: an
+    assignment of the principal and role exists (under another name, or found after
+    'PrincipalNotFound'), and the caller compares its fields. Shared by ``assign`` and
+    ``plan.apply_plan``.
     """
     delays = backoff.delays()
     checked_existing = checked_role = warned_principal = False
@@ -470,11 +481,12 @@ def write_assignment(
             if e.error_code not in TRANSIENT_ASSIGN_CODES:
                 raise
             if e.error_code == "PrincipalNotFound" and principal_type is None and not checked_existing:
-                # Without a type ARM looks the principal up; an assignment that already exists is success.
+                # Without a type ARM looks the principal up; an assignment that already exists is success,
+                # but nothing was written: the caller compares its fields (it is not proven "unchanged").
                 checked_existing = True
                 existing = find_assignments(gw, scope, principal_id, role_guid)
                 if existing:
-                    return "unchanged", existing[0]
+                    return "already-assigned", existing[0]
             if e.error_code == "RoleAssignmentScopeNotAssignableToRoleDefinition" and role is None \
                     and not checked_role:
                 # The role was given by id: look it up once, so a permanent mistake is not retried.

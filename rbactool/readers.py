@@ -94,25 +94,83 @@ def read_stream(stream: IO[bytes] | None = None, *, where: str = "<stdin>", what
     return decode_text(data, where, what, error)
 
 
+def _open_regular(p: Path, where: str, what: str, error: type[InputError]) -> int:
+    """A descriptor of *p* opened for reading, refused unless it is a regular file. The open does
+    not block (a FIFO would wait for a writer forever) and the check is on the opened file."""
+    import stat as st
+
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(p, flags)
+    except FileNotFoundError as e:
+        raise error(f"{where}: no such file" + (" (a dangling symlink)" if p.is_symlink() else "")) from e
+    except IsADirectoryError as e:
+        raise error(f"{where}: is a directory, expected a {what}") from e
+    except OSError as e:
+        raise error(f"{where}: cannot read: {e.strerror or e}") from e
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError as e:
+        os.close(fd)
+        raise error(f"{where}: cannot read: {e.strerror or e}") from e
+    if st.S_ISREG(mode):
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return fd
+    os.close(fd)
+    if st.S_ISDIR(mode):
+        raise error(f"{where}: is a directory, expected a {what}")
+    raise error(f"{where}: not a regular file ({_file_kind(mode)}), expected a {what}")
+
+
+def _file_kind(mode: int) -> str:
+    import stat as st
+
+    for test, kind in ((st.S_ISFIFO, "a FIFO"), (st.S_ISCHR, "a character device"), (st.S_ISBLK, "a block device"),
+                       (st.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
 def read_file(path: str | os.PathLike, *, what: str = "file", limit: int = MAX_INPUT_BYTES,
               error: type[InputError] = InputError) -> str:
-    """Read a UTF-8 text file with a size limit; every failure is one *error* line."""
+    """Read a UTF-8 text file with a size limit; every failure is one *error* line. Anything but a
+    regular file (a FIFO, a device, a dangling symlink) is refused: standard input is read_stream."""
     p = Path(path)
+    fd = _open_regular(p, str(p), what, error)
     try:
-        size = p.stat().st_size
-        if size > limit:
-            raise error(f"{p}: {what} is {size:,} bytes, larger than the {limit:,}-byte limit")
-        with p.open("rb") as f:
+        with os.fdopen(fd, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise error(f"{p}: {what} is {size:,} bytes, larger than the {limit:,}-byte limit")
             data = f.read(limit + 1)
-    except FileNotFoundError as e:
-        raise error(f"{p}: no such file") from e
-    except IsADirectoryError as e:
-        raise error(f"{p}: is a directory, expected a {what}") from e
     except OSError as e:
         raise error(f"{p}: cannot read: {e.strerror}") from e
-    if len(data) > limit:  # grew while read, or a special file
+    if len(data) > limit:  # grew while read
         raise error(f"{p}: {what} is larger than the {limit:,}-byte limit")
     return decode_text(data, str(p), what, error)
+
+
+def json_files_under(directory: str | os.PathLike, *, what: str = "role file",
+                     error: type[InputError] = InputError) -> list[Path]:
+    """Every ``*.json`` under *directory* (recursively, sorted). One that is not a regular file (a
+    dangling symlink, a FIFO, a device) is refused, never skipped: it is input the user meant."""
+    import stat as st
+
+    out = []
+    for f in sorted(Path(directory).rglob("*.json")):
+        try:
+            mode = f.stat().st_mode
+        except OSError as e:
+            dangling = " (a dangling symlink)" if f.is_symlink() else ""
+            raise error(f"{f}: cannot read {what}{dangling}: {e.strerror or e}") from e
+        if st.S_ISDIR(mode):
+            continue  # a directory named *.json: its files are found by the walk
+        if not st.S_ISREG(mode):
+            raise error(f"{f}: not a regular file ({_file_kind(mode)}), expected a {what}")
+        out.append(f)
+    return out
 
 
 def read_json_file(path: str | os.PathLike, *, what: str = "file", where: str | None = None,
@@ -124,18 +182,15 @@ def read_json_file(path: str | os.PathLike, *, what: str = "file", where: str | 
 
     p = Path(path)
     where = where or str(p)
+    fd = _open_regular(p, where, what, error)
     try:
-        if p.stat().st_size > limit:
-            raise error(f"{where}: {what} is larger than the {limit:,}-byte limit")
-        with p.open("rb") as f:
+        with os.fdopen(fd, "rb") as f:
+            if os.fstat(f.fileno()).st_size > limit:
+                raise error(f"{where}: {what} is larger than the {limit:,}-byte limit")
             data = f.read(limit + 1)
             if data[:2] == b"\x1f\x8b":
                 with gzip.GzipFile(fileobj=io.BytesIO(data)) as z:
                     data = z.read(limit + 1)
-    except FileNotFoundError as e:
-        raise error(f"{where}: no such file") from e
-    except IsADirectoryError as e:
-        raise error(f"{where}: is a directory, expected a {what}") from e
     except (EOFError, zlib.error, gzip.BadGzipFile) as e:
         raise error(f"{where}: {what} is not valid gzip data") from e
     except OSError as e:

@@ -58,8 +58,15 @@ SCOPE_PARAMS = ("subscription", "resource_group", "management_group")
 RESERVED = (*SCOPE_PARAMS, "assignable_scope", "assignable_scopes", "name", "description")
 MAX_NAME = 512
 MAX_DESCRIPTION = 2048
-#: Largest template file (templates are a screenful; this only stops a hostile one early).
-MAX_TEMPLATE_BYTES = 1024 * 1024
+#: Largest template file (role templates are 1-3 KB; this stops a hostile one before it is read).
+MAX_TEMPLATE_BYTES = 256 * 1024
+#: Most Jinja tags (``{%``, ``{{``, ``{#``) and tokens inside them in a template body, counted
+#: before it is compiled: compiling is not bounded by the sandbox's clock, so its size is bounded
+#: here instead (a shipped template has under 10 tags and 30 tokens).
+MAX_TEMPLATE_TAGS = 2_000
+MAX_TEMPLATE_TOKENS = 10_000
+#: Largest front matter (YAML is parsed in pure Python: 256 KiB of it takes over a second).
+MAX_FRONT_MATTER = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,9 @@ def _parse_front_matter(name: str, path: Path, text: str) -> Template:
     m = _FRONT_MATTER_RE.match(text)
     if not m:
         raise TemplateError(f"template {name!r} ({path}): missing front matter '{{#--- ... ---#}}' at the top")
+    if len(m.group(1)) > MAX_FRONT_MATTER:
+        raise TemplateError(f"template {name!r} ({path}): refused: the front matter is {len(m.group(1)):,} "
+                            f"characters (at most {MAX_FRONT_MATTER:,})")
     meta = loads_yaml(m.group(1), f"template {name!r} ({path}): front matter", TemplateError) or {}
     if not isinstance(meta, dict):
         raise TemplateError(f"template {name!r} ({path}): front matter must be a mapping")
@@ -208,7 +218,7 @@ def discover(dirs: Sequence[Path]) -> dict[str, Path]:
 
 
 @functools.lru_cache(maxsize=64)
-def _load_template_file(name: str, path: Path, mtime: float) -> Template:
+def _load_template_file(name: str, path: Path, mtime: float | None) -> Template:
     from rbactool.readers import read_file
 
     try:
@@ -216,6 +226,15 @@ def _load_template_file(name: str, path: Path, mtime: float) -> Template:
     except TemplateError as e:
         raise TemplateError(f"template {name!r}: {e}") from e
     return _parse_front_matter(name, path, text)
+
+
+def _mtime(path: Path) -> float | None:
+    """The file's modification time (the cache key), or None when it cannot be stat'ed (a dangling
+    symlink): the read then fails with one line."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 def load_template(name: str, dirs: Sequence[Path]) -> Template:
@@ -227,11 +246,11 @@ def load_template(name: str, dirs: Sequence[Path]) -> Template:
         known = ", ".join(sorted(found)) or "none"
         raise TemplateError(f"unknown template {name!r}{hint}; known templates: {known}")
     logger.info("template %s: %s", name, path)
-    return _load_template_file(name, path, path.stat().st_mtime)
+    return _load_template_file(name, path, _mtime(path))
 
 
 def list_templates(dirs: Sequence[Path]) -> list[Template]:
-    return [_load_template_file(n, p, p.stat().st_mtime) for n, p in sorted(discover(dirs).items())]
+    return [_load_template_file(n, p, _mtime(p)) for n, p in sorted(discover(dirs).items())]
 
 
 @dataclass(frozen=True)
@@ -263,7 +282,7 @@ def scan_templates(dirs: Sequence[Path]) -> list[TemplateEntry]:
     out = []
     for name, path in sorted(discover(dirs).items()):
         try:
-            template = _load_template_file(name, path, path.stat().st_mtime)
+            template = _load_template_file(name, path, _mtime(path))
             compile_template(template)
         except OSError as e:
             out.append(TemplateEntry(name, path, error=f"template {name!r} ({path}): cannot read: {e}"))
@@ -433,8 +452,46 @@ def _template_error(template: Template, e: Exception) -> TemplateError:
     return TemplateError(f"{where}{at}: rendering failed: {type(e).__name__}: {e}")
 
 
+@functools.lru_cache(maxsize=64)
+def _code_tokens(body: str) -> int:
+    """Tokens inside the tags of *body* (not text, whitespace or comments), counted up to
+    MAX_TEMPLATE_TOKENS + 1 (the lexer stops there); a syntax error stops the count (compiling
+    reports it)."""
+    import jinja2
+
+    n = 0
+    try:
+        for _, kind, _ in _environment().lex(body):
+            if kind not in ("data", "whitespace", "comment_begin", "comment", "comment_end", "raw_begin",
+                            "raw_end"):
+                n += 1
+                if n > MAX_TEMPLATE_TOKENS:
+                    break
+    except jinja2.TemplateSyntaxError:
+        pass
+    return n
+
+
+def _check_compile_size(template: Template) -> None:
+    """Refuse a template too large to compile quickly (Jinja's compiler has no time bound)."""
+    body = template.body
+    where = f"template {template.name!r} ({template.path})"
+    if len(body) > MAX_TEMPLATE_BYTES:
+        raise TemplateError(f"{where}: refused: the body is {len(body):,} characters "
+                            f"(at most {MAX_TEMPLATE_BYTES:,})")
+    tags = body.count("{%") + body.count("{{") + body.count("{#")
+    if tags > MAX_TEMPLATE_TAGS:
+        raise TemplateError(f"{where}: refused: {tags:,} Jinja tags ({{% %}}, {{{{ }}}}, {{# #}}); "
+                            f"a template may have at most {MAX_TEMPLATE_TAGS:,}")
+    if _code_tokens(body) > MAX_TEMPLATE_TOKENS:
+        raise TemplateError(f"{where}: refused: more than {MAX_TEMPLATE_TOKENS:,} tokens inside its Jinja tags "
+                            f"(names, operators, literals); a template may have at most {MAX_TEMPLATE_TOKENS:,}")
+
+
 def compile_template(template: Template):
-    """The template's body compiled in the sandbox; a syntax error or refused statement is a TemplateError."""
+    """The template's body compiled in the sandbox; a syntax error or refused statement is a TemplateError.
+    A body with more than MAX_TEMPLATE_TAGS tags is refused before it is compiled."""
+    _check_compile_size(template)
     try:
         return _compiled(template.body)
     except Exception as e:  # noqa: BLE001 - any error compiling template code is the template's fault

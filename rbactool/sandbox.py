@@ -16,7 +16,16 @@ exhaust memory. On top of :class:`jinja2.sandbox.ImmutableSandboxedEnvironment`:
   :data:`MAX_VALUE` (characters plus items, counted through nested lists); integers stay below
   :data:`MAX_INT_BITS` bits; all text a render produces, macro output included, is at most
   :data:`MAX_OUTPUT` characters; macros and recursive loops nest at most :data:`MAX_DEPTH`
-  deep; one render stops after :data:`MAX_SECONDS` of wall-clock time.
+  deep; one render stops after :data:`MAX_SECONDS` of wall-clock time; no value holds more
+  than :data:`MAX_ITEMS` items (list elements and dict entries, through nesting).
+* **Checked before computing.** The clock cannot stop one long C call, so an operation whose
+  result can outgrow its inputs is refused from its arguments before Python builds it:
+  ``str.join`` and the ``join`` filter (separator length x item count), ``str.replace`` and the
+  ``replace`` filter (matches x replacement, any argument type), ``*`` and ``+`` of sequences,
+  ``split``/``rsplit``/``splitlines`` and every list-making filter (item counts), ``round``
+  (``10 ** precision``). A lazy filter result (``map``, ``select``, ...) is collected item by
+  item and refused as soon as it is too large. Other results are at most a few times their
+  (bounded) inputs and are checked right after.
 
 The time bound is a per-thread deadline, checked from every sandbox hook and from a
 ``sys.settrace`` line tracer that only traces frames of compiled template code, so a silent
@@ -31,18 +40,23 @@ or :func:`refused_statement_class` (a ``TemplateAssertionError``) at compile tim
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, ItemsView, Iterator, KeysView, ValuesView
 from contextlib import contextmanager
 from typing import Any
 
 #: The filename of compiled template code (how the tracer and error messages find its frames).
 TEMPLATE_FILENAME = "<rbactool-template>"
 MAX_RANGE = 10_000
+#: Items (list/tuple elements, dict entries, counted through nesting) in one value.
+MAX_ITEMS = 10_000
 MAX_VALUE = 1 << 20
+#: Digits ``round`` may round to (``10 ** precision`` is computed).
+MAX_ROUND_DIGITS = 64
 MAX_OUTPUT = 1 << 20
 MAX_INT_BITS = 4096
 MAX_DEPTH = 64
@@ -96,25 +110,175 @@ def _tick() -> None:
         raise _refusal(f"rendering took longer than {MAX_SECONDS:g} s (a loop that does not end?)")
 
 
-def weigh(value: Any, limit: int = MAX_VALUE, what: str = "a value") -> int:
-    """Characters plus items of *value*, through nested lists/tuples/dicts; refused above *limit*."""
-    total = 0
+def measure(value: Any, limit: int = MAX_VALUE, what: str = "a value", *, items_limit: int = MAX_ITEMS
+            ) -> tuple[int, int]:
+    """(weight, items) of *value*: weight is characters plus items, items the list/tuple elements
+    and dict entries, both through nested lists, tuples, dicts, ranges and dict views. Refused above
+    *limit* / *items_limit*."""
+    total = items = 0
     stack = [value]
     while stack:
         v = stack.pop()
         total += 1
         if isinstance(v, str):
             total += len(v)
-        elif isinstance(v, (list, tuple)):
+        elif isinstance(v, (list, tuple, KeysView, ValuesView, ItemsView)):
+            items += len(v)
             stack.extend(v)
         elif isinstance(v, dict):
+            items += len(v)
             stack.extend(v.keys())
             stack.extend(v.values())
+        elif isinstance(v, range):
+            items += len(v)
+            total += len(v)
         elif isinstance(v, int) and not isinstance(v, bool):
             total += v.bit_length() // 8
         if total > limit:
             raise _refusal(f"{what} would exceed {limit:,} characters/items")
+        if items > items_limit:
+            raise _refusal(f"{what} would hold more than {items_limit:,} items")
+    return total, items
+
+
+def weigh(value: Any, limit: int = MAX_VALUE, what: str = "a value") -> int:
+    """Characters plus items of *value*, through nested lists/tuples/dicts; refused above *limit*
+    (or above MAX_ITEMS items)."""
+    return measure(value, limit, what)[0]
+
+
+def _length(value: Any) -> int:
+    """How many items iterating *value* yields (a string: its characters), without iterating."""
+    try:
+        return len(value)
+    except TypeError:
+        return 0  # not sized: iterating it is bounded by the value's own limits
+
+
+def _check_count(n: int, what: str) -> None:
+    if n > MAX_ITEMS:
+        raise _refusal(f"{what} would make {n:,} items (at most {MAX_ITEMS:,})")
+
+
+def _check_size(n: int, what: str) -> None:
+    if n > MAX_VALUE:
+        raise _refusal(f"{what} would make {n:,} characters (at most {MAX_VALUE:,})")
+
+
+def _join_size(sep: str, items: Any) -> int | None:
+    """The length of ``sep.join(items)``, or None when an item is not a string (join raises)."""
+    if isinstance(items, str):
+        return len(items) + len(sep) * max(len(items) - 1, 0)
+    if not isinstance(items, (list, tuple)):
+        items = list(items)  # a range, a dict or a dict view: bounded by its own size
+    total = len(sep) * max(len(items) - 1, 0)
+    for item in items:
+        if not isinstance(item, str):
+            return None
+        total += len(item)
     return total
+
+
+_LINE_BREAKS = ("\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+_WORD = None
+
+
+def _split_count(s: str, sep: Any = None, maxsplit: Any = -1) -> int:
+    """How many pieces ``s.split(sep, maxsplit)`` makes (at most; counted, not built)."""
+    global _WORD
+    if sep is None:
+        if _WORD is None:
+            import re
+
+            _WORD = re.compile(r"\S+")
+        n = sum(1 for _ in itertools.islice(_WORD.finditer(s), MAX_ITEMS + 1))
+    elif isinstance(sep, str) and sep:
+        n = s.count(sep) + 1
+    else:
+        return 0  # split raises
+    if _is_int(maxsplit) and maxsplit >= 0:
+        n = min(n, maxsplit + 1)
+    return n
+
+
+def _arg(args: Any, kwargs: dict, index: int, name: str, default: Any = None) -> Any:
+    if len(args) > index:
+        return args[index]
+    return kwargs.get(name, default)
+
+
+def _check_method(owner: Any, name: str, args: tuple, kwargs: dict) -> None:
+    """Refuse a string method whose result would be too large, before it is computed."""
+    if not isinstance(owner, str):
+        return
+    if name == "join" and args:
+        weigh(args[0], what="the input of 'join'")
+        size = _join_size(owner, args[0])
+        if size is not None:
+            _check_size(size, "'join'")
+    elif name == "replace" and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):
+        count = _arg(args, kwargs, 2, "count", -1)
+        _check_size(_replace_size(owner, args[0], args[1], count if _is_int(count) else None), "'replace'")
+    elif name in ("split", "rsplit"):
+        _check_count(_split_count(owner, _arg(args, kwargs, 0, "sep"), _arg(args, kwargs, 1, "maxsplit", -1)),
+                     f"{name!r}")
+    elif name == "splitlines":
+        _check_count(sum(owner.count(c) for c in _LINE_BREAKS) + 1, "'splitlines'")
+
+
+#: Filters that make a list of (at most) one item per input item.
+_LIST_FILTERS = frozenset({"list", "unique", "sort", "dictsort", "items", "groupby", "map", "select", "reject",
+                           "selectattr", "rejectattr", "reverse"})
+
+
+def _check_filter(name: str, values: list, kwargs: dict) -> None:
+    """Refuse a filter whose result would be too large, before it is computed."""
+    if not values:
+        return
+    value = values[0]
+    if name in _LIST_FILTERS or name in ("string", "join", "sum"):
+        weigh(value, what=f"the input of '{name}'")
+    if name in _LIST_FILTERS and not (name == "reverse" and isinstance(value, str)):
+        _check_count(_length(value), f"{name!r}")
+    if name == "join":
+        sep = _arg(values, kwargs, 1, "d", "")
+        weigh(sep, what="the separator of 'join'")
+        sep = str(sep)
+        # each item becomes text: a string as itself, anything else bounded by its weight (checked after)
+        _check_size(weigh(value) + len(sep) * max(_length(value) - 1, 0), "'join'")  # weight >= text
+    elif name == "replace" and len(values) >= 3:
+        parts = []
+        for v in values[:3]:
+            weigh(v, what="an argument of 'replace'")
+            parts.append(v if isinstance(v, str) else str(v))
+        count = _arg(values, kwargs, 3, "count")
+        _check_size(_replace_size(*parts, count if _is_int(count) else None), "'replace'")
+    elif name == "sum":
+        start = _arg(values, kwargs, 2, "start", 0)
+        if not isinstance(start, (int, float)):
+            raise _refusal("'sum' adds numbers only")
+    elif name == "round":
+        precision = _arg(values, kwargs, 1, "precision", 0)
+        if _is_int(precision) and abs(precision) > MAX_ROUND_DIGITS:
+            raise _refusal(f"'round' to {precision:,} digits (at most {MAX_ROUND_DIGITS})")
+
+
+def _collect(iterator: Iterator, name: str) -> list:
+    """A filter's lazy result as a list, refused as soon as it grows too large (``map`` of a
+    filter that makes a big value from every item stops at the first items, not after all)."""
+    out = []
+    total = items = 0
+    what = f"the result of '{name}'"
+    for item in iterator:
+        weight, inner = measure(item, what=what)
+        total += weight
+        items += inner + 1
+        if total > MAX_VALUE:
+            raise _refusal(f"{what} would exceed {MAX_VALUE:,} characters/items")
+        if items > MAX_ITEMS:
+            raise _refusal(f"{what} would hold more than {MAX_ITEMS:,} items")
+        out.append(item)
+    return out
 
 
 def _check_int(value: Any) -> Any:
@@ -146,29 +310,21 @@ def _replace_size(s: str, old: str, new: str, count: int | None = None) -> int:
     n = (len(s) + 1) if not old else s.count(old)
     if count is not None and count >= 0:
         n = min(n, count)
-    return len(s) + n * (len(new) - len(old)) + (len(new) if not old else 0)
+    return len(s) + n * (len(new) - len(old))
 
 
 def _wrap_filter(name: str, func: Callable) -> Callable:
-    """A filter whose input/output is bounded; ``replace``/``join``/``string`` are checked first."""
+    """A filter whose result is bounded: checked before it is computed where its size can be told
+    from the arguments (``join``, ``replace``, the list-making filters, ``round``), and after."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         _tick()
         values = [a for a in args if not _is_jinja_internal(a)]
-        if name in ("join", "string", "list", "unique", "sort", "dictsort", "groupby") and values:
-            weigh(values[0], what=f"the input of '{name}'")
-        if name == "replace" and len(values) >= 3 and all(isinstance(v, str) for v in values[:3]):
-            count = values[3] if len(values) > 3 else kwargs.get("count")
-            if _replace_size(*values[:3], count if isinstance(count, int) else None) > MAX_VALUE:
-                raise _refusal(f"'replace' would exceed {MAX_VALUE:,} characters")
-        if name == "sum":
-            start = kwargs.get("start", values[2] if len(values) > 2 else 0)
-            if not isinstance(start, (int, float)):
-                raise _refusal("'sum' adds numbers only")
+        _check_filter(name, values, kwargs)
         result = func(*args, **kwargs)
         if isinstance(result, Iterator):
-            result = list(result)
+            result = _collect(result, name)
         weigh(result, what=f"the result of '{name}'")
         return _check_int(_plain(result))
 
@@ -214,16 +370,21 @@ def _binop(op: str, left: Any, right: Any) -> Any:
         raise _refusal("'%' formatting of strings is not available (use '~')")
     if op == "*":
         for seq, n in ((left, right), (right, left)):
-            if isinstance(seq, seqs) and _is_int(n) and n > 0 and weigh(seq) * n > MAX_VALUE:
-                raise _refusal(f"repeating a value {n:,} times would exceed {MAX_VALUE:,} characters/items")
+            if isinstance(seq, seqs) and _is_int(n) and n > 0:
+                weight, items = measure(seq)
+                if (weight - 1) * n + 1 > MAX_VALUE:  # the copies' contents, in one container
+                    raise _refusal(f"repeating a value {n:,} times would exceed {MAX_VALUE:,} characters/items")
+                if items * n > MAX_ITEMS:
+                    raise _refusal(f"repeating a value {n:,} times would exceed {MAX_ITEMS:,} items")
         if _is_int(left) and _is_int(right) and left.bit_length() + right.bit_length() > MAX_INT_BITS:
             raise _refusal(f"an integer would exceed {MAX_INT_BITS} bits")
     if op == "**" and _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1 \
             and (left.bit_length() - 1) * right > MAX_INT_BITS:
         raise _refusal(f"an integer would exceed {MAX_INT_BITS} bits")
-    if op == "+" and isinstance(left, seqs) and isinstance(right, seqs) \
-            and weigh(left) + weigh(right) > MAX_VALUE:
-        raise _refusal(f"'+' would exceed {MAX_VALUE:,} characters/items")
+    if op == "+" and isinstance(left, seqs) and isinstance(right, seqs):
+        (lw, li), (rw, ri) = measure(left), measure(right)
+        if lw + rw > MAX_VALUE or li + ri > MAX_ITEMS:
+            raise _refusal(f"'+' would exceed {MAX_VALUE:,} characters/items")
     return _check_int(_BINOPS[op](left, right))
 
 
@@ -400,13 +561,7 @@ def _classes():
             name = getattr(__obj, "__name__", None)
             if owner is not None and not isinstance(owner, type) and name in _allowed_attributes(owner):
                 args = tuple(args)
-                if isinstance(owner, str) and name in ("replace", "join"):
-                    if name == "replace" and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):
-                        count = args[2] if len(args) > 2 and isinstance(args[2], int) else None
-                        if _replace_size(owner, args[0], args[1], count) > MAX_VALUE:
-                            raise _refusal(f"'replace' would exceed {MAX_VALUE:,} characters")
-                    if name == "join" and args:
-                        weigh(args[0], what="the input of 'join'")
+                _check_method(owner, name, args, kwargs)
                 result = __context.call(__obj, *args, **kwargs)
                 weigh(result, what=f"the result of {name!r}")
                 return _plain(result)

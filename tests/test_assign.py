@@ -210,3 +210,54 @@ def test_a_subscription_wide_assignment_needs_an_explicit_scope(az, emulator):  
     assert writes(emulator) == []
     r = az("assign", "-i", USER, "--principal-type", "User", "--role", "Reader", "-s", az.sub, "--dry-run")
     assert r.exit_code == 0 and f"at /subscriptions/{az.sub}" in r.stdout
+
+
+# --------------------------------------------------------------------------- empty --condition, PrincipalNotFound
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_an_empty_condition_is_a_usage_error_pointing_to_clear_condition(az, emulator, conditional, empty):  # noqa: F811
+    for extra in ((), ("--dry-run",), ("--principal-type", "User")):
+        r = assign(az, "--condition", empty, *extra)
+        assert r.exit_code == 2, (r.exit_code, r.stderr)
+        assert "--clear-condition" in r.stderr and "widens access" in r.stderr
+    assert emulator.requests() == []  # refused before anything is read or written
+    assert stored(az)["condition"] == COND_Y
+
+
+def test_an_empty_condition_is_refused_by_the_library_too():
+    from rbactool.operations import assign as assign_op
+
+    with pytest.raises(InputError, match="--clear-condition"):
+        assign_op(None, principal_id=USER, principal_type=None, role=None, scope="/subscriptions/x", condition="")
+
+
+def test_principal_not_found_on_an_existing_assignment_still_applies_the_requested_fields(
+        az, emulator, conditional, monkeypatch):  # noqa: F811
+    """The read misses the assignment (a list lagging behind, or it was made a moment after the read),
+    the PUT without --principal-type gets PrincipalNotFound and the list then finds it: the requested
+    --condition is compared and written, not skipped with an 'unchanged'."""
+    from rbactool import operations
+
+    real = operations.find_assignment
+    calls = []
+
+    def lagging(*args, **kwargs):
+        calls.append(args)
+        return None if len(calls) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(operations, "find_assignment", lagging)
+    emulator.add_fault(method="PUT", path_contains="roleAssignments", status=400, code="PrincipalNotFound",
+                       message="Principal does not exist in the directory.", times=1)
+    r = assign(az, "--condition", COND_X, "--format", "json")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    out = r.json()
+    assert out["status"] == "updated", out
+    assert {c["field"] for c in out["changes"]} == {"condition"}
+    a = stored(az)
+    assert (a["name"], a["condition"], a["description"]) == (conditional, COND_X, f"log readers {MARKER}")
+    puts = emulator.requests(method="PUT", path_contains="roleAssignments")
+    assert len(puts) == 2 and puts[-1]["path"].endswith(conditional)  # the refused PUT, then the update
+    emulator.clear_requests()
+    r = assign(az, "--condition", COND_X)  # and now it is proven unchanged, with no write
+    assert r.exit_code == 0 and r.stdout.startswith(("unchanged", "already-assigned")) and writes(emulator) == []

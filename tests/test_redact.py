@@ -135,3 +135,59 @@ def test_log_lines_of_rbactool_and_azure_are_redacted(monkeypatch, capsys):
     assert err.count(REDACTED) >= 4 and "Traceback" in err
     assert_hidden(err, JWT)
     assert "configured-opaque" not in err
+
+
+# --------------------------------------------------------------------------- pieces of a secret
+
+
+OPAQUE = "0.AXoAv4j5cvGGr0GRqy180BHbR1Ugcx9Zq2hNmVvq3rNu7cIAA.AgABAAEAAAD--DLA3VO7QrddgJg7WevrAgDs_wUA9P9AU"
+SEPARATORS = {"zero-width-space": "\u200b", "soft-hyphen": "\u00ad", "quote": "'", "double-quote": '"', "bar": "|",
+              "percent": "%", "backslash": "\\", "angle": "<", "nul": "\x00"}
+
+
+def assert_no_piece(text: str, secret: str, n: int = 16) -> None:
+    """No n characters in a row of *secret* appear in *text*."""
+    for i in range(len(secret) - n + 1):
+        assert secret[i:i + n] not in text, (secret[i:i + n], text)
+
+
+@pytest.mark.parametrize("separator", list(SEPARATORS.values()), ids=list(SEPARATORS))
+@pytest.mark.parametrize("at", [17, 50, len(OPAQUE) - 17])
+def test_a_secret_split_by_anything_is_redacted_piece_by_piece(separator, at):
+    for secret in (OPAQUE, JWT):
+        text = f"caller {secret[:at]}{separator}{secret[at:]} rejected"
+        out = redact(text, [secret])
+        assert_no_piece(out, secret)
+        assert out.startswith("caller ") and out.endswith(" rejected")
+
+
+def test_any_long_substring_of_a_secret_is_redacted_wherever_it_is():
+    out = redact(f"a={OPAQUE[7:40]}&b=[{OPAQUE[60:]}] c {OPAQUE[20:36]}.", [OPAQUE])
+    assert_no_piece(out, OPAQUE)
+    assert out.count(REDACTED) == 3 and out.startswith("a=") and out.endswith(".")
+    assert redact(f"short {OPAQUE[10:25]} stays", [OPAQUE]) == f"short {OPAQUE[10:25]} stays"  # 15 characters
+
+
+def test_redacting_pieces_of_a_100_kb_message_is_linear():
+    import random
+    import time
+
+    rng = random.Random(11)
+    noise = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789-_./ ") for _ in range(100_000))
+    text = noise[:50_000] + OPAQUE[3:70] + "\u200b" + noise[50_000:]
+    start = time.monotonic()
+    out = redact(text, [OPAQUE])
+    assert time.monotonic() - start < 5  # a hang guard only (a few milliseconds)
+    assert_no_piece(out, OPAQUE)
+    assert out.count(REDACTED) == 1 and len(out) > 100_000
+
+
+@pytest.mark.parametrize("verbose", [(), ("-vv",)])
+def test_a_configured_token_split_by_a_zero_width_space_never_appears(az, emulator, verbose):  # noqa: F811
+    configured = emulator.token
+    shown = configured[:50] + "\u200b" + configured[50:]
+    emulator.add_fault(method="GET", path_contains="roleDefinitions", status=400, code="BadRequest", times=0,
+                       message=f"caller {shown}; tail {configured[30:]}")
+    r = az(*verbose, "list", "definitions")
+    assert r.exit_code == 4 and REDACTED in r.stderr
+    assert_no_piece(r.stdout + r.stderr, configured)

@@ -9,6 +9,7 @@ import click
 
 from rbactool.commands.azure_options import assignment_target_options, connection, connection_options, target_scope
 from rbactool.commands.options import template_dir_option
+from rbactool.errors import EMPTY_CONDITION
 from rbactool.operations_format import PRINCIPAL_TYPES
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ def assign_command(identity, role, scope, subscription, resource_group, workspac
 
     if clear_condition and (condition is not None or condition_version):
         raise click.UsageError("give --condition(-version) or --clear-condition, not both")
+    if condition is not None and not condition.strip():
+        raise click.UsageError(EMPTY_CONDITION)
     target = target_scope(scope, subscription, resource_group, workspace, online_endpoint)
     azure = connection(cloud, arm_endpoint, ca_bundle, retry_timeout, subscription)
     resolved = _role_ref(azure, role, target, template_dirs)
