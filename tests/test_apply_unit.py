@@ -11,17 +11,27 @@ from rbactool.plan import CREATE, AssignmentChange, Plan, ThrottleGate, apply_pl
 SCOPE = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg"
 
 
-class ReplicatingForever:
-    """Every assignment PUT answers PrincipalNotFound: the writer waits and retries."""
+class FailingWrites:
+    """Every assignment PUT is counted, then fails with ``error()``."""
 
     def __init__(self):
         self.puts = 0
         self.lock = threading.Lock()
 
+    def error(self) -> AzureOperationError:
+        raise NotImplementedError
+
     def put_role_assignment(self, scope, name, **kwargs):
         with self.lock:
             self.puts += 1
-        raise AzureOperationError("PrincipalNotFound (400): not yet", status_code=400, error_code="PrincipalNotFound")
+        raise self.error()
+
+
+class ReplicatingForever(FailingWrites):
+    """Every assignment PUT answers PrincipalNotFound: the writer waits and retries."""
+
+    def error(self):
+        return AzureOperationError("PrincipalNotFound (400): not yet", status_code=400, error_code="PrincipalNotFound")
 
 
 def change(i: int) -> AssignmentChange:
@@ -76,17 +86,11 @@ def test_throttle_gate_clamps_and_cancels():
         raise AssertionError("a cancelled gate must not keep waiting")
 
 
-class Unreachable:
+class Unreachable(FailingWrites):
     """Every write gets no answer at all, as when the endpoint is gone."""
 
-    def __init__(self):
-        self.puts = 0
-        self.lock = threading.Lock()
-
-    def put_role_assignment(self, scope, name, **kwargs):
-        with self.lock:
-            self.puts += 1
-        raise AzureOperationError("assign role: cannot reach https://x: refused", connection=True)
+    def error(self):
+        return AzureOperationError("assign role: cannot reach https://x: refused", connection=True)
 
 
 def test_consecutive_connection_failures_stop_scheduling():

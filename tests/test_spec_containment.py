@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from test_diff_git import _clean_git_env, git  # noqa: F401 (an autouse fixture, and the git helper)
 
 from conftest import SUB
 
@@ -19,18 +19,6 @@ SECRET = "SECRET-HOST-FILE"
 TEMPLATE = ('{#---\nname: T\ndescription: d\n---#}\n{"Name": {{ name | tojson }}, "IsCustom": true, '
             '"Description": "d", "Actions": ["Microsoft.Compute/virtualMachines/read"], '
             '"AssignableScopes": {{ assignable_scopes | tojson }}}\n')
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
-                    *args], cwd=repo, capture_output=True, text=True, check=True)
-
-
-@pytest.fixture(autouse=True)
-def _clean_git_env(monkeypatch, tmp_path):
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
 
 
 @pytest.fixture
