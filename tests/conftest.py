@@ -15,6 +15,19 @@ DATA = Path(__file__).resolve().parent / "data"
 SUB = "11111111-2222-3333-4444-555555555555"
 
 
+def pytest_addoption(parser, pluginmanager):
+    """pyproject's addopts ask pytest-xdist for one worker per CPU (-n, --maxprocesses, --dist).
+    Without pytest-xdist (not installed, or `-p no:xdist`) accept those options and run the tests
+    in one process: every test passes either way."""
+    if pluginmanager.has_plugin("xdist"):
+        return
+    group = parser.getgroup("xdist", "pytest-xdist is not loaded: these options are accepted and ignored")
+    # _addoption: pytest reserves lowercase short options for itself; pytest-xdist registers -n the same way
+    group._addoption("-n", "--numprocesses", dest="numprocesses", default=None, metavar="numprocesses")
+    group.addoption("--maxprocesses", dest="maxprocesses", default=None, metavar="maxprocesses")
+    group.addoption("--dist", dest="dist", default="no", metavar="distmode")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """No test sees a catalog that `rbactool catalog refresh` cached on this machine."""

@@ -7,6 +7,8 @@ endpoint) is used only by commands talking to that endpoint, never by offline co
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -37,11 +39,30 @@ def codes(r):
     return {f["code"]: f["type"] for f in r.json()["findings"]}
 
 
+#: (endpoint, tenant) -> (the refresh's Run, {path under the cache folder: bytes}): one refresh of a
+#: few seconds per emulator (per pytest-xdist worker) instead of one per test.
+_REFRESHED: dict[tuple[str, str], tuple[object, dict[str, bytes]]] = {}
+
+
 def refresh(run, emulator):  # noqa: F811
+    """`catalog refresh` into this test's cache, with NEW_OP added to the emulator's operations.
+
+    The first call runs the command; later calls against the same emulator get the files it wrote
+    and its result (what a refresh of the same emulator writes), so each test still starts from an
+    empty cache of its own."""
     emulator.add_operations([{"name": NEW_OP, "isDataAction": False, "displayName": "Brand new",
                               "description": "Brand new"}])
+    cache = Path(os.environ["RBACTOOL_CACHE_DIR"])
+    key = (emulator.base_url, emulator.tenant_id)
+    if key in _REFRESHED and not cache.exists():
+        r, files = _REFRESHED[key]
+        for rel, data in files.items():
+            (cache / rel).parent.mkdir(parents=True, exist_ok=True)
+            (cache / rel).write_bytes(data)
+        return r
     r = run("catalog", "refresh", env=emulator.env())
     assert r.exit_code == 0, r.stderr
+    _REFRESHED[key] = r, {p.relative_to(cache).as_posix(): p.read_bytes() for p in cache.rglob("*") if p.is_file()}
     return r
 
 

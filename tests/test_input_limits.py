@@ -220,28 +220,42 @@ def _git(repo: Path, *args: str) -> None:
                     *args], cwd=repo, check=True, capture_output=True)
 
 
-@pytest.fixture
-def repo(tmp_path, monkeypatch):
-    """A repository whose HEAD holds every hostile role file, a hostile spec and a 17 MiB file."""
+def _git_env(monkeypatch, ceiling: Path) -> None:
     for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    repo = tmp_path / "repo"
-    (repo / "roles").mkdir(parents=True)
-    (repo / "templates").mkdir()
-    _git(repo, "init", "-q")
-    for name, (text, _) in HOSTILE_JSON.items():
-        (repo / "roles" / f"{name}.json").write_text(text)
-    (repo / "roles" / "ok.json").write_text(_OK)
-    (repo / "roles" / "huge.json").write_bytes(b"[" + b" " * (17 * 1024 * 1024) + b"]")
-    (repo / "templates" / "huge.json.j2").write_bytes(b" " * (17 * 1024 * 1024))
-    for name, (text, _) in HOSTILE_YAML.items():
-        (repo / f"{name}.yaml").write_text(text)
-    (repo / "spec.yaml").write_text("version: 1\ntemplates: [templates]\nroles:\n  - key: r\n    file: roles/ok.json\n")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "hostile")
-    monkeypatch.chdir(repo)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(ceiling))
+
+
+@pytest.fixture(scope="module")
+def _hostile_repo(tmp_path_factory):
+    """Built once per module (and per pytest-xdist worker): the tests only read it."""
+    base = tmp_path_factory.mktemp("hostile-repo")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _git_env(monkeypatch, base)
+        repo = base / "repo"
+        (repo / "roles").mkdir(parents=True)
+        (repo / "templates").mkdir()
+        _git(repo, "init", "-q")
+        for name, (text, _) in HOSTILE_JSON.items():
+            (repo / "roles" / f"{name}.json").write_text(text)
+        (repo / "roles" / "ok.json").write_text(_OK)
+        (repo / "roles" / "huge.json").write_bytes(b"[" + b" " * (17 * 1024 * 1024) + b"]")
+        (repo / "templates" / "huge.json.j2").write_bytes(b" " * (17 * 1024 * 1024))
+        for name, (text, _) in HOSTILE_YAML.items():
+            (repo / f"{name}.yaml").write_text(text)
+        (repo / "spec.yaml").write_text(
+            "version: 1\ntemplates: [templates]\nroles:\n  - key: r\n    file: roles/ok.json\n")
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-q", "-m", "hostile")
     return repo
+
+
+@pytest.fixture
+def repo(_hostile_repo, monkeypatch):
+    """A repository whose HEAD holds every hostile role file, a hostile spec and a 17 MiB file."""
+    _git_env(monkeypatch, _hostile_repo.parent)
+    monkeypatch.chdir(_hostile_repo)
+    return _hostile_repo
 
 
 @git_missing

@@ -44,18 +44,33 @@ def _random_pattern(rng: random.Random, ops) -> str:
     return pat
 
 
-def test_indexed_expansion_matches_naive_scan(universe):
+SAMPLES, PARTS = 2000, 4
+
+
+@pytest.fixture(scope="module")
+def samples(universe):
+    """The 2,000 (pattern, data_action) samples, drawn once in one sequence from one seed."""
+    _, ops = universe
+    rng = random.Random(20261123)
+    out = []
+    for _ in range(SAMPLES):
+        pattern = _random_pattern(rng, ops)
+        out.append((pattern, rng.choice((None, False, True))))
+    return out
+
+
+# The samples are checked in PARTS tests of SAMPLES / PARTS each, so that pytest-xdist can run them
+# side by side; together they check every sample.
+@pytest.mark.parametrize("part", range(PARTS))
+def test_indexed_expansion_matches_naive_scan(universe, samples, part):
     catalog, ops = universe
     names = _names_by_kind(ops)
-    rng = random.Random(20261123)
     checked = 0
-    for _ in range(2000):
-        pattern = _random_pattern(rng, ops)
-        data = rng.choice((None, False, True))
+    for pattern, data in samples[part::PARTS]:
         got = {(o.name.lower(), o.is_data_action) for o in catalog.expand(pattern, data_action=data)}
         assert got == _naive(names, pattern, data), pattern
         checked += 1
-    assert checked == 2000
+    assert len(samples) == 2000 and checked == 2000 // PARTS
 
 
 def test_universe_is_the_whole_catalog(universe):
