@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+import io
 import logging
 import os
 import sys
@@ -181,7 +182,34 @@ def cli(verbose: int) -> None:
     _configure_logging(verbose)
 
 
+class _WholeWrites(io.BufferedWriter):
+    """A buffered writer that writes everything or raises. Python's own stdout accepts a short
+    write in silence when the reader of a pipe goes away mid-write (``rbactool explain Owner |
+    head -1``), so the output would end cut short with exit 0; here the rest of the write gets
+    EPIPE, which ``LazyGroup.invoke`` turns into exit 141."""
+
+    def write(self, b) -> int:
+        view = memoryview(b).cast("B")
+        done = 0
+        while done < len(view):
+            done += super().write(view[done:])
+        return done
+
+
+def _checked_stdout() -> None:
+    out = sys.stdout
+    try:
+        fd = out.fileno()
+    except (AttributeError, ValueError, io.UnsupportedOperation):
+        return  # not a real file (CliRunner, an embedding program): leave it alone
+    out.flush()
+    raw = io.FileIO(fd, "w", closefd=False)
+    sys.stdout = io.TextIOWrapper(_WholeWrites(raw), encoding=out.encoding, errors=out.errors,
+                                  line_buffering=out.line_buffering, write_through=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point. Commands exit non-zero through ``ctx.exit(code)``; domain errors
     become one ``Error: ...`` line on stderr with their exit code (see LazyGroup.invoke)."""
+    _checked_stdout()
     cli.main(args=argv, prog_name="rbactool")

@@ -33,6 +33,20 @@ def test_a_closed_pipe_ends_quietly_with_141():
     assert r.returncode == 141 and r.stderr == ""
 
 
+def test_a_pipe_closed_mid_output_ends_with_141_not_a_silently_cut_output():
+    # `rbactool explain Owner | head -1`: the reader goes away after the first bytes of a 1.7 MB
+    # output. Python's stdout would accept the short write and exit 0 with the output cut short.
+    read, write = os.pipe()
+    p = subprocess.Popen([sys.executable, "-m", "rbactool", "explain", "Owner"], stdout=write,
+                         stderr=subprocess.PIPE)
+    os.close(write)
+    first = os.read(read, 100)
+    os.close(read)
+    _, err = p.communicate(timeout=60)
+    assert first.startswith(b"Owner")
+    assert p.returncode == 141 and err == b""
+
+
 def test_output_to_a_fifo_writes_into_it_and_keeps_it_a_fifo(tmp_path):
     fifo = tmp_path / "role.fifo"
     os.mkfifo(fifo)
