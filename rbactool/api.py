@@ -89,6 +89,25 @@ __all__ = [
 PathLike = str | os.PathLike
 
 
+def _role(value: Any, what: str = "role") -> RoleDefinition:
+    """*value* if it is a RoleDefinition, else InputError (not an AttributeError deep inside)."""
+    from rbactool.errors import InputError
+    from rbactool.model import RoleDefinition as _Role
+
+    if not isinstance(value, _Role):
+        hint = f"; for a role name or file use resolve_roles({value!r})" if isinstance(value, str) else ""
+        raise InputError(f"{what}: expected a RoleDefinition, got {type(value).__name__}{hint}")
+    return value
+
+
+def _roles(values: Iterable[Any], what: str = "roles") -> list[RoleDefinition]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        from rbactool.errors import InputError
+
+        raise InputError(f"{what}: expected a list of RoleDefinition, got {type(values).__name__}")
+    return [_role(v, what) for v in values]
+
+
 # --------------------------------------------------------------------------- roles
 
 
@@ -118,7 +137,7 @@ def dumps_role(role: RoleDefinition, shape: str = "az") -> str:
     """Canonical JSON of a role: ``az`` (what ``az role definition create`` takes), ``arm`` or ``az-list``."""
     from rbactool.model import dumps_role as _dumps
 
-    return _dumps(role, shape)
+    return _dumps(_role(role), shape)
 
 
 def dumps_roles(roles: Iterable[RoleDefinition], shape: str = "az-list") -> str:
@@ -126,7 +145,7 @@ def dumps_roles(roles: Iterable[RoleDefinition], shape: str = "az-list") -> str:
     prints; ``rbactool render --roles`` to stdout uses ``az`` or ``arm``)."""
     from rbactool.model import dumps_roles as _dumps
 
-    return _dumps(roles, shape)
+    return _dumps(_roles(roles), shape)
 
 
 def canonical_text(text: str, source: str, shape: str | None = None) -> str:
@@ -350,7 +369,7 @@ def validate_roles(roles: Iterable[RoleDefinition], *, config: Config | None = N
     from rbactool.validate import USE_FAIL_ON, gate
 
     threshold = USE_FAIL_ON if fail_on is None else parse_fail_on(fail_on)
-    return gate(list(roles), catalog or load_catalog(), config, fail_on=threshold, extra_findings=extra_findings,
+    return gate(_roles(roles), catalog or load_catalog(), config, fail_on=threshold, extra_findings=extra_findings,
                 extra_ignores=extra_ignores, files=files)
 
 
@@ -358,7 +377,7 @@ def effective_operations(role: RoleDefinition, *, catalog: Catalog | None = None
     """The operations a role grants, wildcards expanded and NotActions subtracted per block."""
     from rbactool.effective import effective_operations as _effective
 
-    return _effective(role, catalog or load_catalog())
+    return _effective(_role(role), catalog or load_catalog())
 
 
 def diff_roles(old: RoleDefinition | None, new: RoleDefinition | None, *,
@@ -366,6 +385,8 @@ def diff_roles(old: RoleDefinition | None, new: RoleDefinition | None, *,
     """What a change to one role grants and removes (``None``: the role is added or removed)."""
     from rbactool.diff import diff_roles as _diff
 
+    old = None if old is None else _role(old, "old")
+    new = None if new is None else _role(new, "new")
     return _diff(old, new, catalog or load_catalog(), config=config)
 
 
@@ -378,8 +399,8 @@ def diff_role_sets(old: Iterable[RoleDefinition], new: Iterable[RoleDefinition],
     from rbactool.diff import diff_role_sets as _diff
     from rbactool.spec import spec_key
 
-    return _diff(list(old), list(new), catalog or load_catalog(), config=config, pair_single=pair_single,
-                 findings=findings, key=spec_key if by_spec_key else None)
+    return _diff(_roles(old, "old"), _roles(new, "new"), catalog or load_catalog(), config=config,
+                 pair_single=pair_single, findings=findings, key=spec_key if by_spec_key else None)
 
 
 def explain_target(target: str, *, catalog: Catalog | None = None) -> dict:
@@ -488,7 +509,7 @@ class Azure:
         from rbactool.operations import ensure_roles
         from rbactool.validate import gate
 
-        roles = list(roles)
+        roles = _roles(roles)
         if not force and not checked:
             gate(roles, self.catalog(), config, refuse=True, bypass="force=True")
         return ensure_roles(self.gateway, roles, dry_run=dry_run, wait=wait, **self._waits())
@@ -537,14 +558,14 @@ class Azure:
         """Every assignment of *role* at or below its assignable scopes."""
         from rbactool.operations import assignments_of_role
 
-        return assignments_of_role(self.gateway, role)
+        return assignments_of_role(self.gateway, _role(role))
 
     def delete_role(self, role: RoleDefinition, *, with_assignments: bool = False) -> list[Assignment]:
         """Delete a custom role (from ``find_custom_role``), its assignments first when
         *with_assignments*, else refused while it has any; returns the assignments removed."""
         from rbactool.operations import delete_role
 
-        return delete_role(self.gateway, role, with_assignments=with_assignments, **self._waits())
+        return delete_role(self.gateway, _role(role), with_assignments=with_assignments, **self._waits())
 
     def list_definitions(self, scope: str | None = None, *, custom_only: bool = False, name: str | None = None):
         """Role definitions visible at *scope* (default: the subscription)."""

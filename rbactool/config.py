@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from rbactool.errors import InputError, fail_on_label  # noqa: F401 (its home is errors; kept importable here)
-from rbactool.findings import ERROR, RULES, TYPES, Finding, parse_type
+from rbactool.findings import ERROR, FAIL_ON_CHOICES, RULES, TYPES, Finding, parse_type
 from rbactool.readers import clip
 
 CONFIG_NAMES = (".rbactool.yaml", ".rbactool.yml")
@@ -107,9 +107,15 @@ _EXPECTED = {
 
 
 def parse_fail_on(value: str) -> str | None:
+    """A ``fail_on`` / ``--fail-on`` value -> a finding type, or None for ``none``; ConfigError otherwise."""
+    if not isinstance(value, str):
+        raise ConfigError(f"fail_on must be {_EXPECTED['fail_on']}, got {clip(value)}")
     if value.strip().lower() == "none":
         return None
-    return parse_type(value)
+    try:
+        return parse_type(value)
+    except ValueError:
+        raise ConfigError(f"fail_on: unknown value {clip(value)} (one of {', '.join(FAIL_ON_CHOICES)})") from None
 
 
 def config_from_dict(doc: Any, *, origin: str = "<config>") -> Config:
@@ -127,12 +133,10 @@ def config_from_dict(doc: Any, *, origin: str = "<config>") -> Config:
     fail_on: str | None = ERROR
     if "fail_on" in doc:
         value = doc["fail_on"]
-        if not isinstance(value, str):
-            raise ConfigError(f"{origin}: fail_on must be {_EXPECTED['fail_on']}, got {clip(value)}")
         try:
             fail_on = parse_fail_on(value)
-        except ValueError as e:
-            raise ConfigError(f"{origin}: fail_on: {e}") from e
+        except ConfigError as e:
+            raise ConfigError(f"{origin}: {e}") from e
     severity = {}
     sev = doc.get("severity", {})
     if not isinstance(sev, dict):

@@ -35,7 +35,8 @@ def parse_type(text: str) -> str:
     """``security-warning`` / ``SECURITY_WARNING`` -> ``SECURITY_WARNING``; ValueError otherwise."""
     t = text.strip().upper().replace("-", "_")
     if t not in _RANK:
-        raise ValueError(f"unknown finding type {text!r} (one of {', '.join(x.lower() for x in TYPES)})")
+        spelled = ", ".join(x.lower().replace("_", "-") for x in TYPES)
+        raise ValueError(f"unknown finding type {text!r} (one of {spelled})")
     return t
 
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from rbactool.errors import RoleFormatError
+from rbactool.errors import InputError, RoleFormatError
 from rbactool.readers import clip, clip_pointer
 
 SHAPE_AZ = "az"
@@ -293,7 +293,13 @@ def parse_document(text: str, *, source: str | None = None, duplicates: bool = T
     where = source or "<input>"
     if not text.strip():
         raise RoleFormatError(f"{where}: file is empty, expected a role definition in JSON")
-    doc = loads_json(text, where, RoleFormatError, duplicates=duplicates)
+    try:
+        doc = loads_json(text, where, RoleFormatError, duplicates=duplicates)
+    except RoleFormatError:
+        if where.lower().endswith((".yaml", ".yml")):  # a roles spec given where a role file goes
+            raise RoleFormatError(f"{where}: a YAML file, not a role definition in JSON; "
+                                  f"for a roles spec use --roles {where}") from None
+        raise
     if not isinstance(doc, (dict, list)):
         raise RoleFormatError(f"{where}: a role definition must be a JSON object or array, got {_jtype(doc)}")
     return doc
@@ -550,7 +556,7 @@ def to_dict(role: RoleDefinition, shape: str = SHAPE_AZ) -> dict[str, Any]:
         return to_arm_dict(role)
     if shape == SHAPE_AZ_LIST:
         return to_flat_dict(role)
-    raise ValueError(f"unknown role shape {shape!r} (one of {', '.join(SHAPES)})")
+    raise InputError(f"unknown role shape {clip(shape)} (one of {', '.join(SHAPES)})")
 
 
 def dumps_json(obj: Any) -> str:

@@ -484,3 +484,11 @@ def test_config_ignores_apply_to_new_findings(run, tmp_path):
     cfg.write_text("ignore:\n  - code: CREDENTIAL_EXPOSURE\n")  # no reason: invalid config
     r = run(*args, "--config", cfg)
     assert r.exit_code == 3 and r.stderr.startswith("Error: ")
+
+
+@pytest.mark.parametrize("command", ["diff", "validate"])
+def test_a_roles_spec_given_as_a_role_file_points_to_roles(run, command):
+    spec = "roles/online-endpoints.yaml"
+    r = run(command, spec, spec) if command == "diff" else run(command, spec)
+    assert r.exit_code == 3
+    assert f"use --roles {spec}" in r.stderr and "not valid JSON" not in r.stderr
