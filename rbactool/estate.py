@@ -310,9 +310,13 @@ class EstateDB:
     def all_assignments(self) -> Iterable[Assignment]:
         return (_assignment(r) for r in self.con.execute("SELECT * FROM role_assignments ORDER BY id"))
 
-    def assignments_of_role(self, guid: str) -> list[Assignment]:
+    def assignments_of_roles(self, guids: Iterable[str]) -> list[Assignment]:
+        ids = sorted({g.lower() for g in guids})
+        if not ids:
+            return []
         return [_assignment(r) for r in self.con.execute(
-            "SELECT * FROM role_assignments WHERE role_definition_id = ? ORDER BY id", (guid.lower(),))]
+            f"SELECT * FROM role_assignments WHERE role_definition_id IN ({','.join('?' * len(ids))}) ORDER BY id",
+            ids)]
 
     def denies_at(self, keys: Sequence[str]) -> list[DenyAssignment]:
         marks = ",".join("?" * len(keys))
