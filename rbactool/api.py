@@ -28,6 +28,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rbactool.errors import RbactoolError
+
 if TYPE_CHECKING:  # imported lazily below: `import rbactool` stays fast and offline
     import threading
     from collections.abc import Callable
@@ -696,6 +698,22 @@ class Azure:
         from rbactool.export import export_scope
 
         return export_scope(self.gateway, scope, custom_only=custom_only)
+
+    def snapshot(self, *, subscriptions: Sequence[str] = (), management_groups: Sequence[str] = (),
+                 parallelism: int = 8, progress: Callable[[str], None] | None = None) -> Estate:
+        """Read the estate (every subscription the credential can see, or those given; the
+        management-group hierarchy; definitions, assignments, deny assignments, PIM eligibility)
+        into an ``Estate`` for ``write_snapshot``. What cannot be read is recorded as a gap."""
+        from rbactool.snapshot import take_snapshot
+
+        tenant = None
+        try:
+            tenant = self.gateway.caller().get("tid")
+        except RbactoolError:  # no usable token claims: the tenant comes from the subscriptions list
+            tenant = None
+        return take_snapshot(self.pool, subscriptions=subscriptions, management_groups=management_groups,
+                             tenant=tenant, cloud=self.conn.cloud.name, endpoint=self.conn.endpoint,
+                             parallelism=parallelism, progress=progress)
 
     def _subscription_scope(self) -> str:
         from rbactool.errors import InputError
