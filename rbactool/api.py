@@ -700,10 +700,12 @@ class Azure:
         return export_scope(self.gateway, scope, custom_only=custom_only)
 
     def snapshot(self, *, subscriptions: Sequence[str] = (), management_groups: Sequence[str] = (),
-                 parallelism: int = 8, progress: Callable[[str], None] | None = None) -> Estate:
+                 parallelism: int = 8, at_scope: str | None = None,
+                 progress: Callable[[str], None] | None = None) -> Estate:
         """Read the estate (every subscription the credential can see, or those given; the
         management-group hierarchy; definitions, assignments, deny assignments, PIM eligibility)
-        into an ``Estate`` for ``write_snapshot``. What cannot be read is recorded as a gap."""
+        into an ``Estate`` for ``write_snapshot``. What cannot be read is recorded as a gap.
+        *at_scope*: only what applies at that scope (the reads ``who_can_live`` needs)."""
         from rbactool.snapshot import take_snapshot
 
         tenant = None
@@ -713,7 +715,27 @@ class Azure:
             tenant = None
         return take_snapshot(self.pool, subscriptions=subscriptions, management_groups=management_groups,
                              tenant=tenant, cloud=self.conn.cloud.name, endpoint=self.conn.endpoint,
-                             parallelism=parallelism, progress=progress)
+                             parallelism=parallelism, at_scope=at_scope, progress=progress)
+
+    def who_can_live(self, operation: str, scope: str, *, catalog: Catalog | None = None) -> WhoCan:
+        """``who_can`` answered from Azure directly for one scope: it reads only what applies there
+        (assignments, deny assignments and eligibility ``atScope()``, role definitions, the
+        management-group hierarchy), into a private temporary snapshot that is removed after."""
+        import tempfile
+
+        from rbactool.scopes import parse_scope as _parse
+
+        target = _parse(scope)
+        estate = self.snapshot(subscriptions=[target.subscription] if target.subscription else [],
+                               at_scope=str(target))
+        with tempfile.TemporaryDirectory(prefix="rbactool-live-") as tmp:
+            db = open_snapshot(write_snapshot(estate, Path(tmp) / "live.db"))
+            try:
+                answer = who_can(db, operation, scope, catalog=catalog)
+            finally:
+                db.close()
+        answer.snapshot.update(source="live", path=None)
+        return answer
 
     def _subscription_scope(self) -> str:
         from rbactool.errors import InputError

@@ -132,15 +132,19 @@ def _active(a) -> Assignment:
                       condition=a.condition, condition_version=a.condition_version, description=a.description or "")
 
 
-def _subscription(c: _Collector, reader: EstateReader, scope: str, seen: dict[str, dict], builtins: bool) -> None:
+def _subscription(c: _Collector, reader: EstateReader, scope: str, seen: dict[str, dict], builtins: bool,
+                  at_scope: bool = False) -> None:
+    """Everything at, above and below *scope* (with *at_scope*: at and above only, ``atScope()``)."""
+    only = {"$filter": "atScope()"} if at_scope else None
     roles = _read(c, scope, "roleDefinitions", lambda: reader.list_role_definitions(
         scope, None if builtins else "type eq 'CustomRole'"), [])
-    assignments = _read(c, scope, "roleAssignments", lambda: reader.list_role_assignments(scope), [])
+    assignments = _read(c, scope, "roleAssignments", lambda: reader.list_role_assignments(
+        scope, "atScope()" if at_scope else None), [])
     denies = _read(c, scope, "denyAssignments", lambda: reader.get_collection(
-        f"{scope}/providers/Microsoft.Authorization/denyAssignments", API_VERSIONS["denyAssignments"]), [])
+        f"{scope}/providers/Microsoft.Authorization/denyAssignments", API_VERSIONS["denyAssignments"], only), [])
     eligible = _read(c, scope, "roleEligibilityScheduleInstances", lambda: reader.get_collection(
         f"{scope}/providers/Microsoft.Authorization/roleEligibilityScheduleInstances",
-        API_VERSIONS["roleEligibilityScheduleInstances"]), [])
+        API_VERSIONS["roleEligibilityScheduleInstances"], only), [])
     with c.lock:
         for r in roles:
             seen["roles"].setdefault((r.role_id or "").lower(), r)
@@ -156,9 +160,10 @@ def _subscription(c: _Collector, reader: EstateReader, scope: str, seen: dict[st
 
 def take_snapshot(reader_for: Callable[[], EstateReader], *, subscriptions: Sequence[str] = (),
                   management_groups: Sequence[str] = (), tenant: str | None = None, cloud: str = "",
-                  endpoint: str = "", parallelism: int = 8,
+                  endpoint: str = "", parallelism: int = 8, at_scope: str | None = None,
                   progress: Callable[[str], None] | None = None) -> Estate:
-    """Read the estate visible through *reader_for()* (one reader per worker thread)."""
+    """Read the estate visible through *reader_for()* (one reader per worker thread). *at_scope*:
+    only what applies at that one scope (its ancestry, ``atScope()``), for ``who-can --live``."""
     reader = reader_for()
     est = Estate(meta={"source": "arm", "cloud": cloud, "endpoint": endpoint, "tenant_id": tenant,
                        "taken_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -180,13 +185,15 @@ def take_snapshot(reader_for: Callable[[], EstateReader], *, subscriptions: Sequ
                                     parents.get(scope_key(f"/subscriptions/{sub}"), root_mg), sub))
     seen: dict[str, dict] = {"roles": {}, "assignments": {}, "denies": {}}
     scopes = [f"/subscriptions/{s}" for s in subs] + [f"{MG_PREFIX}{m}" for m in management_groups]
+    if at_scope is not None:
+        scopes = [at_scope]
     local = threading.local()
 
     def work(i_scope: tuple[int, str]) -> None:
         if not hasattr(local, "reader"):
             local.reader = reader_for()
         i, scope = i_scope
-        _subscription(c, local.reader, scope, seen, builtins=i == 0)
+        _subscription(c, local.reader, scope, seen, builtins=i == 0, at_scope=at_scope is not None)
 
     with ThreadPoolExecutor(max_workers=max(1, min(parallelism, 32))) as pool:
         list(pool.map(work, enumerate(scopes)))

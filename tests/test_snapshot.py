@@ -47,3 +47,24 @@ def test_what_cannot_be_read_is_a_gap_not_missing_data(az, emulator, tmp_path): 
     assert ("denyAssignments", 403, "AuthorizationFailed") in gaps
     who = az("who-can", SCORE, "--scope", az.endpoint, "--snapshot", out)
     assert "could not read" in who.stdout
+
+
+def test_who_can_live_gives_the_snapshots_answer_with_fewer_reads(az, emulator, tmp_path):  # noqa: F811
+    assert az("create", "online-endpoint-scoring", "-s", az.sub, "-g", "ml-rg").exit_code == 0
+    assert az("assign", "-i", GROUP, "--principal-type", "Group", "--role", "Custom role for scoring - online "
+              "endpoint", "--scope", az.endpoint).exit_code == 0
+    assert az("assign", "-i", USER, "--role", "Reader", "--scope", f"{az.rg}-other").exit_code == 0
+    out = tmp_path / "estate.db"
+    assert az("snapshot", "-o", out, "-s", az.sub).exit_code == 0
+    snap = az("who-can", SCORE, "--scope", az.endpoint, "--snapshot", out, "--format", "json").json()
+    emulator.clear_requests()
+    live = az("who-can", SCORE, "--scope", az.endpoint, "--live", "--format", "json")
+    assert live.exit_code == 0, live.stderr
+    assert live.json()["answers"] == snap["answers"] and live.json()["snapshot"]["source"] == "live"
+    listed = [r for r in emulator.requests() if "roleAssignments" in r["path"]]
+    assert listed and all("atScope" in r["query"] for r in listed)
+
+
+def test_who_can_needs_a_snapshot_or_live(run):
+    r = run("who-can", SCORE, "--scope", "/subscriptions/00000000-0000-0000-0000-00000000c0de")
+    assert r.exit_code == 2 and "--snapshot FILE or --live" in r.stderr

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import click
 
+from rbactool.commands.azure_options import connection, connection_options
 from rbactool.errors import EXIT_FINDINGS
 
 FORMATS = ("text", "json", "markdown")
 
 
-def _snapshot_option(fn):
-    return click.option("--snapshot", "snapshot", required=True, metavar="FILE", envvar="RBACTOOL_SNAPSHOT",
+def _snapshot_option(fn, required=True):
+    return click.option("--snapshot", "snapshot", required=required, metavar="FILE", envvar="RBACTOOL_SNAPSHOT",
                         show_envvar=True, help="The snapshot file to read (from `rbactool snapshot -o FILE`).")(fn)
 
 
@@ -24,9 +25,12 @@ def _format_option(fn):
 @click.argument("operation")
 @click.option("--scope", required=True, metavar="SCOPE", help="Where: a resource, resource group, subscription, "
               "management group or /.")
-@_snapshot_option
+@click.option("--live", is_flag=True, help="Ask Azure directly (only the reads this scope needs) instead of a "
+              "snapshot.")
+@lambda fn: _snapshot_option(fn, required=False)
 @_format_option
-def who_can_command(operation, scope, snapshot, fmt):
+@connection_options
+def who_can_command(operation, scope, live, snapshot, fmt, cloud, arm_endpoint, ca_bundle, retry_timeout):
     """Every principal that can perform OPERATION (an action or a data action, e.g.
     Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action) at SCOPE: through
     assignments at the scope or any ancestor, groups expanded, deny assignments subtracted, each
@@ -34,7 +38,14 @@ def who_can_command(operation, scope, snapshot, fmt):
     from rbactool import api
     from rbactool.access_format import to_json, who_can_markdown, who_can_text
 
-    result = api.who_can(snapshot, operation, scope)
+    if live == bool(snapshot):
+        raise click.UsageError("give --snapshot FILE or --live (one of them)")
+    if live:
+        azure = connection(cloud, arm_endpoint, ca_bundle, retry_timeout,
+                           subscription=api.parse_scope(scope).subscription)
+        result = azure.who_can_live(operation, scope)
+    else:
+        result = api.who_can(snapshot, operation, scope)
     text = {"json": lambda: to_json(result.to_dict()), "markdown": lambda: who_can_markdown(result)}.get(
         fmt, lambda: who_can_text(result))()
     click.echo(text, nl=False)
