@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import sqlite3
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,12 @@ SCHEMA_VERSION = 1
 EVERYONE = "00000000-0000-0000-0000-000000000000"
 #: The tenant of a seed that names none (the emulator's default tenant).
 DEFAULT_TENANT = "00000000-0000-0000-0000-0000000000aa"
+
+#: The tables of a snapshot; a file with anything else in its schema (a view, a trigger) is refused.
+TABLES = ("meta", "gaps", "scopes", "role_definitions", "role_assignments", "deny_assignments", "principals",
+          "group_members")
+#: How long one process may spend in a snapshot's queries (a crafted file cannot hang an answer).
+QUERY_SECONDS = 300
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -239,6 +246,17 @@ class EstateDB:
             raise InputError(f"{path}: no such snapshot file (make one with 'rbactool snapshot -o {path}')")
         try:
             self.con = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+            # a snapshot may come from someone else: no schema code runs (views, triggers), reads only,
+            # and no query runs away (a crafted file cannot hang an answer)
+            self.con.execute("PRAGMA trusted_schema = OFF")
+            self.con.execute("PRAGMA query_only = ON")
+            kinds = dict(self.con.execute("SELECT name, type FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"))
+            odd = sorted(n for n, t in kinds.items() if t not in ("table", "index"))
+            missing = sorted(set(TABLES) - {n for n, t in kinds.items() if t == "table"})
+            if odd or missing:
+                raise sqlite3.DatabaseError(f"{'unexpected ' + odd[0] if odd else 'no table ' + missing[0]}")
+            deadline = time.monotonic() + QUERY_SECONDS
+            self.con.set_progress_handler(lambda: int(time.monotonic() > deadline), 100_000)
             rows = dict(self.con.execute("SELECT key, value FROM meta"))
         except sqlite3.DatabaseError as e:
             raise InputError(f"{path}: not an rbactool snapshot ({e})") from None

@@ -171,3 +171,14 @@ def test_a_file_that_is_not_a_snapshot_is_refused(run, tmp_path):
     assert r.exit_code == 3 and "not an rbactool snapshot" in r.stderr
     with pytest.raises(InputError, match="no such snapshot"):
         rbactool.open_snapshot(tmp_path / "missing.db")
+
+
+def test_a_crafted_snapshot_cannot_run_schema_code_or_hang(run, snapshot, tmp_path):
+    evil = tmp_path / "evil.db"
+    evil.write_bytes(snapshot.read_bytes())
+    con = sqlite3.connect(evil)
+    con.executescript("DROP TABLE role_assignments; CREATE VIEW role_assignments AS WITH RECURSIVE r(x) AS "
+                      "(SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT * FROM r;")
+    con.close()
+    r = run("who-can", f"{ML}/read", "--scope", EP, "--snapshot", evil)
+    assert r.exit_code == 3 and "unexpected role_assignments" in r.stderr
