@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from rbactool.access import EscalationReport, Grant, PrincipalAccess, WhoCan
 
 __all__ = ["who_can_text", "who_can_markdown", "access_text", "access_markdown", "escalations_text",
-           "escalations_markdown", "to_json"]
+           "escalations_markdown", "escalations_sarif", "to_json"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -161,3 +161,47 @@ def escalations_markdown(report: EscalationReport) -> str:
     return "\n".join(out) + "\n"
 
 
+
+
+_ESCALATION_RULES = {
+    "assign-roles": ("RBACESC001", "Can assign privileged roles",
+                     "The principal can write role assignments at this scope and may hand out privileged roles "
+                     "(to itself too, unless a delegation condition says otherwise)."),
+    "edit-assigned-role": ("RBACESC002", "Can change an assigned custom role",
+                           "The principal can write role definitions covering every assignable scope of a custom "
+                           "role that is assigned: widening the role widens every assignment of it."),
+}
+
+
+def escalations_sarif(report: EscalationReport) -> str:
+    """SARIF 2.1.0: one result per escalation path, located at its assignment (a logical location:
+    an estate has no source file); fingerprints are stable across runs."""
+    import hashlib
+
+    from rbactool import __version__
+    from rbactool.output import INFORMATION_URI
+
+    kinds = sorted({e.kind for e in report.found})
+    rules = [{"id": _ESCALATION_RULES[k][0], "name": _ESCALATION_RULES[k][1].title().replace(" ", ""),
+              "shortDescription": {"text": _ESCALATION_RULES[k][1]},
+              "fullDescription": {"text": _ESCALATION_RULES[k][2]},
+              "defaultConfiguration": {"level": "error"},
+              "properties": {"tags": ["security", "privilege-escalation"], "security-severity": "8.8"}}
+             for k in kinds]
+    results = []
+    for e in report.found:
+        g = e.grant
+        key = f"{e.kind}|{g.principal_id}|{g.assignment_id}".lower()
+        results.append({
+            "ruleId": _ESCALATION_RULES[e.kind][0], "ruleIndex": kinds.index(e.kind), "level": "error",
+            "message": {"text": f"{g.principal_name or g.principal_id} ({g.principal_type or 'unknown type'}) "
+                                f"{e.detail}" + (f": {', '.join(e.roles[:5])}" if e.roles else "")},
+            "locations": [{"logicalLocations": [{"fullyQualifiedName": g.assignment_id, "kind": "resource"}]}],
+            "partialFingerprints": {"rbactool/escalation/v1": hashlib.sha256(key.encode()).hexdigest()[:32]},
+            "properties": e.to_dict(),
+        })
+    doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
+           "runs": [{"tool": {"driver": {"name": "rbactool", "version": __version__,
+                                         "informationUri": INFORMATION_URI, "rules": rules}},
+                     "results": results}]}
+    return to_json(doc)

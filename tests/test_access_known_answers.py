@@ -182,3 +182,14 @@ def test_a_crafted_snapshot_cannot_run_schema_code_or_hang(run, snapshot, tmp_pa
     con.close()
     r = run("who-can", f"{ML}/read", "--scope", EP, "--snapshot", evil)
     assert r.exit_code == 3 and "unexpected role_assignments" in r.stderr
+
+
+def test_escalations_as_sarif_for_code_scanning(run, snapshot):
+    r = run("escalations", "--snapshot", snapshot, "--format", "sarif")
+    assert r.exit_code == 1
+    run0 = r.json()["runs"][0]
+    assert {x["ruleId"] for x in run0["results"]} == {"RBACESC001", "RBACESC002"}
+    assert len(run0["results"]) == 5 and len({x["partialFingerprints"]["rbactool/escalation/v1"]
+                                              for x in run0["results"]}) == 5
+    assert all(x["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].startswith("/")
+               for x in run0["results"])

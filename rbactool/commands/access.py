@@ -72,18 +72,19 @@ def access_command(principal, scope, snapshot, fmt):
 
 @click.command("escalations")
 @_snapshot_option
-@_format_option
+@click.option("--format", "fmt", type=click.Choice((*FORMATS, "sarif")), default="text", show_default=True,
+              help="Output format (sarif: for code scanning).")
 @click.pass_context
 def escalations_command(ctx, snapshot, fmt):
     """Principals who can give themselves or others more access: they can write role assignments
     (delegation conditions evaluated) or change custom roles that are assigned. Exit 1 when any
     path is found, 0 when none."""
     from rbactool import api
-    from rbactool.access_format import escalations_markdown, escalations_text, to_json
+    from rbactool.access_format import escalations_markdown, escalations_sarif, escalations_text, to_json
 
     report = api.find_escalations(snapshot)
-    text = {"json": lambda: to_json(report.to_dict()), "markdown": lambda: escalations_markdown(report)}.get(
-        fmt, lambda: escalations_text(report))()
+    text = {"json": lambda: to_json(report.to_dict()), "markdown": lambda: escalations_markdown(report),
+            "sarif": lambda: escalations_sarif(report)}.get(fmt, lambda: escalations_text(report))()
     click.echo(text, nl=False)
     if report.found:
         ctx.exit(EXIT_FINDINGS)
