@@ -371,7 +371,7 @@ def open_estate(path: str | os.PathLike) -> EstateDB:
 # --------------------------------------------------------------------------- seed documents
 
 _SEED_KEYS = ("tenant", "management_groups", "principals", "groups", "role_definitions", "role_assignments",
-              "deny_assignments", "eligible_assignments", "subscriptions")
+              "deny_assignments", "eligible_assignments", "subscriptions", "resource_groups")
 
 
 def _items(doc: Mapping, key: str, where: str) -> list[Mapping]:
@@ -393,6 +393,19 @@ def _strings(item: Mapping, key: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InputError(f"{where}: {key} must be a list of strings")
     return tuple(value)
+
+
+def _subscriptions(value: Any, where: str) -> list[tuple[str, str]]:
+    """A seed's subscriptions: ids, or ``{id, name}`` mappings."""
+    out = []
+    for i, v in enumerate(value or []):
+        if isinstance(v, Mapping):
+            out.append((_text(v, "id", f"{where}: subscriptions[{i}]"), str(v.get("name") or v.get("id"))))
+        elif isinstance(v, str) and v:
+            out.append((v, v))
+        else:
+            raise InputError(f"{where}: subscriptions[{i}] must be an id or a mapping with an id")
+    return out
 
 
 def estate_from_seed(doc: Any, *, source: str = "<seed>", builtin_roles: Iterable[RoleDefinition] = ()) -> Estate:
@@ -429,11 +442,11 @@ def estate_from_seed(doc: Any, *, source: str = "<seed>", builtin_roles: Iterabl
             seen_mgs.add(mid.lower())
             est.scopes.append(ScopeNode(f"/providers/Microsoft.Management/managementGroups/{mid}", MANAGEMENT_GROUP,
                                         parent_id, str(mg.get("name") or mid)))
-        for sub in _strings(mg, "subscriptions", where):
+        for sub, name in _subscriptions(mg.get("subscriptions"), where):
             est.scopes.append(ScopeNode(f"/subscriptions/{sub}", SUBSCRIPTION,
-                                        f"/providers/Microsoft.Management/managementGroups/{mid}", sub))
-    for sub in doc.get("subscriptions") or []:
-        est.scopes.append(ScopeNode(f"/subscriptions/{sub}", SUBSCRIPTION, root_mg, str(sub)))
+                                        f"/providers/Microsoft.Management/managementGroups/{mid}", name))
+    for sub, name in _subscriptions(doc.get("subscriptions"), source):
+        est.scopes.append(ScopeNode(f"/subscriptions/{sub}", SUBSCRIPTION, root_mg, name))
     for i, p in enumerate(_items(doc, "principals", source)):
         where = f"{source}: principals[{i}]"
         est.principals.append(Principal(_text(p, "id", where).lower(), _text(p, "type", where, "User"),
