@@ -15,4 +15,3 @@ resource "azurerm_role_definition" "example" {
     data.azurerm_subscription.primary.id, # /subscriptions/00000000-0000-0000-0000-000000000000
   ]
 }
-```
