@@ -30,6 +30,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from realworld_corpus import CORPUS, JUDGMENTS, confusion, entries, verdict  # noqa: E402
 
 CHECKOV_VENV = Path("/work/wt/venvs/checkov")
+RISK_CODES = {"privilege_escalation": "PRIVILEGE_ESCALATION", "credential_exposure": "CREDENTIAL_EXPOSURE",
+              "remote_execution": "REMOTE_EXECUTION"}
 
 
 def checkov_executable() -> Path:
@@ -82,6 +84,12 @@ def main() -> int:
         for j, label in zip(JUDGMENTS, ("ERROR", "SECURITY_WARNING"), strict=True):
             c = confusion([(e["expect"][j], got[e["file"]][j]) for e in items])
             print(f"{tool:<10} {label:<17} {c['TP']:>3} {c['FP']:>3} {c['TN']:>3} {c['FN']:>3}  {c['agreement']:.1%}")
+    print("\nrisk classes (rbactool finding code present where the manifest names the class; informational):")
+    for cls, code in RISK_CODES.items():
+        want = [e for e in items if cls in e["expect"].get("risks", [])]
+        hit = sum(1 for e in want if code in tools["rbactool"][e["file"]]["codes"])
+        extra = sum(1 for e in items if cls not in e["expect"].get("risks", []) and code in tools["rbactool"][e["file"]]["codes"])
+        print(f"  {cls:<22} {code:<22} found {hit}/{len(want)}, reported where not expected: {extra}")
     if "--entries" in sys.argv:
         print(f"\n{'file':<48} expected(E,S)  rbactool(E,S)  checkov(E,S)")
         for e in items:
