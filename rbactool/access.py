@@ -405,88 +405,134 @@ class EscalationReport:
 
 def escalations(db: EstateDB) -> EscalationReport:
     """Every principal who can give itself or others more access, with its path."""
-    roles = {(r.role_id or "").lower(): r for r in db.roles()}
-    assigners = {g for g, r in roles.items() if role_grants(r, ROLE_ASSIGNMENTS_WRITE, False)}
-    definers = {g for g, r in roles.items() if role_grants(r, ROLE_DEFINITIONS_WRITE, False)}
-    privileged = {g: r for g, r in roles.items() if is_privileged(r)}
-    assigned_custom = {g for (g,) in db.con.execute(
-        "SELECT DISTINCT ra.role_definition_id FROM role_assignments ra JOIN role_definitions rd "
-        "ON rd.id = ra.role_definition_id WHERE rd.type = 'CustomRole'")}
-    directory = _Directory(db)
-    out: list[Escalation] = []
-    report = EscalationReport(out, _snapshot_info(db))
-    for a in db.assignments_of_roles(assigners | definers):
-        role = roles[a.role_definition_id]
-        chain_list = db.ancestry(a.scope)
-        chain = set(chain_list)
-        a_key = chain_list[0]
-        found: list[tuple[str, str, tuple[str, ...], tuple[str, ...], bool]] = []
-        if a.role_definition_id in assigners:
-            found.append(_assign_finding(a, role, privileged, chain, a_key))
-        if a.role_definition_id in definers:
-            editable = sorted(roles[g].name for g in assigned_custom
-                              if roles[g].assignable_scopes and all(
-                                  scope_key(s) == a_key or scope_key(s).startswith(a_key.rstrip("/") + "/")
-                                  for s in roles[g].assignable_scopes))
-            if editable:
-                found.append(("edit-assigned-role", f"can change {len(editable)} custom role(s) that are assigned, "
-                              "widening every assignment of them", tuple(editable), ("holders of those roles",), True))
-        found = [f for f in found if f[2] or not f[4]]
-        if not found:
-            continue
-        denies = db.denies_at(chain_list)
-        for pid, via in directory.holders(a.principal_id):
-            ptype, name = directory.describe(pid, a.principal_type if pid == a.principal_id else "")
-            groups = directory.groups_of(pid)
-            for kind, detail, granted_roles, to, evaluated in found:
-                op = ROLE_ASSIGNMENTS_WRITE if kind == "assign-roles" else ROLE_DEFINITIONS_WRITE
-                if any(_deny_applies(d, a_key, pid, groups) for d in _denying(denies, op, False)):
-                    continue
-                grant = Grant(pid, ptype, name, role.name, a.role_definition_id, a.id, a.scope, via, a.condition,
-                              a.eligible, None, directory.names(via))
-                out.append(Escalation(kind, grant, detail, granted_roles, to, evaluated))
-    out.sort(key=lambda e: (e.grant.principal_name.lower() or "~", e.grant.principal_id, e.kind, e.grant.assignment_id))
-    return report
+    return _Escalations(db).run()
 
 
-def _assign_finding(a: Assignment, role: RoleDefinition, privileged: dict[str, RoleDefinition], chain: set[str],
-                    a_key: str) -> tuple[str, str, tuple[str, ...], tuple[str, ...], bool]:
-    candidates = {g: r for g, r in privileged.items() if _covers(r.assignable_scopes, chain, a_key)}
-    if a.condition is None:
-        return ("assign-roles", "can assign any role, privileged ones included, to anyone (itself too)",
-                _by_power(candidates.values()), ("self", "others"), True)
-    try:
-        cond = parse_condition(a.condition)
-    except ConditionError as e:
-        return ("assign-roles", f"its delegation condition could not be parsed ({e}): not evaluated",
-                (), ("unknown",), False)
-    allowed: set[str] = set()
-    to: set[str] = set()
-    probes = (("self", a.principal_id, a.principal_type or "User"),
-              ("others", "11111111-2222-4333-8444-555555555555", "User"),
-              ("others", "11111111-2222-4333-8444-555555555556", "ServicePrincipal"),
-              ("others", "11111111-2222-4333-8444-555555555557", "Group"))
-    try:
-        for guid, r in candidates.items():
-            for who, probe_id, probe_type in probes:
-                attrs = {_DEFINITION_ATTR: [guid], _PRINCIPAL_ATTR: [probe_id], _TYPE_ATTR: [probe_type]}
-                if evaluate(cond, ROLE_ASSIGNMENTS_WRITE, attrs):
-                    allowed.add(r.name)
-                    to.add(who)
-    except NotEvaluable as e:
-        return ("assign-roles", f"its delegation condition was not evaluated: {e}", (), ("unknown",), False)
-    if not allowed:
-        return ("assign-roles", "constrained by its condition to roles that are not privileged", (), (), True)
-    return ("assign-roles", "its delegation condition still allows privileged roles",
-            _by_power(r for r in candidates.values() if r.name in allowed), tuple(sorted(to, reverse=True)), True)
+_Finding = tuple[str, str, tuple[str, ...], tuple[str, ...], bool]  # kind, detail, roles, to, evaluated
+_PROBES = (("others", "11111111-2222-4333-8444-555555555555", "User"),
+           ("others", "11111111-2222-4333-8444-555555555556", "ServicePrincipal"),
+           ("others", "11111111-2222-4333-8444-555555555557", "Group"))
 
 
-def _by_power(roles: Iterable[RoleDefinition]) -> tuple[str, ...]:
-    """Role names, the most powerful first: Owner-like (everything and assign), then those that
-    assign roles, then those that act on everything (Contributor-like), then the rest."""
-    def rank(r: RoleDefinition) -> tuple[int, str]:
-        everything = any(p.strip() == "*" for b in r.permissions for p in b.actions)
-        assigns = role_grants(r, ROLE_ASSIGNMENTS_WRITE, False)
-        return (0 if everything and assigns else 1 if assigns else 2 if everything else 3, r.name.lower())
+class _Escalations:
+    """One pass over the assignments of roles that write role assignments or definitions; what
+    depends only on the assignment's scope (the privileged roles assignable there, the assigned
+    custom roles editable there, the deny assignments) is computed once per scope."""
 
-    return tuple(r.name for r in sorted(roles, key=rank))
+    def __init__(self, db: EstateDB):
+        self.db = db
+        self.roles = {(r.role_id or "").lower(): r for r in db.roles()}
+        self.assigners = {g for g, r in self.roles.items() if role_grants(r, ROLE_ASSIGNMENTS_WRITE, False)}
+        self.definers = {g for g, r in self.roles.items() if role_grants(r, ROLE_DEFINITIONS_WRITE, False)}
+        self.keys = {g: tuple(scope_key(s) for s in r.assignable_scopes) for g, r in self.roles.items()}
+        self.privileged = sorted((g for g, r in self.roles.items() if is_privileged(r)),
+                                 key=lambda g: _power(self.roles[g]))
+        self.assigned_custom = sorted(g for (g,) in db.con.execute(
+            "SELECT DISTINCT ra.role_definition_id FROM role_assignments ra JOIN role_definitions rd "
+            "ON rd.id = ra.role_definition_id WHERE rd.type = 'CustomRole'"))
+        self.directory = _Directory(db)
+        self._at: dict[str, tuple[list[str], set[str]]] = {}
+        self._candidates: dict[str, list[str]] = {}
+        self._editable: dict[str, tuple[str, ...]] = {}
+        self._denies: dict[tuple[str, str], list[DenyAssignment]] = {}
+        self._findings: dict[tuple, _Finding] = {}
+
+    def chain(self, scope: str) -> tuple[list[str], set[str]]:
+        k = scope_key(scope)
+        if k not in self._at:
+            chain = self.db.ancestry(scope)
+            self._at[k] = (chain, set(chain))
+        return self._at[k]
+
+    def candidates(self, a_key: str, chain: set[str]) -> list[str]:
+        """Privileged roles (most powerful first) assignable at *a_key* or below it."""
+        if a_key not in self._candidates:
+            below = a_key.rstrip("/") + "/"
+            self._candidates[a_key] = [g for g in self.privileged
+                                       if any(k in chain or k.startswith(below) for k in self.keys[g])]
+        return self._candidates[a_key]
+
+    def editable(self, a_key: str) -> tuple[str, ...]:
+        if a_key not in self._editable:
+            below = a_key.rstrip("/") + "/"
+            self._editable[a_key] = tuple(sorted(
+                self.roles[g].name for g in self.assigned_custom
+                if self.keys[g] and all(k == a_key or k.startswith(below) for k in self.keys[g])))
+        return self._editable[a_key]
+
+    def denies(self, a_key: str, chain: list[str], op: str) -> list[DenyAssignment]:
+        if (a_key, op) not in self._denies:
+            self._denies[(a_key, op)] = _denying(self.db.denies_at(chain), op, False)
+        return self._denies[(a_key, op)]
+
+    def assign_finding(self, a: Assignment, a_key: str, chain: set[str]) -> _Finding:
+        key = (a_key, a.condition, a.principal_id if a.condition else None)
+        if key not in self._findings:
+            self._findings[key] = self._assign_finding(a, self.candidates(a_key, chain))
+        return self._findings[key]
+
+    def _assign_finding(self, a: Assignment, candidates: list[str]) -> _Finding:
+        if a.condition is None:
+            return ("assign-roles", "can assign any role, privileged ones included, to anyone (itself too)",
+                    tuple(self.roles[g].name for g in candidates), ("self", "others"), True)
+        try:
+            cond = parse_condition(a.condition)
+        except ConditionError as e:
+            return ("assign-roles", f"its delegation condition could not be parsed ({e}): not evaluated",
+                    (), ("unknown",), False)
+        allowed: list[str] = []
+        to: set[str] = set()
+        probes = (("self", a.principal_id, a.principal_type or "User"), *_PROBES)
+        try:
+            for guid in candidates:
+                hits = [who for who, pid, ptype in probes if evaluate(
+                    cond, ROLE_ASSIGNMENTS_WRITE, {_DEFINITION_ATTR: [guid], _PRINCIPAL_ATTR: [pid],
+                                                   _TYPE_ATTR: [ptype]})]
+                if hits:
+                    allowed.append(self.roles[guid].name)
+                    to.update(hits)
+        except NotEvaluable as e:
+            return ("assign-roles", f"its delegation condition was not evaluated: {e}", (), ("unknown",), False)
+        if not allowed:
+            return ("assign-roles", "constrained by its condition to roles that are not privileged", (), (), True)
+        return ("assign-roles", "its delegation condition still allows privileged roles", tuple(allowed),
+                tuple(sorted(to, reverse=True)), True)
+
+    def run(self) -> EscalationReport:
+        out: list[Escalation] = []
+        report = EscalationReport(out, _snapshot_info(self.db))
+        for a in self.db.assignments_of_roles(self.assigners | self.definers):
+            role = self.roles[a.role_definition_id]
+            chain_list, chain = self.chain(a.scope)
+            a_key = chain_list[0]
+            found: list[_Finding] = []
+            if a.role_definition_id in self.assigners:
+                found.append(self.assign_finding(a, a_key, chain))
+            if a.role_definition_id in self.definers and (editable := self.editable(a_key)):
+                found.append(("edit-assigned-role", f"can change {len(editable)} custom role(s) that are "
+                              "assigned, widening every assignment of them", editable, ("holders of those roles",),
+                              True))
+            found = [f for f in found if f[2] or not f[4]]
+            if not found:
+                continue
+            for pid, via in self.directory.holders(a.principal_id):
+                ptype, name = self.directory.describe(pid, a.principal_type if pid == a.principal_id else "")
+                groups = self.directory.groups_of(pid)
+                for kind, detail, granted_roles, to, evaluated in found:
+                    op = ROLE_ASSIGNMENTS_WRITE if kind == "assign-roles" else ROLE_DEFINITIONS_WRITE
+                    if any(_deny_applies(d, a_key, pid, groups) for d in self.denies(a_key, chain_list, op)):
+                        continue
+                    grant = Grant(pid, ptype, name, role.name, a.role_definition_id, a.id, a.scope, via,
+                                  a.condition, a.eligible, None, self.directory.names(via))
+                    out.append(Escalation(kind, grant, detail, granted_roles, to, evaluated))
+        out.sort(key=lambda e: (e.grant.principal_name.lower() or "~", e.grant.principal_id, e.kind,
+                                e.grant.assignment_id))
+        return report
+
+
+def _power(r: RoleDefinition) -> tuple[int, str]:
+    """Sort key, the most powerful first: Owner-like (everything and assign), then those that assign
+    roles, then those that act on everything (Contributor-like), then the rest."""
+    everything = any(p.strip() == "*" for b in r.permissions for p in b.actions)
+    assigns = role_grants(r, ROLE_ASSIGNMENTS_WRITE, False)
+    return (0 if everything and assigns else 1 if assigns else 2 if everything else 3, r.name.lower())
