@@ -236,6 +236,9 @@ def who_can(db: EstateDB, operation: str, scope: str, catalog: Catalog | None = 
             (out.denied if deny else out.eligible if a.eligible else out.grants).append(g)
     for lst in (out.grants, out.eligible, out.denied):
         lst.sort(key=_grant_order)
+    if db.meta.get("groups_read") is False and any(g.principal_type == "Group" for g in out.grants + out.eligible):
+        out.notes.append("group memberships were not read (snapshot --groups): the members of the groups "
+                         "listed here can too, and are not listed")
     return out
 
 

@@ -26,11 +26,27 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rbactool.errors import AzureOperationError
-from rbactool.estate import Assignment, DenyAssignment, Estate, Gap, Principal, ScopeNode, role_guid, scope_key
+from rbactool.estate import (
+    EVERYONE,
+    Assignment,
+    DenyAssignment,
+    Estate,
+    Gap,
+    Principal,
+    ScopeNode,
+    role_guid,
+    scope_key,
+)
 from rbactool.model import Permission, RoleDefinition
 from rbactool.scopes import MANAGEMENT_GROUP, ROOT, SUBSCRIPTION
 
-__all__ = ["API_VERSIONS", "EstateReader", "take_snapshot"]
+__all__ = ["API_VERSIONS", "EstateReader", "take_snapshot", "MAX_GROUPS"]
+
+#: Groups whose members a snapshot reads at most (nested groups included); more is a gap.
+MAX_GROUPS = 50_000
+_GRAPH_TYPES = {"#microsoft.graph.user": "User", "#microsoft.graph.group": "Group",
+                "#microsoft.graph.serviceprincipal": "ServicePrincipal", "#microsoft.graph.device": "Device",
+                "#microsoft.graph.directoryobjectpartnerreference": "ForeignGroup"}
 
 API_VERSIONS = {
     "subscriptions": "2022-12-01",
@@ -53,6 +69,11 @@ class EstateReader(Protocol):
     def list_role_definitions(self, scope: str, filter: str | None = None) -> list[RoleDefinition]: ...  # noqa: A002
 
     def list_role_assignments(self, scope: str, filter: str | None = None) -> list: ...  # noqa: A002
+
+    # Microsoft Graph (with --groups)
+    def graph_objects(self, ids: Sequence[str]) -> list[dict]: ...
+
+    def graph_members(self, group_id: str) -> list[dict]: ...
 
 
 @dataclass
@@ -158,9 +179,57 @@ def _subscription(c: _Collector, reader: EstateReader, scope: str, seen: dict[st
         c.progress(scope)
 
 
+def _graph_kind(obj: dict) -> tuple[str, str]:
+    kind = _GRAPH_TYPES.get(str(obj.get("@odata.type", "")).lower(), "")
+    name = obj.get("displayName") or obj.get("userPrincipalName") or obj.get("appDisplayName") or ""
+    return kind, str(name)
+
+
+def _directory(c: _Collector, reader: EstateReader, principals: dict[str, str]) -> None:
+    """Names and types of the principals (``directoryObjects/getByIds``, 1,000 at a time), and the
+    direct members of every group among them, nested groups followed (``groups/{id}/members``)."""
+    est = c.estate
+    known: dict[str, tuple[str, str]] = {}
+
+    def resolve(ids: list[str]) -> None:
+        for i in range(0, len(ids), 1000):
+            chunk = ids[i:i + 1000]
+            for obj in _read(c, "graph", "directoryObjects/getByIds", lambda chunk=chunk: reader.graph_objects(chunk),
+                             []):
+                if obj.get("id"):
+                    known[str(obj["id"]).lower()] = _graph_kind(obj)
+
+    resolve(sorted(principals))
+    queue = [pid for pid in sorted(principals) if (known.get(pid, ("",))[0] or principals[pid]) == "Group"]
+    seen = set(queue)
+    new: set[str] = set()
+    while queue:
+        gid = queue.pop(0)
+        if len(seen) > MAX_GROUPS:
+            c.gap(gid, "groups/members", AzureOperationError(f"more than {MAX_GROUPS:,} groups: members not read"))
+            break
+        for m in _read(c, gid, "groups/members", lambda gid=gid: reader.graph_members(gid), []):
+            mid = str(m.get("id", "")).lower()
+            if not mid:
+                continue
+            est.members.append((gid, mid))
+            kind, name = _graph_kind(m)
+            if kind:
+                known.setdefault(mid, (kind, name))
+            elif mid not in known:
+                new.add(mid)
+            if (known.get(mid, ("",))[0]) == "Group" and mid not in seen:
+                seen.add(mid)
+                queue.append(mid)
+    resolve(sorted(new - set(known)))
+    est.principals = [Principal(pid, known.get(pid, ("", ""))[0] or principals.get(pid, ""),
+                                known.get(pid, ("", ""))[1])
+                      for pid in sorted(set(principals) | set(known))]
+
+
 def take_snapshot(reader_for: Callable[[], EstateReader], *, subscriptions: Sequence[str] = (),
                   management_groups: Sequence[str] = (), tenant: str | None = None, cloud: str = "",
-                  endpoint: str = "", parallelism: int = 8, at_scope: str | None = None,
+                  endpoint: str = "", parallelism: int = 8, at_scope: str | None = None, groups: bool = False,
                   progress: Callable[[str], None] | None = None) -> Estate:
     """Read the estate visible through *reader_for()* (one reader per worker thread). *at_scope*:
     only what applies at that one scope (its ancestry, ``atScope()``), for ``who-can --live``."""
@@ -210,6 +279,13 @@ def take_snapshot(reader_for: Callable[[], EstateReader], *, subscriptions: Sequ
     types: dict[str, str] = {}
     for a in est.assignments:
         types.setdefault(a.principal_id, a.principal_type)
+    for d in est.denies:
+        for pid in (*d.principals, *d.exclude_principals):
+            if pid != EVERYONE:
+                types.setdefault(pid, "")
     est.principals = [Principal(pid, t) for pid, t in sorted(types.items())]
+    est.meta["groups_read"] = groups
+    if groups:
+        _directory(c, reader, types)
     est.gaps.sort(key=lambda g: (g.scope.lower(), g.api))
     return est

@@ -18,10 +18,12 @@ from rbactool.commands.azure_options import connection, connection_options
               help="A subscription to read (repeatable; default: every subscription the credential can see).")
 @click.option("--management-group", "-m", "management_groups", multiple=True, metavar="ID",
               help="Also read what is assigned at this management group itself (repeatable).")
+@click.option("--groups", is_flag=True, help="Also read principals' names and group memberships from Microsoft "
+              "Graph (needs Directory.Read.All or GroupMember.Read.All + User.Read.All + Application.Read.All).")
 @click.option("--parallelism", type=click.IntRange(1, 32), default=8, show_default=True,
               help="Scopes read at once.")
 @connection_options
-def snapshot_command(output, subscriptions, management_groups, parallelism, cloud, arm_endpoint, ca_bundle,
+def snapshot_command(output, subscriptions, management_groups, groups, parallelism, cloud, arm_endpoint, ca_bundle,
                      retry_timeout):
     """Read role definitions, role assignments (management groups, subscriptions, resource groups,
     resources), deny assignments, PIM eligible assignments and the management-group hierarchy into
@@ -39,7 +41,7 @@ def snapshot_command(output, subscriptions, management_groups, parallelism, clou
             click.echo(f"\rread {done[0]} scope(s)", err=True, nl=False)
 
     estate = azure.snapshot(subscriptions=subscriptions, management_groups=management_groups,
-                            parallelism=parallelism, progress=progress)
+                            parallelism=parallelism, groups=groups, progress=progress)
     if sys.stderr.isatty() and done[0]:
         click.echo(err=True)
     api.write_snapshot(estate, output)
