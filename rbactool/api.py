@@ -701,12 +701,15 @@ class Azure:
 
     def snapshot(self, *, subscriptions: Sequence[str] = (), management_groups: Sequence[str] = (),
                  parallelism: int = 8, at_scope: str | None = None, groups: bool = False,
-                 progress: Callable[[str], None] | None = None) -> Estate:
+                 source: str = "arm", progress: Callable[[str], None] | None = None) -> Estate:
         """Read the estate (every subscription the credential can see, or those given; the
         management-group hierarchy; definitions, assignments, deny assignments, PIM eligibility)
         into an ``Estate`` for ``write_snapshot``. What cannot be read is recorded as a gap.
         *at_scope*: only what applies at that scope (the reads ``who_can_live`` needs); *groups*:
-        also principals' names and types and group memberships from Microsoft Graph."""
+        also principals' names and types and group memberships from Microsoft Graph; *source*:
+        ``"arm"`` (per subscription) or ``"resource-graph"`` (assignments, definitions and the
+        hierarchy tenant-wide from Azure Resource Graph; deny assignments and PIM eligibility from
+        ARM, which Resource Graph does not hold)."""
         from rbactool.snapshot import take_snapshot
 
         tenant = None
@@ -716,7 +719,8 @@ class Azure:
             tenant = None
         return take_snapshot(self.pool, subscriptions=subscriptions, management_groups=management_groups,
                              tenant=tenant, cloud=self.conn.cloud.name, endpoint=self.conn.endpoint,
-                             parallelism=parallelism, at_scope=at_scope, groups=groups, progress=progress)
+                             parallelism=parallelism, at_scope=at_scope, groups=groups, source=source,
+                             progress=progress)
 
     def who_can_live(self, operation: str, scope: str, *, catalog: Catalog | None = None) -> WhoCan:
         """``who_can`` answered from Azure directly for one scope: it reads only what applies there

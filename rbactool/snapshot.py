@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from rbactool.errors import AzureOperationError
+from rbactool.errors import AzureOperationError, InputError
 from rbactool.estate import (
     EVERYONE,
     Assignment,
@@ -74,6 +74,9 @@ class EstateReader(Protocol):
     def graph_objects(self, ids: Sequence[str]) -> list[dict]: ...
 
     def graph_members(self, group_id: str) -> list[dict]: ...
+
+    # Azure Resource Graph (--source resource-graph): one page of a query
+    def resource_graph(self, query: str, subscriptions: Sequence[str], skip_token: str | None) -> dict: ...
 
 
 @dataclass
@@ -227,10 +230,77 @@ def _directory(c: _Collector, reader: EstateReader, principals: dict[str, str]) 
                       for pid in sorted(set(principals) | set(known))]
 
 
+ARG_QUERIES = {
+    "roleAssignments": "authorizationresources | where type =~ 'microsoft.authorization/roleassignments'",
+    "roleDefinitions": "authorizationresources | where type =~ 'microsoft.authorization/roledefinitions'",
+    "managementGroups": "resourcecontainers | where type =~ 'microsoft.management/managementgroups'",
+    "subscriptions": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions'",
+}
+MAX_ARG_PAGES = 100_000
+
+
+def _arg_rows(c: _Collector, reader: EstateReader, what: str, subscriptions: Sequence[str]) -> list[dict]:
+    """Every row of one Resource Graph query, page by page (``$skipToken``)."""
+    rows: list[dict] = []
+    token: str | None = None
+    for _ in range(MAX_ARG_PAGES):
+        page = _read(c, "/", f"resourceGraph:{what}", lambda token=token: reader.resource_graph(
+            ARG_QUERIES[what], subscriptions, token), None)
+        if page is None:
+            return rows
+        data = page.get("data")
+        rows += data if isinstance(data, list) else []
+        token = page.get("$skipToken")
+        if not token:
+            break
+    return rows
+
+
+def _from_resource_graph(c: _Collector, reader: EstateReader, subs: list[str], seen: dict[str, dict]) -> list[str]:
+    """Role assignments and definitions, management groups and subscriptions from Resource Graph
+    (tenant-wide unless *subs*); returns the subscriptions found. Resource Graph holds no deny
+    assignments and no PIM eligibility: those are read from ARM afterwards, per subscription."""
+    from rbactool.model import role_from_dict
+
+    est = c.estate
+    for row in _arg_rows(c, reader, "managementGroups", subs):
+        p = row.get("properties") or {}
+        chain = (p.get("details") or {}).get("managementGroupAncestorsChain") or []
+        parent = f"{MG_PREFIX}{chain[0]['name']}" if chain and chain[0].get("name") else "/"
+        est.scopes.append(ScopeNode(row.get("id", ""), MANAGEMENT_GROUP, parent, p.get("displayName") or ""))
+    found: list[str] = []
+    for row in _arg_rows(c, reader, "subscriptions", subs):
+        p = row.get("properties") or {}
+        chain = p.get("managementGroupAncestorsChain") or []
+        sub = str(row.get("subscriptionId") or row.get("id", "").rsplit("/", 1)[-1])
+        parent = f"{MG_PREFIX}{chain[0]['name']}" if chain and chain[0].get("name") else "/"
+        est.scopes.append(ScopeNode(f"/subscriptions/{sub}", SUBSCRIPTION, parent, row.get("name") or sub))
+        found.append(sub)
+    for row in _arg_rows(c, reader, "roleDefinitions", subs):
+        doc = {"id": row.get("id"), "name": row.get("name"), "type": "Microsoft.Authorization/roleDefinitions",
+               "properties": row.get("properties") or {}}
+        try:
+            role = role_from_dict(doc, source="resource-graph")
+        except InputError as e:
+            c.gap(str(row.get("id", "")), "resourceGraph:roleDefinitions", AzureOperationError(str(e)))
+            continue
+        seen["roles"].setdefault((role.role_id or "").lower(), role)
+    for row in _arg_rows(c, reader, "roleAssignments", subs):
+        p = row.get("properties") or {}
+        aid = str(row.get("id", ""))
+        seen["assignments"].setdefault(aid.lower(), Assignment(
+            id=aid, scope=p.get("scope") or aid.split("/providers/Microsoft.Authorization")[0],
+            role_definition_id=role_guid(str(p.get("roleDefinitionId", ""))),
+            principal_id=str(p.get("principalId", "")).lower(), principal_type=p.get("principalType") or "",
+            condition=p.get("condition"), condition_version=p.get("conditionVersion"),
+            description=p.get("description") or ""))
+    return found
+
+
 def take_snapshot(reader_for: Callable[[], EstateReader], *, subscriptions: Sequence[str] = (),
                   management_groups: Sequence[str] = (), tenant: str | None = None, cloud: str = "",
                   endpoint: str = "", parallelism: int = 8, at_scope: str | None = None, groups: bool = False,
-                  progress: Callable[[str], None] | None = None) -> Estate:
+                  source: str = "arm", progress: Callable[[str], None] | None = None) -> Estate:
     """Read the estate visible through *reader_for()* (one reader per worker thread). *at_scope*:
     only what applies at that one scope (its ancestry, ``atScope()``), for ``who-can --live``."""
     reader = reader_for()
@@ -240,6 +310,13 @@ def take_snapshot(reader_for: Callable[[], EstateReader], *, subscriptions: Sequ
     c = _Collector(est, threading.Lock(), progress)
     est.scopes.append(ScopeNode("/", ROOT, None, "root"))
     subs = list(subscriptions)
+    seen: dict[str, dict] = {"roles": {}, "assignments": {}, "denies": {}}
+    if source == "resource-graph":
+        est.meta["source"] = "resource-graph"
+        subs = _from_resource_graph(c, reader, subs, seen) or subs
+        scopes = [f"/subscriptions/{s}" for s in subs] + [f"{MG_PREFIX}{m}" for m in management_groups]
+        _each(reader_for, scopes, parallelism, lambda r, i, scope: _arm_only(c, r, scope, seen))
+        return _finish(c, est, seen, reader, groups)
     if not subs:
         found = _read(c, "/", "subscriptions", lambda: reader.get_collection(
             "/subscriptions", API_VERSIONS["subscriptions"]), [])
@@ -252,20 +329,45 @@ def take_snapshot(reader_for: Callable[[], EstateReader], *, subscriptions: Sequ
     for sub in subs:
         est.scopes.append(ScopeNode(f"/subscriptions/{sub}", SUBSCRIPTION,
                                     parents.get(scope_key(f"/subscriptions/{sub}"), root_mg), sub))
-    seen: dict[str, dict] = {"roles": {}, "assignments": {}, "denies": {}}
     scopes = [f"/subscriptions/{s}" for s in subs] + [f"{MG_PREFIX}{m}" for m in management_groups]
     if at_scope is not None:
         scopes = [at_scope]
+    _each(reader_for, scopes, parallelism, lambda r, i, scope: _subscription(
+        c, r, scope, seen, builtins=i == 0, at_scope=at_scope is not None))
+    return _finish(c, est, seen, reader, groups)
+
+
+def _each(reader_for: Callable[[], EstateReader], scopes: Sequence[str], parallelism: int,
+          fn: Callable[[EstateReader, int, str], None]) -> None:
+    """fn(reader, index, scope) for every scope, concurrently (bounded), one reader per thread."""
     local = threading.local()
 
     def work(i_scope: tuple[int, str]) -> None:
         if not hasattr(local, "reader"):
             local.reader = reader_for()
-        i, scope = i_scope
-        _subscription(c, local.reader, scope, seen, builtins=i == 0, at_scope=at_scope is not None)
+        fn(local.reader, *i_scope)
 
     with ThreadPoolExecutor(max_workers=max(1, min(parallelism, 32))) as pool:
         list(pool.map(work, enumerate(scopes)))
+
+
+def _arm_only(c: _Collector, reader: EstateReader, scope: str, seen: dict[str, dict]) -> None:
+    """What Resource Graph does not hold, from ARM: deny assignments and PIM eligibility."""
+    denies = _read(c, scope, "denyAssignments", lambda: reader.get_collection(
+        f"{scope}/providers/Microsoft.Authorization/denyAssignments", API_VERSIONS["denyAssignments"]), [])
+    eligible = _read(c, scope, "roleEligibilityScheduleInstances", lambda: reader.get_collection(
+        f"{scope}/providers/Microsoft.Authorization/roleEligibilityScheduleInstances",
+        API_VERSIONS["roleEligibilityScheduleInstances"]), [])
+    with c.lock:
+        for d in denies:
+            seen["denies"].setdefault(str(d.get("id", "")).lower(), _deny(d))
+        for e in eligible:
+            seen["assignments"].setdefault(str(e.get("id", "")).lower(), _eligible(e))
+    if c.progress:
+        c.progress(scope)
+
+
+def _finish(c: _Collector, est: Estate, seen: dict[str, dict], reader: EstateReader, groups: bool) -> Estate:
     if not any(not r.is_custom for r in seen["roles"].values()):
         # no built-in role could be read: use rbactool's offline copy (and say so)
         from rbactool.builtins import load_builtin_roles

@@ -20,10 +20,13 @@ from rbactool.commands.azure_options import connection, connection_options
               help="Also read what is assigned at this management group itself (repeatable).")
 @click.option("--groups", is_flag=True, help="Also read principals' names and group memberships from Microsoft "
               "Graph (needs Directory.Read.All or GroupMember.Read.All + User.Read.All + Application.Read.All).")
+@click.option("--source", type=click.Choice(["arm", "resource-graph"]), default="arm", show_default=True,
+              help="arm: per subscription; resource-graph: tenant-wide through Azure Resource Graph (deny "
+              "assignments and PIM eligibility still from ARM).")
 @click.option("--parallelism", type=click.IntRange(1, 32), default=8, show_default=True,
               help="Scopes read at once.")
 @connection_options
-def snapshot_command(output, subscriptions, management_groups, groups, parallelism, cloud, arm_endpoint, ca_bundle,
+def snapshot_command(output, subscriptions, management_groups, groups, source, parallelism, cloud, arm_endpoint, ca_bundle,
                      retry_timeout):
     """Read role definitions, role assignments (management groups, subscriptions, resource groups,
     resources), deny assignments, PIM eligible assignments and the management-group hierarchy into
@@ -41,7 +44,8 @@ def snapshot_command(output, subscriptions, management_groups, groups, paralleli
             click.echo(f"\rread {done[0]} scope(s)", err=True, nl=False)
 
     estate = azure.snapshot(subscriptions=subscriptions, management_groups=management_groups,
-                            parallelism=parallelism, groups=groups, progress=progress)
+                            parallelism=parallelism, groups=groups, source=source,
+                            progress=progress)
     if sys.stderr.isatty() and done[0]:
         click.echo(err=True)
     api.write_snapshot(estate, output)
