@@ -26,8 +26,8 @@ from rbactool.commands.azure_options import connection, connection_options
 @click.option("--parallelism", type=click.IntRange(1, 32), default=8, show_default=True,
               help="Scopes read at once.")
 @connection_options
-def snapshot_command(output, subscriptions, management_groups, groups, source, parallelism, cloud, arm_endpoint, ca_bundle,
-                     retry_timeout):
+def snapshot_command(output, subscriptions, management_groups, groups, source, parallelism, cloud, arm_endpoint,
+                     ca_bundle, retry_timeout):
     """Read role definitions, role assignments (management groups, subscriptions, resource groups,
     resources), deny assignments, PIM eligible assignments and the management-group hierarchy into
     one SQLite file for `who-can`, `access` and `escalations` (schema: docs/snapshot.md). Scopes or
