@@ -164,22 +164,12 @@ def _subscription(c: _Collector, reader: EstateReader, scope: str, seen: dict[st
         scope, None if builtins else "type eq 'CustomRole'"), [])
     assignments = _read(c, scope, "roleAssignments", lambda: reader.list_role_assignments(
         scope, "atScope()" if at_scope else None), [])
-    denies = _read(c, scope, "denyAssignments", lambda: reader.get_collection(
-        f"{scope}/providers/Microsoft.Authorization/denyAssignments", API_VERSIONS["denyAssignments"], only), [])
-    eligible = _read(c, scope, "roleEligibilityScheduleInstances", lambda: reader.get_collection(
-        f"{scope}/providers/Microsoft.Authorization/roleEligibilityScheduleInstances",
-        API_VERSIONS["roleEligibilityScheduleInstances"], only), [])
     with c.lock:
         for r in roles:
             seen["roles"].setdefault((r.role_id or "").lower(), r)
         for a in assignments:
             seen["assignments"].setdefault(a.id.lower(), _active(a))
-        for d in denies:
-            seen["denies"].setdefault(str(d.get("id", "")).lower(), _deny(d))
-        for e in eligible:
-            seen["assignments"].setdefault(str(e.get("id", "")).lower(), _eligible(e))
-    if c.progress:
-        c.progress(scope)
+    _arm_only(c, reader, scope, seen, only)
 
 
 def _graph_kind(obj: dict) -> tuple[str, str]:
@@ -351,13 +341,14 @@ def _each(reader_for: Callable[[], EstateReader], scopes: Sequence[str], paralle
         list(pool.map(work, enumerate(scopes)))
 
 
-def _arm_only(c: _Collector, reader: EstateReader, scope: str, seen: dict[str, dict]) -> None:
+def _arm_only(c: _Collector, reader: EstateReader, scope: str, seen: dict[str, dict],
+              only: dict[str, str] | None = None) -> None:
     """What Resource Graph does not hold, from ARM: deny assignments and PIM eligibility."""
     denies = _read(c, scope, "denyAssignments", lambda: reader.get_collection(
-        f"{scope}/providers/Microsoft.Authorization/denyAssignments", API_VERSIONS["denyAssignments"]), [])
+        f"{scope}/providers/Microsoft.Authorization/denyAssignments", API_VERSIONS["denyAssignments"], only), [])
     eligible = _read(c, scope, "roleEligibilityScheduleInstances", lambda: reader.get_collection(
         f"{scope}/providers/Microsoft.Authorization/roleEligibilityScheduleInstances",
-        API_VERSIONS["roleEligibilityScheduleInstances"]), [])
+        API_VERSIONS["roleEligibilityScheduleInstances"], only), [])
     with c.lock:
         for d in denies:
             seen["denies"].setdefault(str(d.get("id", "")).lower(), _deny(d))
