@@ -149,19 +149,41 @@ class RoleAssignmentRecord:
 
 @dataclass(frozen=True)
 class Principal:
+    """One directory object: what ARM checks principals against and what the Graph stand-in serves."""
+
     object_id: str
     type: str
     display_name: str = ""
-    #: wall-clock time from which the directory knows it
+    #: wall-clock time from which ARM knows it (Graph sees it at once, as in Azure)
     visible_at: float = 0.0
+    #: users: the sign-in name (default ``{object id}@emulator.invalid``)
+    user_principal_name: str | None = None
+    #: service principals: the application (client) id (default: derived from the object id)
+    app_id: str | None = None
+    #: service principals: extra names besides the app id (identifier URIs)
+    service_principal_names: tuple[str, ...] = ()
+    #: groups: object ids of the direct members (users, service principals, groups, devices)
+    members: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {"objectId": self.object_id, "type": self.type, "displayName": self.display_name,
-                "visibleAt": self.visible_at}
+        out: dict = {"objectId": self.object_id, "type": self.type, "displayName": self.display_name,
+                     "visibleAt": self.visible_at}
+        if self.user_principal_name is not None:
+            out["userPrincipalName"] = self.user_principal_name
+        if self.app_id is not None:
+            out["appId"] = self.app_id
+        if self.service_principal_names:
+            out["servicePrincipalNames"] = list(self.service_principal_names)
+        if self.type in ("Group", "ForeignGroup"):
+            out["members"] = list(self.members)
+        return out
 
     @classmethod
     def from_json(cls, d: dict) -> Principal:
-        return cls(d["objectId"], d["type"], d.get("displayName") or "", float(d.get("visibleAt", 0.0)))
+        return cls(d["objectId"], d["type"], d.get("displayName") or "", float(d.get("visibleAt", 0.0)),
+                   d.get("userPrincipalName"), d.get("appId"),
+                   tuple(str(n) for n in d.get("servicePrincipalNames") or ()),
+                   tuple(str(m) for m in d.get("members") or ()))
 
 
 @dataclass(frozen=True)
@@ -239,7 +261,9 @@ class State:
             raise ValueError(f"schema_version {doc.get('schema_version')!r} is not supported (want 1)")
         roles = [RoleDefinitionRecord.from_json(r) for r in doc["customRoles"]]
         assignments = [RoleAssignmentRecord.from_json(a) for a in doc["assignments"]]
-        principals = [Principal.from_json(p) for p in doc["principals"]]
+        from rbactool.emulator.directory import principal_from_json  # directory imports this module
+
+        principals = [principal_from_json(p) for p in doc["principals"]]
         grants = {
             k.lower(): tuple(CallerGrant(g["role"], g["scope"]) for g in v)
             for k, v in doc.get("callerGrants", {}).items()
