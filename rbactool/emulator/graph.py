@@ -292,7 +292,7 @@ def _page(call: GraphCall, version: str, context: str, items: list[dict[str, Any
         params = [(spelling.get(k, k), v) for k, v in call.query.items() if k != "$skiptoken"]
         params.append(("$skiptoken", str(start + size)))
         out["@odata.nextLink"] = (f"{call.base_url}{PREFIX}/{version}/{path}?"
-                                  f"{urlencode(params, quote_via=quote, safe='')}")
+                                  f"{urlencode(params, quote_via=quote, safe='$')}")
     return Response(200, out)
 
 
