@@ -204,3 +204,25 @@ def test_try_az_script_runs(az_exe, tmp_path):
     assert "ada@contoso.example" in r.stdout and "Platform team" in r.stdout
     guard_log = tmp_path / "net-guard.log"
     assert not guard_log.exists(), guard_log.read_text()
+
+
+def test_the_docs_recipe_runs_copy_paste(emulator, az_exe, tmp_path):
+    """The sh block of docs/emulator.md's "The Azure CLI against the emulator", as written."""
+    doc = (REPO / "docs" / "emulator.md").read_text()
+    section = doc[doc.index("## The Azure CLI against the emulator"):]
+    block = section[section.index("```sh\n") + 6:section.index("\n```", section.index("```sh\n"))]
+    env = az_env(tmp_path, "")
+    for key in ("AZURE_CONFIG_DIR", "AZURE_CORE_COLLECT_TELEMETRY", "AZURE_CORE_INSTANCE_DISCOVERY",
+                "REQUESTS_CA_BUNDLE", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"):
+        env.pop(key)  # the recipe sets these itself
+    env.update(emulator.env(), PATH=f"{az_exe.parent}{os.pathsep}{env['PATH']}", TMPDIR=str(tmp_path))
+    r = subprocess.run(["bash", "-euo", "pipefail", "-c", block], env=env, cwd=tmp_path, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "ada@contoso.example" in r.stdout and "Platform team" in r.stdout
+    assert emulator.state()["customRoles"] == [] and emulator.state()["assignments"] == []
+    puts = [e for e in emulator.requests(method="PUT") if "roleAssignments" in e["path"]]
+    assert [e["status"] for e in puts] == [201, 201, 201]
+    assert any(e["path"] == "/msgraph/v1.0/directoryObjects/getByIds" for e in emulator.requests())
+    guard_log = tmp_path / "net-guard.log"
+    assert not guard_log.exists(), guard_log.read_text()
