@@ -35,7 +35,7 @@ from rbactool.emulator.config import SUPPORTED_API_VERSIONS, EmulatorConfig, che
 from rbactool.emulator.faults import FaultRule, Faults, Throttle
 from rbactool.emulator.persist import PersistError, save_state
 from rbactool.emulator.routing import Call, Response, normalise_path, parse_request_scope, split_arm_path
-from rbactool.emulator.state import CallerGrant, Principal, State
+from rbactool.emulator.state import CallerGrant, Principal, State, make_principal
 from rbactool.errors import InputError
 from rbactool.readers import decode_text, loads_json
 from rbactool.scopes import is_guid
@@ -317,7 +317,7 @@ class App:
             delay = self.state.config.principal_visibility_delay_s if visible_after_s is None else visible_after_s
             if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
                 raise ValueError("visibleAfterS must be a non-negative number of seconds")
-            p = directory.make_principal(
+            p = make_principal(
                 object_id, type, display_name, self.now() + float(delay), user_principal_name=user_principal_name,
                 app_id=app_id, service_principal_names=service_principal_names, members=members)
             self.state.principals[object_id.lower()] = p

@@ -1,9 +1,10 @@
-"""The emulator's principal directory: checking seeded principals, Graph-style defaults, group membership.
+"""The emulator's principal directory: Graph-style defaults and group membership.
 
 ARM's principal checks (``PrincipalNotFound``, ``UnmatchedPrincipalType``), ``assignedTo()`` and the
 Microsoft Graph stand-in (:mod:`rbactool.emulator.graph`) all read the same directory
-(``State.principals``). Group membership is a list of direct member object ids per group;
-transitive membership is computed here, cycle-safe, in time linear in the directory's size.
+(``State.principals``; ``state.make_principal`` checks what is seeded). Group membership is a list
+of direct member object ids per group; transitive membership is computed here, cycle-safe, in time
+linear in the directory's size.
 """
 
 from __future__ import annotations
@@ -11,87 +12,11 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Mapping
-from typing import Any
 
-from rbactool.emulator.state import PRINCIPAL_TYPES, Principal
-from rbactool.scopes import is_guid
+from rbactool.emulator.state import GROUP_TYPES, Principal, member_ids
 
-GROUP_TYPES = ("Group", "ForeignGroup")
-MAX_NAME = 1024
-MAX_NAMES = 1000
-MAX_MEMBERS = 100_000
 #: app ids of service principals seeded without one: stable, derived from the object id
 _APP_NAMESPACE = uuid.UUID("1b6f0c8e-2f7d-4c55-9d0e-7262616374a9")
-
-
-def canonical_type(value: Any) -> str:
-    canonical = {t.lower(): t for t in PRINCIPAL_TYPES}.get(str(value).lower())
-    if canonical is None:
-        raise ValueError(f"principal type must be one of {', '.join(PRINCIPAL_TYPES)}, got {value!r}")
-    return canonical
-
-
-def _text(value: Any, what: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME:
-        raise ValueError(f"principal {what} must be a non-empty string of at most {MAX_NAME} characters")
-    return value
-
-
-def _texts(value: Any, what: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str) or not isinstance(value, (list, tuple)) or len(value) > MAX_NAMES:
-        raise ValueError(f"principal {what} must be a list of at most {MAX_NAMES} strings")
-    return tuple(_text(v, what) or "" for v in value)
-
-
-def member_ids(value: Any, group: str) -> tuple[str, ...]:
-    """Direct members as given (GUIDs, duplicates dropped, first spelling kept); ValueError otherwise."""
-    if value is None:
-        return ()
-    if isinstance(value, str) or not isinstance(value, (list, tuple)) or len(value) > MAX_MEMBERS:
-        raise ValueError(f"group members must be a list of at most {MAX_MEMBERS} object ids")
-    out: dict[str, str] = {}
-    for m in value:
-        if not isinstance(m, str) or not is_guid(m):
-            raise ValueError(f"group member must be an object id (GUID), got {str(m)[:60]!r}")
-        if m.lower() == group.lower():
-            raise ValueError(f"group {group} cannot be a member of itself")
-        out.setdefault(m.lower(), m)
-    return tuple(out.values())
-
-
-def make_principal(object_id: Any, type: Any = "User", display_name: Any = "",  # noqa: A002
-                   visible_at: float = 0.0, *, user_principal_name: Any = None, app_id: Any = None,
-                   service_principal_names: Any = None, members: Any = None) -> Principal:
-    """A checked directory object (ValueError naming the bad field)."""
-    if not isinstance(object_id, str) or not is_guid(object_id):
-        raise ValueError(f"principal object id must be a GUID, got {str(object_id)[:60]!r}")
-    kind = canonical_type(type)
-    if display_name is None:
-        display_name = ""
-    if not isinstance(display_name, str) or len(display_name) > MAX_NAME:
-        raise ValueError(f"principal displayName must be a string of at most {MAX_NAME} characters")
-    upn = _text(user_principal_name, "userPrincipalName")
-    app = _text(app_id, "appId")
-    spns = _texts(service_principal_names, "servicePrincipalNames")
-    if upn is not None and kind != "User":
-        raise ValueError("userPrincipalName is only for principals of type User")
-    if (app is not None or spns) and kind != "ServicePrincipal":
-        raise ValueError("appId and servicePrincipalNames are only for principals of type ServicePrincipal")
-    if members is not None and kind not in GROUP_TYPES:
-        raise ValueError("members are only for principals of type Group")
-    return Principal(object_id, kind, display_name, float(visible_at), upn, app, spns,
-                     member_ids(members, object_id))
-
-
-def principal_from_json(d: Mapping[str, Any]) -> Principal:
-    """A persisted principal (``Principal.to_json``), checked like a seeded one."""
-    return make_principal(d["objectId"], d["type"], d.get("displayName") or "", float(d.get("visibleAt", 0.0)),
-                          user_principal_name=d.get("userPrincipalName"), app_id=d.get("appId"),
-                          service_principal_names=d.get("servicePrincipalNames"), members=d.get("members"))
 
 
 # ------------------------------------------------------------------------ Graph-style defaults
