@@ -226,3 +226,24 @@ def test_the_docs_recipe_runs_copy_paste(emulator, az_exe, tmp_path):
     assert any(e["path"] == "/msgraph/v1.0/directoryObjects/getByIds" for e in emulator.requests())
     guard_log = tmp_path / "net-guard.log"
     assert not guard_log.exists(), guard_log.read_text()
+
+
+def test_az_ad_reads_the_directory(emulator, az_exe, tmp_path):
+    """az ad user/sp/group show and group membership, answered by the Graph stand-in."""
+    az = Az(az_exe, az_env(tmp_path, emulator.ca_path))
+    az.run("cloud", "register", "-n", "RbactoolEmulator", "--endpoint-resource-manager", emulator.base_url + "/")
+    az.run("cloud", "set", "-n", "RbactoolEmulator")
+    az.run("login", "--service-principal", "-u", "az-test-client", "-p", "s", "--tenant", emulator.tenant_id)
+    emulator.add_principal(ADA, "User", "Ada Lovelace", user_principal_name="ada@contoso.example")
+    emulator.add_principal(BOT, "ServicePrincipal", "deploy-bot", app_id=BOT_APP)
+    emulator.add_principal(TEAM, "Group", "Platform team", members=[ADA, BOT])
+    assert az.json("ad", "user", "show", "--id", "ada@contoso.example")["id"] == ADA
+    assert az.json("ad", "sp", "show", "--id", BOT_APP)["id"] == BOT
+    assert az.json("ad", "group", "show", "--group", "Platform team")["id"] == TEAM
+    assert sorted(m["id"] for m in az.json("ad", "group", "member", "list", "--group", "Platform team")) == [ADA, BOT]
+    assert az.json("ad", "group", "member", "check", "--group", TEAM, "--member-id", ADA) == {"value": True}
+    assert [g["id"] for g in az.json("ad", "user", "get-member-groups", "--id", ADA)] == [TEAM]
+    r = az.run("ad", "group", "show", "--group", "77777777-7777-4777-8777-777777777777", expect_rc=3)
+    assert "does not exist" in r.stderr
+    guard_log = tmp_path / "net-guard.log"
+    assert not guard_log.exists(), guard_log.read_text()
