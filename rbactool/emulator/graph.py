@@ -59,6 +59,7 @@ COLLECTIONS = {
     "devices": ("devices", ("Device",), "microsoft.graph.device"),
     "directoryobjects": ("directoryObjects", tuple(ODATA_TYPE), "microsoft.graph.directoryObject"),
 }
+_DIGITS = re.compile(r"[0-9]{1,9}")
 _KEYED = re.compile(r"^(\w+)\('((?:[^']|'')*)'\)$")
 
 
@@ -276,11 +277,11 @@ def _page(call: GraphCall, version: str, context: str, items: list[dict[str, Any
     top = call.query.get("$top")
     size = call.page_size or DEFAULT_PAGE
     if top is not None:
-        if not top.isdigit() or not 1 <= int(top) <= 999:
+        if not _DIGITS.fullmatch(top) or not 1 <= int(top) <= 999:
             raise bad_request(f"Invalid page size specified: '{top[:20]}'. Must be between 1 and 999 inclusive.")
         size = int(top)
     raw = call.query.get("$skiptoken", "0")
-    if not raw.isdigit() or len(raw) > 9:
+    if not _DIGITS.fullmatch(raw):
         raise bad_request(f"The skip token '{raw[:40]}' is not valid.", "Request_BadRequest")
     start = int(raw)
     out: dict[str, Any] = {"@odata.context": _ctx(call, version) + context}

@@ -258,6 +258,9 @@ def test_graph_needs_a_bearer_token_and_answers_in_graph_shape(directory):
     ("GET", "/servicePrincipals?$filter=servicePrincipalNames/any(c:d eq 'x')", 400, "BadRequest"),
     ("GET", "/users?$top=0", 400, "BadRequest"),
     ("GET", "/users?$skiptoken=abc", 400, "Request_BadRequest"),
+    ("GET", "/users?$skiptoken=\u00b2", 400, "Request_BadRequest"),  # a digit to str.isdigit, not to int()
+    ("GET", "/users?$top=\u00b2", 400, "BadRequest"),
+    ("GET", "/users?$top=99999999999999999999", 400, "BadRequest"),
 ])
 def test_unsupported_requests_get_graph_errors(directory, method, path, status, code):
     assert error(graph(directory, method, path), status) == code
