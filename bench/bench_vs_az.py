@@ -212,17 +212,24 @@ def bench(r: Runner, ops: list[str], runs: int) -> list[tuple]:
 
 
 def report(rows: list[tuple], runs: int) -> None:
-    print(f"side by side, {runs} alternating runs per tool, one process per operation (wall time, median)")
-    print(f"{'operation':<30} {'az':>8} {'rbactool':>9} {'ratio':>6}  {'requests rbactool / az':<24} target")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"side by side, {runs} alternating runs per tool, one process per operation (wall time, median; "
+          f"load average now {load} on {os.cpu_count()} CPUs)")
+    print("ratio = median rbactool / median az; paired = median of rbactool/az over the back-to-back pairs "
+          "(steadier when the load changes)")
+    print(f"{'operation':<30} {'az':>8} {'rbactool':>9} {'ratio':>6} {'paired':>7}  "
+          f"{'requests rbactool / az':<24} target")
     for op, samples in rows:
         med = {t: statistics.median(s[0] for s in samples[t]) for t in samples}
         ratio = med["rbactool"] / med["az"]
+        paired = statistics.median(b[0] / a[0] for a, b in zip(samples["az"], samples["rbactool"], strict=True))
         reqs = {}
         for t in samples:
             arm, graph, entra = (statistics.median(s[1][k] for s in samples[t]) for k in range(3))
             reqs[t] = f"{arm + graph + entra:.0f}" + (f" ({graph:.0f} Graph)" if graph else "")
         verdict = "ok" if ratio <= 0.5 else "over 0.5"
-        print(f"{LABELS[op]:<30} {med['az'] * 1000:>6.0f}ms {med['rbactool'] * 1000:>7.0f}ms {ratio:>6.2f}  "
+        print(f"{LABELS[op]:<30} {med['az'] * 1000:>6.0f}ms {med['rbactool'] * 1000:>7.0f}ms {ratio:>6.2f} "
+              f"{paired:>7.2f}  "
               f"{reqs['rbactool'] + ' / ' + reqs['az']:<24} {verdict}")
     spread = {op: {t: (min(s[0] for s in samples[t]), max(s[0] for s in samples[t])) for t in samples}
               for op, samples in rows}
