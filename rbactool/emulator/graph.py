@@ -289,8 +289,7 @@ def _page(call: GraphCall, version: str, context: str, items: list[dict[str, Any
         out["@odata.count"] = len(items)
     out["value"] = [_select(call, o) for o in items[start:start + size]]
     if start + size < len(items):
-        spelling = {"$filter": "$filter", "$top": "$top", "$select": "$select", "$count": "$count"}
-        params = [(spelling.get(k, k), v) for k, v in call.query.items() if k != "$skiptoken"]
+        params = [(k, v) for k, v in call.query.items() if k != "$skiptoken"]
         params.append(("$skiptoken", str(start + size)))
         out["@odata.nextLink"] = (f"{call.base_url}{PREFIX}/{version}/{path}?"
                                   f"{urlencode(params, quote_via=quote, safe='$')}")
