@@ -11,8 +11,10 @@ import datetime as dt
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from rbactool.emulator.config import DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, EmulatorConfig
+from rbactool.scopes import is_guid
 
 PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal", "ForeignGroup", "Device")
 
@@ -149,19 +151,112 @@ class RoleAssignmentRecord:
 
 @dataclass(frozen=True)
 class Principal:
+    """One directory object: what ARM checks principals against and what the Graph stand-in serves."""
+
     object_id: str
     type: str
     display_name: str = ""
-    #: wall-clock time from which the directory knows it
+    #: wall-clock time from which ARM knows it (Graph sees it at once, as in Azure)
     visible_at: float = 0.0
+    #: users: the sign-in name (default ``{object id}@emulator.invalid``)
+    user_principal_name: str | None = None
+    #: service principals: the application (client) id (default: derived from the object id)
+    app_id: str | None = None
+    #: service principals: extra names besides the app id (identifier URIs)
+    service_principal_names: tuple[str, ...] = ()
+    #: groups: object ids of the direct members (users, service principals, groups, devices)
+    members: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {"objectId": self.object_id, "type": self.type, "displayName": self.display_name,
-                "visibleAt": self.visible_at}
+        out: dict = {"objectId": self.object_id, "type": self.type, "displayName": self.display_name,
+                     "visibleAt": self.visible_at}
+        if self.user_principal_name is not None:
+            out["userPrincipalName"] = self.user_principal_name
+        if self.app_id is not None:
+            out["appId"] = self.app_id
+        if self.service_principal_names:
+            out["servicePrincipalNames"] = list(self.service_principal_names)
+        if self.type in ("Group", "ForeignGroup"):
+            out["members"] = list(self.members)
+        return out
 
     @classmethod
     def from_json(cls, d: dict) -> Principal:
-        return cls(d["objectId"], d["type"], d.get("displayName") or "", float(d.get("visibleAt", 0.0)))
+        """A persisted principal, checked like a seeded one (ValueError)."""
+        return make_principal(d["objectId"], d["type"], d.get("displayName") or "", float(d.get("visibleAt", 0.0)),
+                              user_principal_name=d.get("userPrincipalName"), app_id=d.get("appId"),
+                              service_principal_names=d.get("servicePrincipalNames"), members=d.get("members"))
+
+
+# ------------------------------------------------------------------------ checking seeded principals
+
+GROUP_TYPES = ("Group", "ForeignGroup")
+MAX_NAME = 1024
+MAX_NAMES = 1000
+MAX_MEMBERS = 100_000
+
+
+def canonical_type(value: Any) -> str:
+    canonical = {t.lower(): t for t in PRINCIPAL_TYPES}.get(str(value).lower())
+    if canonical is None:
+        raise ValueError(f"principal type must be one of {', '.join(PRINCIPAL_TYPES)}, got {value!r}")
+    return canonical
+
+
+def _text(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME:
+        raise ValueError(f"principal {what} must be a non-empty string of at most {MAX_NAME} characters")
+    return value
+
+
+def _texts(value: Any, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or len(value) > MAX_NAMES:
+        raise ValueError(f"principal {what} must be a list of at most {MAX_NAMES} strings")
+    return tuple(_text(v, what) or "" for v in value)
+
+
+def member_ids(value: Any, group: str) -> tuple[str, ...]:
+    """Direct members as given (GUIDs, duplicates dropped, first spelling kept); ValueError otherwise."""
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or len(value) > MAX_MEMBERS:
+        raise ValueError(f"group members must be a list of at most {MAX_MEMBERS} object ids")
+    out: dict[str, str] = {}
+    for m in value:
+        if not isinstance(m, str) or not is_guid(m):
+            raise ValueError(f"group member must be an object id (GUID), got {str(m)[:60]!r}")
+        if m.lower() == group.lower():
+            raise ValueError(f"group {group} cannot be a member of itself")
+        out.setdefault(m.lower(), m)
+    return tuple(out.values())
+
+
+def make_principal(object_id: Any, type: Any = "User", display_name: Any = "",  # noqa: A002
+                   visible_at: float = 0.0, *, user_principal_name: Any = None, app_id: Any = None,
+                   service_principal_names: Any = None, members: Any = None) -> Principal:
+    """A checked directory object (ValueError naming the bad field)."""
+    if not isinstance(object_id, str) or not is_guid(object_id):
+        raise ValueError(f"principal object id must be a GUID, got {str(object_id)[:60]!r}")
+    kind = canonical_type(type)
+    if display_name is None:
+        display_name = ""
+    if not isinstance(display_name, str) or len(display_name) > MAX_NAME:
+        raise ValueError(f"principal displayName must be a string of at most {MAX_NAME} characters")
+    upn = _text(user_principal_name, "userPrincipalName")
+    app = _text(app_id, "appId")
+    spns = _texts(service_principal_names, "servicePrincipalNames")
+    if upn is not None and kind != "User":
+        raise ValueError("userPrincipalName is only for principals of type User")
+    if (app is not None or spns) and kind != "ServicePrincipal":
+        raise ValueError("appId and servicePrincipalNames are only for principals of type ServicePrincipal")
+    if members is not None and kind not in GROUP_TYPES:
+        raise ValueError("members are only for principals of type Group")
+    return Principal(object_id, kind, display_name, float(visible_at), upn, app, spns,
+                     member_ids(members, object_id))
 
 
 @dataclass(frozen=True)
