@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RAW = ROOT.parent / "shared" / "data" / "sources" / "built-in-roles-raw.json"
+RAW = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared", Path("/work/shared"))
+            if (p / "data").is_dir()), Path("/work/shared")) / "data" / "sources" / "built-in-roles-raw.json"
 SMALL = ROOT / "tests" / "data" / "validate" / "seeds" / "custom-role-for-scoring.json"
 
 

@@ -109,6 +109,7 @@ def format_rules_text() -> str:
     for r in rules_table():
         out.append(f"{r['code']}  [{r['type']}, {r['group']}]  {r['title']}")
         out.append(f"    {r['explanation']}")
+        out.append(f"    based on: {r['basis']}: {r['based_on']}")
     return "\n".join(out) + "\n"
 
 

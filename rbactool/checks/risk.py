@@ -85,6 +85,18 @@ def check_risk_classes(ctx: CheckContext) -> Iterator[Finding]:
 _ROLE_ASSIGNMENT_WRITE = "microsoft.authorization/roleassignments/write"
 
 
+def check_all_data_actions(ctx: CheckContext) -> Iterator[Finding]:
+    """`*` alone in DataActions: ARM accepts it, and it is every data action of every provider."""
+    for s in ctx.strings():
+        if s.attr == "data_actions" and s.value.strip() == "*":
+            yield ctx.finding(
+                "ALL_DATA_ACTIONS",
+                "'*' in DataActions grants all data access (every blob, queue, secret, key... at the assigned scope, "
+                "and every data action Azure adds later): list the data actions the role needs",
+                pointer=ctx.pointer(s), value=s.value,
+            )
+
+
 def check_owner_clone(ctx: CheckContext) -> Iterator[Finding]:
     from rbactool.scopes import MANAGEMENT_GROUP, ROOT, SUBSCRIPTION, parse_scope
 
