@@ -327,6 +327,11 @@ _RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
      "blob, queue, secret, key and certificate the assignment's scope holds. ARM accepts it (Microsoft documents "
      "`*` in all four lists). List the data actions the role needs, e.g. "
      "`Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read`."),
+    ("READS_SECRETS_LIKE_READER", WARNING, "risk", "Reads that return secrets, as the built-in Reader's do",
+     "The role's reads include operations whose answer can hold secrets (for example a VPN connection's shared "
+     "key, or app settings). The built-in Reader grants the same reads, so the role exposes nothing Reader does "
+     "not: a WARNING naming them, not a SECURITY_WARNING. Subtract them with NotActions if the role's holders "
+     "should not see them."),
     ("OWNER_CLONE", SECURITY_WARNING, "risk", "Equivalent to Owner",
      "The role grants `*` at subscription or management-group scope and its NotActions do not remove "
      "role-assignment writes: a holder can grant themselves anything. Use built-in Owner openly, or "

@@ -49,10 +49,51 @@ def _risky(ctx: CheckContext, grant: PatternGrant) -> list[tuple[Operation, tupl
     return list(risky)
 
 
+#: The built-in Reader (the same GUID in every cloud): the baseline for risky reads.
+READER_ID = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+
+
+@functools.lru_cache(maxsize=1)
+def _reader_blocks() -> tuple[tuple[bool, tuple, tuple], ...]:
+    """(data, grant regexes, not regexes) per kind and block of the built-in Reader's permissions."""
+    from rbactool.builtins import load_builtin_roles
+    from rbactool.catalog import compile_pattern
+
+    reader = load_builtin_roles().by_id(READER_ID)
+    if reader is None:
+        return ()
+    out = []
+    for block in reader.permissions:
+        for data, grants, nots in ((False, block.actions, block.not_actions),
+                                   (True, block.data_actions, block.not_data_actions)):
+            if grants:
+                out.append((data, tuple(compile_pattern(p.strip()) for p in grants),
+                            tuple(compile_pattern(p.strip()) for p in nots)))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=8192)
+def reader_grants(name: str, is_data_action: bool) -> bool:
+    """Whether the built-in Reader grants this operation (Reader's own patterns, NotActions subtracted)."""
+    low = name.lower()
+    return any(data == is_data_action and any(rx.match(low) for rx in grants) and not any(rx.match(low) for rx in nots)
+               for data, grants, nots in _reader_blocks())
+
+
+def _beyond_reader(risky: list[tuple[Operation, tuple[str, ...]]]) -> tuple[list, list]:
+    """(risky operations Reader does not grant, risky operations Reader grants too)."""
+    beyond, like_reader = [], []
+    for op, classes in risky:
+        (like_reader if reader_grants(op.name, op.is_data_action) else beyond).append((op, classes))
+    return beyond, like_reader
+
+
 def check_risk_classes(ctx: CheckContext) -> Iterator[Finding]:
     """One finding per (risk class, granting pattern), naming the effective operations.
 
-    An operation granted by several patterns is attributed to the first one only.
+    An operation granted by several patterns is attributed to the first one only. Risky operations
+    the built-in Reader grants too (reads whose answer can hold secrets) are one WARNING per
+    granting pattern, READS_SECRETS_LIKE_READER: a SECURITY_WARNING needs more than Reader gives.
     """
     seen: set[tuple[str, int]] = set()
     ok = well_formed(ctx)  # a malformed string is an ERROR already; ARM rejects the role
@@ -60,11 +101,26 @@ def check_risk_classes(ctx: CheckContext) -> Iterator[Finding]:
         if (grant.block, grant.attr, grant.index) not in ok:
             continue
         by_class: dict[str, list[str]] = {}
-        for op, classes in _risky(ctx, grant):
+        beyond, like_reader = _beyond_reader(_risky(ctx, grant))
+        for op, classes in beyond:
             for cls in classes:
                 if (cls, id(op)) not in seen:
                     seen.add((cls, id(op)))
                     by_class.setdefault(cls, []).append(op.name)
+        reads = []
+        for op, _ in like_reader:
+            if ("reader", id(op)) not in seen:
+                seen.add(("reader", id(op)))
+                reads.append(op.name)
+        if reads:
+            yield ctx.finding(
+                "READS_SECRETS_LIKE_READER",
+                f"{q(grant.pattern)} grants {len(reads)} read(s) whose answer can hold secrets: {_named(reads)}; "
+                "same exposure as the built-in Reader (subtract them with NotActions if holders should not see them)",
+                pointer=ctx.role.pointer(grant.block, grant.attr, grant.index),
+                value=grant.pattern,
+                operations=sorted(reads, key=str.lower),
+            )
         for cls in RISK_CLASSES:
             ops = by_class.get(cls)
             if not ops:
@@ -132,7 +188,7 @@ def check_narrower_wildcards(ctx: CheckContext) -> Iterator[Finding]:
     for grant in ctx.effective.grants:
         if "*" not in grant.pattern or grant.pattern.strip() == "*" or (grant.block, grant.attr, grant.index) not in ok:
             continue
-        risky = _risky(ctx, grant)
+        risky, _ = _beyond_reader(_risky(ctx, grant))  # what Reader grants too is not worth narrowing for
         if not risky:
             continue
         effective = grant.effective
