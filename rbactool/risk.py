@@ -9,8 +9,8 @@ checks every entry against the catalog). A pattern follows ARM's matching (case-
 ``explain`` and ``diff`` all classify through ``risk_classes``.
 
 The file is read once, on the first classification, into an index (exact names, ``*/suffix``
-patterns by suffix, ``prefix*`` patterns by prefix), so classifying an operation is a handful of
-dict lookups and no regular expression.
+patterns by suffix, the few others as prefix and suffix), so classifying an operation is a
+handful of dict lookups and no regular expression.
 """
 
 from __future__ import annotations
@@ -76,7 +76,6 @@ class _Index:
     def __init__(self, entries: tuple[RiskEntry, ...], data: bool):
         self.exact: dict[str, set[str]] = {}
         self.suffix: dict[str, set[str]] = {}  # "*/listkeys/action" -> {"/listkeys/action": ...}
-        self.prefix: dict[str, set[str]] = {}  # "microsoft.x/y/*" -> {"microsoft.x/y/": ...}
         self.other: list[tuple[str, str, str]] = []  # (prefix, suffix, class) for "pre*suf"
         for e in entries:
             if e.kind != "any" and (e.kind == "data") != data:
@@ -88,18 +87,22 @@ class _Index:
             pre, suf = low.split("*")
             if not pre and suf.startswith("/"):
                 self.suffix.setdefault(suf, set()).add(e.cls)
-            elif not suf and pre.endswith("/"):
-                self.prefix.setdefault(pre, set()).add(e.cls)
             else:
                 self.other.append((pre, suf, e.cls))
+        #: The most segments a suffix pattern has: only that many trailing segments are looked up.
+        self.depth = max((k.count("/") for k in self.suffix), default=0)
 
     def classes(self, low: str) -> set[str]:
-        found: set[str] = set(self.exact.get(low, ()))
-        i = low.find("/")
-        while i >= 0:  # every segment boundary: "/b/c" "/c" as suffixes, "a/" "a/b/" as prefixes
-            found.update(self.suffix.get(low[i:], ()))
-            found.update(self.prefix.get(low[: i + 1], ()))
-            i = low.find("/", i + 1)
+        hit = self.exact.get(low)
+        found: set[str] = set(hit) if hit else set()
+        j = len(low)
+        for _ in range(self.depth):  # "/c", "/b/c", "/a/b/c": the suffixes starting at a segment boundary
+            j = low.rfind("/", 0, j)
+            if j < 0:
+                break
+            hit = self.suffix.get(low[j:])
+            if hit:
+                found |= hit
         for pre, suf, cls in self.other:
             if len(low) >= len(pre) + len(suf) and low.startswith(pre) and low.endswith(suf):
                 found.add(cls)

@@ -30,12 +30,22 @@ def _named(ops: list[str]) -> str:
     return shown + (f" and {len(ops) - _MAX_NAMED} more" if len(ops) > _MAX_NAMED else "")
 
 
+@functools.lru_cache(maxsize=8)
+def _classes_by_op(catalog: Catalog) -> dict[int, tuple[str, ...]]:
+    """id(operation) -> its finding-raising risk classes, filled as operations are met (catalog
+    operations are cached objects, so the identity is stable)."""
+    return {}
+
+
 @functools.lru_cache(maxsize=8192)
 def _risky_in_expansion(catalog: Catalog, pattern: str, data: bool) -> tuple[tuple[Operation, tuple[str, ...]], ...]:
     """(operation, finding-raising risk classes) for each risky operation a pattern expands to. Cached."""
+    memo = _classes_by_op(catalog)
     out = []
     for op in catalog.expand(pattern, data_action=data):
-        classes = tuple(c for c in risk_classes(op.name, op.is_data_action) if c in RISK_FINDINGS)
+        classes = memo.get(id(op))
+        if classes is None:
+            classes = memo[id(op)] = tuple(c for c in risk_classes(op.name, op.is_data_action) if c in RISK_FINDINGS)
         if classes:
             out.append((op, classes))
     return tuple(out)
@@ -143,14 +153,15 @@ _ROLE_ASSIGNMENT_WRITE = "microsoft.authorization/roleassignments/write"
 
 def check_all_data_actions(ctx: CheckContext) -> Iterator[Finding]:
     """`*` alone in DataActions: ARM accepts it, and it is every data action of every provider."""
-    for s in ctx.strings():
-        if s.attr == "data_actions" and s.value.strip() == "*":
-            yield ctx.finding(
-                "ALL_DATA_ACTIONS",
-                "'*' in DataActions grants all data access (every blob, queue, secret, key... at the assigned scope, "
-                "and every data action Azure adds later): list the data actions the role needs",
-                pointer=ctx.pointer(s), value=s.value,
-            )
+    for b, block in enumerate(ctx.role.permissions):
+        for i, value in enumerate(block.data_actions):
+            if value.strip() == "*":
+                yield ctx.finding(
+                    "ALL_DATA_ACTIONS",
+                    "'*' in DataActions grants all data access (every blob, queue, secret, key... at the assigned "
+                    "scope, and every data action Azure adds later): list the data actions the role needs",
+                    pointer=ctx.role.pointer(b, "data_actions", i), value=value,
+                )
 
 
 def check_owner_clone(ctx: CheckContext) -> Iterator[Finding]:
@@ -166,10 +177,12 @@ def check_owner_clone(ctx: CheckContext) -> Iterator[Finding]:
             wide.append(s)
     if not wide:
         return
+    writes = ctx.catalog.get(_ROLE_ASSIGNMENT_WRITE, data_action=False)
     for grant in ctx.effective.grants:
         if grant.attr != "actions" or grant.pattern.strip() != "*":
             continue
-        if any(op.name.lower() == _ROLE_ASSIGNMENT_WRITE for op in grant.effective):
+        removed = {id(o) for o in grant.removed}
+        if any(id(op) not in removed for op in writes):  # '*' grants every catalog action
             yield ctx.finding(
                 "OWNER_CLONE",
                 f"'*' at {q(wide[0])} is not restricted by NotActions from writing role assignments: this role "
