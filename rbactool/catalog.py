@@ -173,10 +173,14 @@ class Catalog:
     def _ops_of(self, prov: _Provider) -> tuple[Operation, ...]:
         if prov._ops is None:
             src = self.sources
-            prov._ops = tuple(
-                Operation(r[0], bool(r[1]), r[2], r[2] if r[3] is None else r[3], prov.name, src[r[4]].tag)
-                for r in prov.rows
-            )
+            new = object.__new__
+            ops = []
+            for r in prov.rows:  # as Operation(...) would, without the frozen __init__'s setattr calls
+                op = new(Operation)
+                vars(op).update(name=r[0], is_data_action=bool(r[1]), display_name=r[2],
+                                description=r[2] if r[3] is None else r[3], provider=prov.name, source=src[r[4]].tag)
+                ops.append(op)
+            prov._ops = tuple(ops)
         return prov._ops
 
     def get(self, name: str, *, data_action: bool | None = None) -> tuple[Operation, ...]:

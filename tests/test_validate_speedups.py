@@ -74,3 +74,21 @@ def test_a_cached_verdict_still_points_at_each_string():
     other = [f for f in report_for(az_role(Actions=["Microsoft.Compte/virtualMachines/read"])).findings
              if f.code == "NAMESPACE_TYPO"]
     assert other[0].location.pointer == "/Actions/0" and other[0].message == found[0].message
+
+
+def test_catalog_operations_are_ordinary_operations():
+    import dataclasses
+
+    from rbactool.catalog import Operation
+
+    ops = load_packaged_catalog().expand("Microsoft.Storage/*", data_action=None)
+    assert ops
+    for op in ops:
+        same = Operation(**{f.name: getattr(op, f.name) for f in dataclasses.fields(Operation)})
+        assert op == same and hash(op) == hash(same) and repr(op) == repr(same)
+    try:
+        ops[0].name = "x"
+    except dataclasses.FrozenInstanceError:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("catalog operations must stay frozen")
