@@ -87,3 +87,10 @@ def test_a_known_operation_in_the_wrong_section_is_an_error_in_a_stale_namespace
 def test_an_unknown_operation_in_a_stale_namespace_stays_a_warning():
     [f] = [f for f in report_for(az_role(Actions=["Microsoft.Compute/virtualMachines/hibernate/action"])).findings]
     assert (f.code, f.type) == ("UNVERIFIED_OPERATION", WARNING)
+
+
+def test_sarif_rules_carry_what_they_are_based_on(v):
+    r = v(az_role(Actions=["Microsoft.Compte/virtualMachines/read"]), "--format", "sarif")
+    [rule] = r.json()["runs"][0]["tool"]["driver"]["rules"]
+    assert rule["id"] == "NAMESPACE_TYPO"
+    assert rule["properties"]["basis"] == "ARM rejects" and "InvalidActionOrNotAction" in rule["properties"]["based_on"]
