@@ -90,7 +90,7 @@ def bench(label: str, argv: list[str], runs: int, target_s: float, trees: dict[s
               f"{peak:.1f} MiB{mem}; exit {code}; {size:,} bytes of output -> {verdict}", flush=True)
 
 
-def bench_in_process(files: Path) -> None:
+def bench_in_process(files: Path, trees: dict[str, Path]) -> None:
     code = r"""
 import sys, time
 t0 = time.process_time()
@@ -105,11 +105,14 @@ t3 = time.process_time()
 out = output.format_json(report, catalog_origin=catalog.origin)
 t4 = time.process_time()
 c = report.counts()
-print(f"in-process CPU, {len(docs.roles)} role files: imports+catalog {1000*(t1-t0):.0f} ms, read "
+print(f"in-process CPU, {len(docs.roles)} role files{sys.argv[2]}: imports+catalog {1000*(t1-t0):.0f} ms, read "
       f"{1000*(t2-t1):.0f} ms, checks {1000*(t3-t2):.0f} ms, JSON {1000*(t4-t3):.0f} ms; findings {c}")
 """
-    subprocess.run([sys.executable, "-c", code, str(files)], check=True, cwd=ROOT, env={**os.environ,
-                                                                                      "PYTHONPATH": str(ROOT)})
+    for name, tree in trees.items():
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPATH"] = str(tree)
+        who = f" [{name}]" if len(trees) > 1 else ""
+        subprocess.run([sys.executable, "-c", code, str(files), who], check=True, cwd=tree, env=env)
 
 
 def main() -> None:
@@ -139,7 +142,7 @@ def main() -> None:
         bench("validate 928 built-in roles in one file, SARIF, cold process",
               [py, "-m", "rbactool", "validate", str(RAW), "--format", "sarif", "--fail-on", "none", "--no-config"],
               runs=3, target_s=1.5, trees=trees)
-        bench_in_process(files)
+        bench_in_process(files, trees)
 
 
 if __name__ == "__main__":
