@@ -201,6 +201,20 @@ class Catalog:
             i += 1
         return tuple(out)
 
+    def provider_operations(self, namespace: str) -> tuple[Operation, ...]:
+        """Every operation of one provider namespace (case-insensitive), in catalog order; () if unknown."""
+        prov = self._providers.get(namespace.lower())
+        return self._ops_of(prov) if prov else ()
+
+    def namespaces_for(self, pattern: str) -> tuple[str, ...]:
+        """The catalog namespaces (lower-cased, sorted) whose operations a pattern can match."""
+        low = pattern.lower()
+        ns = namespace_of(low)
+        if "*" not in ns:
+            return (ns,) if ns in self._providers else ()
+        prefix = low.split("*", 1)[0]
+        return tuple(k for k in sorted(self._providers) if k.startswith(prefix))
+
     def expand(self, pattern: str, *, data_action: bool | None = None) -> tuple[Operation, ...]:
         """Every operation a permission string grants, in catalog order.
 

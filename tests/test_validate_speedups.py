@@ -92,3 +92,23 @@ def test_catalog_operations_are_ordinary_operations():
         pass
     else:  # pragma: no cover
         raise AssertionError("catalog operations must stay frozen")
+
+
+def test_risky_operations_of_a_pattern_are_its_expansion_filtered():
+    """The risk check matches wildcards against the providers' risky operations only: the same
+    answer as classifying every operation of the expansion, for every pattern of every built-in role."""
+    from rbactool.checks import risk as R
+    from rbactool.risk import risk_classes
+
+    catalog = load_packaged_catalog()
+    patterns = {"*", "*/read", "microsoft.*", "*/listkeys/action", "micro*", "microsoft.web/sites/*/action"}
+    for role in builtins_mod.load_builtin_roles().all():
+        for block in role.permissions:
+            for attr in ("actions", "not_actions", "data_actions", "not_data_actions"):
+                patterns.update(p.strip().lower() for p in getattr(block, attr) if p.strip())
+    assert len(patterns) > 3000
+    for p in sorted(patterns):
+        for data in (False, True):
+            want = [(op.name, cls) for op in catalog.expand(p, data_action=data)
+                    if (cls := tuple(c for c in risk_classes(op.name, op.is_data_action) if c in R.RISK_FINDINGS))]
+            assert [(op.name, cls) for op, cls in R._risky_in_expansion(catalog, p, data)] == want, (p, data)

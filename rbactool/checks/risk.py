@@ -6,6 +6,7 @@ import functools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from rbactool.catalog import pattern_matcher
 from rbactool.checks.context import CheckContext, q
 from rbactool.checks.grammar import well_formed
 from rbactool.findings import Finding
@@ -31,24 +32,38 @@ def _named(ops: list[str]) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _classes_by_op(catalog: Catalog) -> dict[int, tuple[str, ...]]:
-    """id(operation) -> its finding-raising risk classes, filled as operations are met (catalog
-    operations are cached objects, so the identity is stable)."""
+def _risky_by_provider(catalog: Catalog) -> dict[str, tuple[tuple[Operation, tuple[str, ...]], ...]]:
+    """namespace -> (operation, finding-raising risk classes) of its risky operations, filled as
+    providers are met: each operation is classified once per process."""
     return {}
+
+
+def _risky_of(catalog: Catalog, namespace: str) -> tuple[tuple[Operation, tuple[str, ...]], ...]:
+    memo = _risky_by_provider(catalog)
+    found = memo.get(namespace)
+    if found is None:
+        out = []
+        for op in catalog.provider_operations(namespace):
+            classes = tuple(c for c in risk_classes(op.name, op.is_data_action) if c in RISK_FINDINGS)
+            if classes:
+                out.append((op, classes))
+        found = memo[namespace] = tuple(out)
+    return found
 
 
 @functools.lru_cache(maxsize=8192)
 def _risky_in_expansion(catalog: Catalog, pattern: str, data: bool) -> tuple[tuple[Operation, tuple[str, ...]], ...]:
-    """(operation, finding-raising risk classes) for each risky operation a pattern expands to. Cached."""
-    memo = _classes_by_op(catalog)
-    out = []
-    for op in catalog.expand(pattern, data_action=data):
-        classes = memo.get(id(op))
-        if classes is None:
-            classes = memo[id(op)] = tuple(c for c in risk_classes(op.name, op.is_data_action) if c in RISK_FINDINGS)
-        if classes:
-            out.append((op, classes))
-    return tuple(out)
+    """(operation, finding-raising risk classes) for each risky operation a pattern expands to, in
+    catalog order, as filtering ``catalog.expand(pattern)`` would give. Cached.
+
+    A wildcard is matched against the risky operations of the providers it can reach only (a few
+    hundred at most), not against its whole expansion (``*/read`` is ten thousand operations)."""
+    if "*" not in pattern:
+        return tuple((op, classes) for op in catalog.expand(pattern, data_action=data)
+                     if (classes := tuple(c for c in risk_classes(op.name, op.is_data_action) if c in RISK_FINDINGS)))
+    match = pattern_matcher(pattern)
+    return tuple((op, classes) for ns in catalog.namespaces_for(pattern) for op, classes in _risky_of(catalog, ns)
+                 if op.is_data_action == data and match(op.name.lower()))
 
 
 def _risky(ctx: CheckContext, grant: PatternGrant) -> list[tuple[Operation, tuple[str, ...]]]:
