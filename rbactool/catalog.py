@@ -90,6 +90,24 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile("\\A" + ".*".join(re.escape(p) for p in pattern.lower().split("*")) + "\\Z", re.DOTALL)
 
 
+@functools.lru_cache(maxsize=16384)
+def pattern_matcher(pattern: str):
+    """``matches(lowercased_name) -> bool`` for a permission pattern (ARM's rule, as ``compile_pattern``).
+
+    Patterns with at most one ``*`` (every well-formed one) are matched with ``startswith`` /
+    ``endswith``: compiling thousands of regular expressions was most of a large validation run.
+    """
+    parts = pattern.lower().split("*")
+    if len(parts) == 1:
+        return parts[0].__eq__
+    if len(parts) == 2:
+        pre, suf = parts
+        need = len(pre) + len(suf)
+        return lambda name: len(name) >= need and name.startswith(pre) and name.endswith(suf)
+    rx = compile_pattern(pattern)
+    return lambda name: rx.match(name) is not None
+
+
 def namespace_of(name: str) -> str:
     return name.split("/", 1)[0]
 
@@ -155,10 +173,14 @@ class Catalog:
     def _ops_of(self, prov: _Provider) -> tuple[Operation, ...]:
         if prov._ops is None:
             src = self.sources
-            prov._ops = tuple(
-                Operation(r[0], bool(r[1]), r[2], r[2] if r[3] is None else r[3], prov.name, src[r[4]].tag)
-                for r in prov.rows
-            )
+            new = object.__new__
+            ops = []
+            for r in prov.rows:  # as Operation(...) would, without the frozen __init__'s setattr calls
+                op = new(Operation)
+                vars(op).update(name=r[0], is_data_action=bool(r[1]), display_name=r[2],
+                                description=r[2] if r[3] is None else r[3], provider=prov.name, source=src[r[4]].tag)
+                ops.append(op)
+            prov._ops = tuple(ops)
         return prov._ops
 
     def get(self, name: str, *, data_action: bool | None = None) -> tuple[Operation, ...]:
@@ -179,6 +201,20 @@ class Catalog:
             i += 1
         return tuple(out)
 
+    def provider_operations(self, namespace: str) -> tuple[Operation, ...]:
+        """Every operation of one provider namespace (case-insensitive), in catalog order; () if unknown."""
+        prov = self._providers.get(namespace.lower())
+        return self._ops_of(prov) if prov else ()
+
+    def namespaces_for(self, pattern: str) -> tuple[str, ...]:
+        """The catalog namespaces (lower-cased, sorted) whose operations a pattern can match."""
+        low = pattern.lower()
+        ns = namespace_of(low)
+        if "*" not in ns:
+            return (ns,) if ns in self._providers else ()
+        prefix = low.split("*", 1)[0]
+        return tuple(k for k in sorted(self._providers) if k.startswith(prefix))
+
     def expand(self, pattern: str, *, data_action: bool | None = None) -> tuple[Operation, ...]:
         """Every operation a permission string grants, in catalog order.
 
@@ -191,8 +227,18 @@ class Catalog:
         if "*" not in low:
             return self.get(low, data_action=data_action)
         ns = namespace_of(low)
-        regex = compile_pattern(low)
-        prefix = low.split("*", 1)[0]
+        prefix, rest = low.split("*", 1)
+        # names in [lo, hi) start with the prefix; what is left to check is the rest of the pattern
+        if "*" in rest:
+            regex = compile_pattern(low)
+
+            def match(name: str) -> bool:
+                return regex.match(name) is not None
+        else:
+            need = len(prefix) + len(rest)
+
+            def match(name: str) -> bool:
+                return len(name) >= need and name.endswith(rest)
         if "*" in ns:
             candidates = [self._providers[k] for k in sorted(self._providers) if k.startswith(prefix)]
         else:
@@ -205,13 +251,13 @@ class Catalog:
             lo = bisect.bisect_left(names, prefix)
             hi = bisect.bisect_left(names, prefix + "\uffff")
             for i in range(lo, hi):
-                if regex.match(names[i]) and (data_action is None or ops[i].is_data_action == data_action):
+                if match(names[i]) and (data_action is None or ops[i].is_data_action == data_action):
                     out.append(ops[i])
         return tuple(out)
 
     def matches(self, pattern: str, name: str) -> bool:
         """Whether a permission pattern covers an operation name (ARM's rule, no catalog needed)."""
-        return bool(compile_pattern(pattern).match(name.lower()))
+        return pattern_matcher(pattern)(name.lower())
 
 
 # --------------------------------------------------------------------------- suggestions

@@ -15,8 +15,6 @@ role's effective operations from here.
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -68,15 +66,41 @@ class EffectivePermissions:
     """A role's effective operations: per block, Actions minus NotActions, DataActions minus NotDataActions.
 
     ``unresolved`` are granted strings without a ``*`` that the catalog does not know (kept so a
-    diff still shows them); wildcard patterns that match nothing grant nothing known.
+    diff still shows them); wildcard patterns that match nothing grant nothing known. ``actions``
+    and ``data_actions`` (the union over blocks, sorted by name, case-insensitive) are computed on
+    first use: the validator's checks read the grants only, and a ``*/read`` role's union is ten
+    thousand operations to sort.
     """
 
     grants: tuple[PatternGrant, ...]
     not_grants: tuple[NotGrant, ...]
-    actions: tuple[Operation, ...]  # union over blocks, sorted by name (case-insensitive)
-    data_actions: tuple[Operation, ...]
     unresolved_actions: tuple[str, ...] = ()
     unresolved_data_actions: tuple[str, ...] = ()
+
+    def _union(self) -> tuple[tuple[Operation, ...], tuple[Operation, ...]]:
+        cached = self.__dict__.get("_union_cache")
+        if cached is None:
+            # Operations are the catalog's own (cached) objects, so identity is a cheap, exact key.
+            union: dict[int, Operation] = {}
+            for g in self.grants:
+                if g.removed:
+                    gone = {id(o) for o in g.removed}
+                    union.update((id(o), o) for o in g.operations if id(o) not in gone)
+                else:
+                    union.update((id(o), o) for o in g.operations)
+            ordered = sorted(union.values(), key=lambda o: o.name.lower())
+            cached = (tuple(o for o in ordered if not o.is_data_action), tuple(o for o in ordered if o.is_data_action))
+            self.__dict__["_union_cache"] = cached  # frozen: not through __setattr__
+        return cached
+
+    @property
+    def actions(self) -> tuple[Operation, ...]:
+        """Effective control-plane operations: union over blocks, sorted by name (case-insensitive)."""
+        return self._union()[0]
+
+    @property
+    def data_actions(self) -> tuple[Operation, ...]:
+        return self._union()[1]
 
     def names(self, *, data: bool = False) -> frozenset[str]:
         """Lower-cased names of the effective operations of one kind, including unresolved strings."""
@@ -93,21 +117,12 @@ class EffectivePermissions:
         return {cls: tuple(out[cls]) for cls in RISK_CLASSES if cls in out}
 
 
-@functools.lru_cache(maxsize=16384)
-def _pattern(text: str) -> re.Pattern[str]:
-    from rbactool.catalog import compile_pattern
-
-    return compile_pattern(text)
-
-
 def effective_operations(role: RoleDefinition, catalog: Catalog) -> EffectivePermissions:
     """Expand every permission block of *role* against *catalog* (no I/O; expansions are cached)."""
-    compile_pattern = _pattern
+    from rbactool.catalog import pattern_matcher
 
     grants: list[PatternGrant] = []
     not_grants: list[NotGrant] = []
-    # Operations are the catalog's own (cached) objects, so identity is a cheap, exact key.
-    union: dict[int, Operation] = {}
     unresolved: dict[bool, dict[str, str]] = {False: {}, True: {}}
     for b, block in enumerate(role.permissions):
         for grant_attr, not_attr, data in (("actions", "not_actions", False),
@@ -115,39 +130,30 @@ def effective_operations(role: RoleDefinition, catalog: Catalog) -> EffectivePer
             pats = [(i, p.strip()) for i, p in enumerate(getattr(block, grant_attr)) if p.strip()]
             nots = [(i, p.strip()) for i, p in enumerate(getattr(block, not_attr)) if p.strip()]
             expanded = [(i, p, catalog.expand(p, data_action=data)) for i, p in pats]
-            granted: dict[int, Operation] = {}
-            for _, _, ops in expanded:
-                for op in ops:
-                    granted[id(op)] = op
             removed_ids: set[int] = set()
-            grant_regexes = None
-            for i, n in nots:
-                sub = tuple(op for op in catalog.expand(n, data_action=data) if id(op) in granted)
-                removed_ids.update(id(op) for op in sub)
-                if sub:
-                    covered = True
-                else:
-                    if grant_regexes is None:
-                        grant_regexes = [(p.lower(), compile_pattern(p)) for _, p in pats]
-                    n_rx = compile_pattern(n)
-                    covered = any(rx.match(n.lower()) or n_rx.match(low) for low, rx in grant_regexes)
-                not_grants.append(NotGrant(b, not_attr, i, n, sub, covered))
-            not_rxs = [compile_pattern(n) for _, n in nots]
+            if nots:
+                granted: set[int] = {id(op) for _, _, ops in expanded for op in ops}
+                grant_regexes = None
+                for i, n in nots:
+                    sub = tuple(op for op in catalog.expand(n, data_action=data) if id(op) in granted)
+                    removed_ids.update(id(op) for op in sub)
+                    if sub:
+                        covered = True
+                    else:
+                        if grant_regexes is None:
+                            grant_regexes = [(p.lower(), pattern_matcher(p)) for _, p in pats]
+                        n_match, n_low = pattern_matcher(n), n.lower()
+                        covered = any(match(n_low) or n_match(low) for low, match in grant_regexes)
+                    not_grants.append(NotGrant(b, not_attr, i, n, sub, covered))
+            not_rxs = [pattern_matcher(n) for _, n in nots]
             for i, p, ops in expanded:
                 removed = tuple(op for op in ops if id(op) in removed_ids) if removed_ids else ()
                 grants.append(PatternGrant(b, grant_attr, i, p, ops, removed, block.condition))
-                if not ops and "*" not in p and not any(rx.match(p.lower()) for rx in not_rxs):
+                if not ops and "*" not in p and not any(match(p.lower()) for match in not_rxs):
                     unresolved[data].setdefault(p.lower(), p)
-            if removed_ids:
-                union.update((k, op) for k, op in granted.items() if k not in removed_ids)
-            else:
-                union.update(granted)
-    ordered = sorted(union.values(), key=lambda o: o.name.lower())
     return EffectivePermissions(
         grants=tuple(grants),
         not_grants=tuple(not_grants),
-        actions=tuple(o for o in ordered if not o.is_data_action),
-        data_actions=tuple(o for o in ordered if o.is_data_action),
         unresolved_actions=tuple(sorted(unresolved[False].values(), key=str.lower)),
         unresolved_data_actions=tuple(sorted(unresolved[True].values(), key=str.lower)),
     )

@@ -45,6 +45,26 @@ def at_or_above(finding_type: str, threshold: str | None) -> bool:
     return threshold is not None and _RANK[finding_type] >= _RANK[threshold]
 
 
+#: What a rule's type rests on (``Rule.basis``). An ERROR rests on ARM_REJECTS or CANNOT_WORK only
+#: (or is the validator's own failure); a SECURITY_WARNING on SECURITY; the rest are WARNINGs or
+#: SUGGESTIONs. ``tests/test_findings.py`` holds every rule to this.
+ARM_REJECTS = "ARM rejects"
+CANNOT_WORK = "role cannot work"
+SECURITY = "security judgment"
+UNVERIFIED = "ARM may reject (catalog stale)"
+LIKELY_MISTAKE = "likely mistake (ARM accepts)"
+STYLE = "style"
+VALIDATOR = "validator"
+BASES = (ARM_REJECTS, CANNOT_WORK, SECURITY, UNVERIFIED, LIKELY_MISTAKE, STYLE, VALIDATOR)
+#: The bases each finding type may rest on.
+TYPE_BASES = {
+    ERROR: (ARM_REJECTS, CANNOT_WORK, VALIDATOR),
+    SECURITY_WARNING: (SECURITY,),
+    WARNING: (UNVERIFIED, LIKELY_MISTAKE, CANNOT_WORK, VALIDATOR, SECURITY),
+    SUGGESTION: (STYLE, LIKELY_MISTAKE, SECURITY),
+}
+
+
 @dataclass(frozen=True)
 class Rule:
     code: str
@@ -53,6 +73,10 @@ class Rule:
     explanation: str
     group: str
     retired: bool = False
+    #: What the type rests on (one of ``BASES``), and the evidence in one line: the ARM error code,
+    #: the documented limit, or the judgment, with a source where there is one.
+    basis: str = ""
+    based_on: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,7 +178,7 @@ _RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("EMPTY_DOCUMENT", WARNING, "structure", "File holds no role definition",
      "The file is an empty JSON list (or REST `value` list): there is nothing to validate. A role file "
      "that should define roles but renders empty is usually a broken template or export."),
-    ("DUPLICATE_KEY", ERROR, "structure", "Key given twice in one JSON object",
+    ("DUPLICATE_KEY", SECURITY_WARNING, "structure", "Key given twice in one JSON object",
      "A JSON object holds the same key twice (for example two `Actions`). JSON readers disagree on which "
      "one counts: rbactool and the az CLI keep the last, so a second `Actions` silently replaces the first "
      "one a reviewer reads. Remove one of them. The other checks run on the last value."),
@@ -177,15 +201,20 @@ _RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
      "Azure limits a role name to 512 characters."),
     ("DESCRIPTION_TOO_LONG", ERROR, "structure", "Description longer than 2048 characters",
      "Azure limits a role description to 2048 characters."),
-    ("NAME_CONTROL_CHARACTER", ERROR, "structure", "Control or invisible character in the role name",
+    ("NAME_CONTROL_CHARACTER", SECURITY_WARNING, "structure", "Control or invisible character in the role name",
      "The role name holds a control character (a line break, tab, escape...) or an invisible formatting "
      "character (zero-width space, right-to-left override...). Such a name displays differently from what "
      "it is: in the portal, in `az` output, in a terminal or a review. Use printable characters only."),
     ("DESCRIPTION_CONTROL_CHARACTER", WARNING, "structure", "Control or invisible character in the description",
      "The description holds a control character other than a tab or line break (for example a terminal "
      "escape sequence) or an invisible direction override, which can hide or reorder text when it is shown."),
-    ("CONDITION_WITHOUT_VERSION", ERROR, "structure", "Condition without conditionVersion",
-     "A permission block with an ABAC `condition` needs `conditionVersion` \"2.0\"."),
+    ("CONDITION_WITHOUT_VERSION", WARNING, "structure", "Condition without conditionVersion",
+     "A permission block with an ABAC `condition` should say `conditionVersion` \"2.0\". Microsoft documents "
+     "2.0 as the default, but Terraform and other tools refuse a condition without its version."),
+    ("IS_CUSTOM_NOT_BOOLEAN", WARNING, "structure", "IsCustom is not true or false",
+     "`IsCustom` is a string (or another non-boolean) such as \"true\". The az CLI never sends this field to ARM "
+     "(it always creates a custom role), so the role works; write `true` so other tools read the file too. "
+     "rbactool checks the role as a custom role."),
     # ---- action grammar
     ("ACTION_SYNTAX", ERROR, "grammar", "Malformed permission string",
      "A permission string has the form `{Company}.{Provider}/{resourceType}/.../{operation}` "
@@ -202,9 +231,10 @@ _RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
      "The string ends with a slash, so it names no operation and grants (or removes) nothing. Several "
      "Microsoft built-in roles ship such strings (`Microsoft.Insights/alertRules/`), so ARM accepts it, "
      "but it is a mistake: complete the operation name or remove the slash."),
-    ("BARE_WILDCARD_OUTSIDE_ACTIONS", ERROR, "grammar", "`*` alone outside Actions",
-     "`*` on its own is only meaningful in Actions (every control-plane operation). In DataActions, "
-     "NotActions or NotDataActions use a namespace-qualified pattern such as `Microsoft.Storage/*`."),
+    ("BARE_WILDCARD_OUTSIDE_ACTIONS", WARNING, "grammar", "`*` alone in NotActions or NotDataActions",
+     "`*` alone in NotActions (or NotDataActions) subtracts every action (data action) of its permission block, "
+     "so that half of the block grants nothing. ARM accepts it, but it is never what was meant: list what to "
+     "subtract, or remove the block's grants. (`*` alone in DataActions is ALL_DATA_ACTIONS.)"),
     # ---- catalog
     ("NAMESPACE_TYPO", ERROR, "catalog", "Unknown provider namespace close to a known one",
      "The provider namespace is not in the catalog but is one or two edits away from a known namespace. "
@@ -285,12 +315,24 @@ _RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
      "assignments or definitions, elevate to User Access Administrator, attach managed identities, or "
      "delete/override policies and locks."),
     ("CREDENTIAL_EXPOSURE", SECURITY_WARNING, "risk", "Grants access to keys, secrets or tokens",
-     "The role (after NotActions) grants operations that return or rotate credentials: listKeys, "
-     "listSecrets, regenerateKeys, listCredentials, token issuance, Key Vault secret reads. A key "
+     "The role (after NotActions) grants operations that return or rotate credentials beyond what the built-in "
+     "Reader already gives: listKeys, listSecrets, regenerateKeys, connection strings, shared keys, publishing "
+     "credentials, token issuance, Key Vault secret reads (the list: `rbactool/data/risk-classes.json`). A key "
      "usually grants more than the role itself and does not expire with the assignment."),
     ("REMOTE_EXECUTION", SECURITY_WARNING, "risk", "Grants remote code execution",
-     "The role (after NotActions) grants running code on compute: VM run commands, VM extensions, "
-     "container exec, AKS run commands."),
+     "The role (after NotActions) grants running code on compute: VM and scale-set run commands and "
+     "extensions, Arc machines, AKS run commands, container exec, Automation runbooks, web-app publishing and "
+     "the Kudu console (the list: `rbactool/data/risk-classes.json`)."),
+    ("ALL_DATA_ACTIONS", SECURITY_WARNING, "risk", "`*` alone in DataActions: all data access",
+     "`*` in DataActions grants every data action of every provider, now and in future: read and write every "
+     "blob, queue, secret, key and certificate the assignment's scope holds. ARM accepts it (Microsoft documents "
+     "`*` in all four lists). List the data actions the role needs, e.g. "
+     "`Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read`."),
+    ("READS_SECRETS_LIKE_READER", WARNING, "risk", "Reads that return secrets, as the built-in Reader's do",
+     "The role's reads include operations whose answer can hold secrets (for example a VPN connection's shared "
+     "key, or app settings). The built-in Reader grants the same reads, so the role exposes nothing Reader does "
+     "not: a WARNING naming them, not a SECURITY_WARNING. Subtract them with NotActions if the role's holders "
+     "should not see them."),
     ("OWNER_CLONE", SECURITY_WARNING, "risk", "Equivalent to Owner",
      "The role grants `*` at subscription or management-group scope and its NotActions do not remove "
      "role-assignment writes: a holder can grant themselves anything. Use built-in Owner openly, or "
@@ -308,18 +350,119 @@ _RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
      "A check raised an exception. The other checks still ran. Please report it with the input."),
 )
 
+_CUSTOM = "https://learn.microsoft.com/azure/role-based-access-control/custom-roles"
+_RDEF = "https://learn.microsoft.com/azure/role-based-access-control/role-definitions"
+_BAD_ACTION = ("InvalidActionOrNotAction (400) \"'...' does not match any of the actions supported by the providers\" "
+               "(https://github.com/MicrosoftDocs/azure-docs/issues/102571)")
+_BAD_NAMESPACE = ("InvalidActionOrNotAction (400) \"The resource provider referenced in the action is not returned in "
+                  "the list of providers\" (https://github.com/Azure/azure-powershell/issues/9800)")
+_STALE = ("the catalog's data for the provider is older than Azure's: ARM rejects it only if the operation really "
+          "is unknown")
+
+#: (basis, based on) of every rule: what its type rests on, in one line with its source.
+_BASED_ON: dict[str, tuple[str, str]] = {
+    "SCHEMA_VIOLATION": (ARM_REJECTS, "a field of the wrong type or a missing required field: the az CLI fails "
+                         "before sending, ARM answers InvalidRequestContent / MissingAssignableScopes"),
+    "ROLE_UNREADABLE": (CANNOT_WORK, "the role is ambiguous as written (e.g. a key twice in different case): what "
+                        "the az CLI would send cannot be told"),
+    "EMPTY_DOCUMENT": (LIKELY_MISTAKE, "nothing to create; usually a broken template or export"),
+    "DUPLICATE_KEY": (SECURITY, "the az CLI keeps the last value, so a reviewer can read one `Actions` while "
+                      "another is sent; ARM accepts what it receives"),
+    "MISSING_NAME": (ARM_REJECTS, "RoleDefinitionNameNullOrEmpty (400)"),
+    "MISSING_ASSIGNABLE_SCOPES": (ARM_REJECTS, "MissingAssignableScopes (400); the az CLI refuses first: "
+                                  "\"please provide 'assignableScopes'\""),
+    "NO_PERMISSIONS": (CANNOT_WORK, "a custom role with no Actions and no DataActions grants nothing"),
+    "EMPTY_PERMISSION_STRING": (ARM_REJECTS, _BAD_ACTION),
+    "DUPLICATE_PERMISSION": (STYLE, "ARM accepts repeats; they only make reviews longer"),
+    "DUPLICATE_ASSIGNABLE_SCOPE": (STYLE, "ARM accepts repeats; they only make reviews longer"),
+    "NAME_TOO_LONG": (ARM_REJECTS, f"documented limit of 512 characters ({_CUSTOM})"),
+    "DESCRIPTION_TOO_LONG": (ARM_REJECTS, f"documented limit of 2048 characters ({_CUSTOM})"),
+    "NAME_CONTROL_CHARACTER": (SECURITY, "ARM stores the name; what the portal, az and a review display differs "
+                               "from what it is (a spoofing risk)"),
+    "DESCRIPTION_CONTROL_CHARACTER": (LIKELY_MISTAKE, "ARM stores it; it can hide or reorder text when shown"),
+    "CONDITION_WITHOUT_VERSION": (LIKELY_MISTAKE, "Microsoft documents 2.0 as the default "
+                                  "(https://learn.microsoft.com/azure/role-based-access-control/conditions-faq); "
+                                  "Terraform refuses the pair incomplete "
+                                  "(https://github.com/hashicorp/terraform-provider-azurerm/pull/24605)"),
+    "IS_CUSTOM_NOT_BOOLEAN": (LIKELY_MISTAKE, "the az CLI never sends IsCustom: it always creates a CustomRole "
+                              "(azure-cli command_modules/role/custom.py, _create_update_role_definition)"),
+    "ACTION_SYNTAX": (ARM_REJECTS, _BAD_ACTION),
+    "MULTIPLE_WILDCARDS": (ARM_REJECTS, f"documented: one `*` per permission string ({_CUSTOM}); no operation "
+                           "matches otherwise: " + _BAD_ACTION),
+    "WHITESPACE_IN_PERMISSION": (ARM_REJECTS, _BAD_ACTION),
+    "SURROUNDING_WHITESPACE": (LIKELY_MISTAKE, "a Microsoft built-in role ships such a string, so ARM accepts it"),
+    "TRAILING_SLASH": (LIKELY_MISTAKE, "Microsoft built-in roles ship such strings (Microsoft.Insights/alertRules/), "
+                       "so ARM accepts them; they grant nothing"),
+    "BARE_WILDCARD_OUTSIDE_ACTIONS": (LIKELY_MISTAKE, f"`*` is allowed in all four lists ({_CUSTOM}); in NotActions "
+                                      "it empties its block"),
+    "NAMESPACE_TYPO": (ARM_REJECTS, _BAD_NAMESPACE),
+    "UNKNOWN_NAMESPACE": (ARM_REJECTS, _BAD_NAMESPACE),
+    "UNVERIFIED_NAMESPACE": (UNVERIFIED, "the namespace may be newer than the catalog; ARM rejects an unknown one: "
+                             + _BAD_NAMESPACE),
+    "UNKNOWN_OPERATION": (ARM_REJECTS, _BAD_ACTION),
+    "UNVERIFIED_OPERATION": (UNVERIFIED, _STALE),
+    "WILDCARD_MATCHES_NOTHING": (ARM_REJECTS, _BAD_ACTION),
+    "UNVERIFIED_WILDCARD": (UNVERIFIED, _STALE),
+    "NOT_ACTION_MATCHES_NOTHING": (LIKELY_MISTAKE, "the built-in AzureML Data Scientist role has two, so ARM accepts "
+                                   "it; it protects nothing"),
+    "DATA_ACTION_IN_ACTIONS": (ARM_REJECTS, "only operations with isDataAction=true may be data actions, and an "
+                               f"Action must match a control-plane operation ({_RDEF}): " + _BAD_ACTION + "; the "
+                               "catalog's kind of a known operation does not go stale, so this is an ERROR whatever "
+                               "the provider's freshness"),
+    "ACTION_IN_DATA_ACTIONS": (ARM_REJECTS, "InvalidDataActionOrNotDataAction (400): a DataAction must match a data "
+                               f"operation ({_RDEF}); an ERROR whatever the provider's freshness"),
+    "NOT_ACTION_SUBTRACTS_NOTHING": (LIKELY_MISTAKE, f"NotActions only subtract within their block ({_RDEF})"),
+    "CASE_MISMATCH": (STYLE, f"permission strings are case-insensitive ({_CUSTOM})"),
+    "NARROWER_THAN_WILDCARD": (SECURITY, "least privilege: a wildcard also grants operations Azure adds later"),
+    "CATALOG_OUTDATED": (VALIDATOR, "findings about unknown operations are only as good as the catalog"),
+    "SCOPE_ROOT": (ARM_REJECTS, "custom roles cannot use the root scope (Microsoft, "
+                   "https://github.com/MicrosoftDocs/azure-docs/issues/16389; "
+                   "https://github.com/prowler-cloud/prowler/pull/6149: \"/ ... is not accepted\")"),
+    "SCOPE_WILDCARD": (ARM_REJECTS, f"documented: AssignableScopes take no wildcard ({_CUSTOM}); ARM: "
+                       "LinkedInvalidPropertyId (400)"),
+    "SCOPE_MALFORMED": (ARM_REJECTS, "LinkedInvalidPropertyId (400) \"Property id '...' at path "
+                        "'properties.assignableScopes[i]' is invalid\""),
+    "SCOPE_TRAILING_SLASH": (CANNOT_WORK, "a scope never ends with '/': ARM compares scopes as strings, so "
+                             "assignments and lists at the real scope do not match it"),
+    "SCOPE_PLACEHOLDER": (LIKELY_MISTAKE, "a placeholder left in; ARM rejects it as malformed "
+                          "(LinkedInvalidPropertyId) unless it happens to be a valid name"),
+    "SCOPE_MULTIPLE_MANAGEMENT_GROUPS": (ARM_REJECTS, "documented: one management group in AssignableScopes "
+                                         f"({_CUSTOM})"),
+    "DATA_ACTIONS_WITH_MANAGEMENT_GROUP": (CANNOT_WORK, "documented: a role with DataActions cannot be assigned at "
+                                           f"management-group scope ({_CUSTOM})"),
+    "TOO_MANY_SCOPES": (ARM_REJECTS, "documented limit of 2000 assignable scopes "
+                        "(https://learn.microsoft.com/azure/role-based-access-control/troubleshoot-limits)"),
+    "SCOPE_RESOURCE_LEVEL": (LIKELY_MISTAKE, "ARM accepts it; each such role costs one of the tenant's 5000 "
+                             "custom roles"),
+    "PRIVILEGE_ESCALATION": (SECURITY, "a holder can raise their own access (the reviewed list: "
+                             "rbactool/data/risk-classes.json, a source per entry)"),
+    "CREDENTIAL_EXPOSURE": (SECURITY, "keys and secrets outlive the assignment and bypass RBAC (the reviewed list: "
+                            "rbactool/data/risk-classes.json); only grants beyond the built-in Reader's count"),
+    "REMOTE_EXECUTION": (SECURITY, "code run on compute acts as the compute's identity (the reviewed list: "
+                         "rbactool/data/risk-classes.json)"),
+    "ALL_DATA_ACTIONS": (SECURITY, f"ARM accepts `*` in DataActions ({_CUSTOM}); it is all data access"),
+    "READS_SECRETS_LIKE_READER": (SECURITY, "the same exposure as the built-in Reader (acdd72a7-3385-48ef-bd42-"
+                                  "f606fba81ae7), so a WARNING: a SECURITY_WARNING needs more than Reader gives"),
+    "OWNER_CLONE": (SECURITY, "roleAssignments/write at a wide scope lets a holder grant themselves anything"),
+    "ENTRA_ROLE_NAME": (LIKELY_MISTAKE, "Azure RBAC roles grant nothing in Microsoft Entra ID"),
+    "BUILTIN_NAME_CLASH": (LIKELY_MISTAKE, "ARM is expected to answer RoleDefinitionWithSameNameExists (409); not "
+                           "confirmed for built-in names, so a WARNING"),
+    "INTERNAL_ERROR": (VALIDATOR, "a check crashed, so the role was not fully checked"),
+}
+
 RULES: dict[str, Rule] = {}
 for _code, _type, _group, _title, _expl in _RULE_ROWS:
     if _code in RULES:
         raise RuntimeError(f"finding code {_code} registered twice")
-    RULES[_code] = Rule(_code, _type, _title, _expl, _group)
-del _code, _type, _group, _title, _expl
+    _basis, _based_on = _BASED_ON[_code]
+    RULES[_code] = Rule(_code, _type, _title, _expl, _group, basis=_basis, based_on=_based_on)
+del _code, _type, _group, _title, _expl, _basis, _based_on
 
 
 def rules_table() -> list[dict[str, object]]:
     """The registry as JSON-ready rows, sorted by code."""
     return [
         {"code": r.code, "type": r.type, "group": r.group, "title": r.title, "explanation": r.explanation,
-         "retired": r.retired}
+         "basis": r.basis, "based_on": r.based_on, "retired": r.retired}
         for r in sorted(RULES.values(), key=lambda r: r.code)
     ]

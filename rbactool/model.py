@@ -90,6 +90,8 @@ class RoleDefinition:
     created_by: str | None = None
     updated_by: str | None = None
     # Where the role came from; not part of equality.
+    #: A non-boolean ``IsCustom`` as written (az shape), e.g. ``'true'``; None when it is a boolean or absent.
+    is_custom_written: str | None = field(default=None, compare=False)
     shape: str = field(default=SHAPE_AZ, compare=False)
     source: str | None = field(default=None, compare=False)
     pointer_prefix: str = field(default="", compare=False)
@@ -391,8 +393,11 @@ def _from_az(doc: dict, where: str, source: str | None, prefix: str) -> RoleDefi
     if name is None:
         raise RoleFormatError(f"{where}: missing required field {prefix}/Name")
     is_custom = d.get("IsCustom", True)
+    is_custom_written = None
     if not isinstance(is_custom, bool):
-        raise RoleFormatError(f"{d.loc('IsCustom')} must be true or false, got {_jtype(is_custom)}")
+        # The az CLI never sends IsCustom (it always creates a CustomRole): a check warns (IS_CUSTOM_NOT_BOOLEAN)
+        shown = is_custom if isinstance(is_custom, str) else json.dumps(is_custom, default=str)
+        is_custom_written, is_custom = shown[:200], True
     d.get("$schema")
     flat_keys = [pascal for _, _, pascal in PERMISSION_FIELDS if d.has(pascal)]
     if d.has("Permissions"):
@@ -412,6 +417,7 @@ def _from_az(doc: dict, where: str, source: str | None, prefix: str) -> RoleDefi
         role_id=guid_from_id(raw_id),
         resource_id=raw_id if raw_id and "/" in raw_id else None,
         is_custom=is_custom,
+        is_custom_written=is_custom_written,
         shape=SHAPE_AZ,
         source=source,
         pointer_prefix=prefix,

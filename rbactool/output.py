@@ -109,6 +109,7 @@ def format_rules_text() -> str:
     for r in rules_table():
         out.append(f"{r['code']}  [{r['type']}, {r['group']}]  {r['title']}")
         out.append(f"    {r['explanation']}")
+        out.append(f"    based on: {r['basis']}: {r['based_on']}")
     return "\n".join(out) + "\n"
 
 
@@ -144,7 +145,8 @@ def format_sarif(
             "fullDescription": {"text": r.explanation},
             "help": {"text": r.explanation, "markdown": f"**{r.title}** ({r.type})\n\n{r.explanation}"},
             "defaultConfiguration": {"level": _SARIF_LEVEL[r.type]},
-            "properties": {"tags": [r.group, r.type.lower()], "security-severity": _SECURITY_SEVERITY[r.type]},
+            "properties": {"tags": [r.group, r.type.lower()], "security-severity": _SECURITY_SEVERITY[r.type],
+                           "basis": r.basis, "based_on": r.based_on},
         })
     line_maps: dict[str, dict[str, tuple[int, int]]] = {}
     fallback_file = next((f for f in report.files if f != "-"), None)

@@ -176,12 +176,15 @@ def validate_roles(
     today: _dt.date | None = None,
 ) -> Report:
     """Validate many roles in one report, plus the run-level catalog-age check."""
+    from rbactool.builtins import pinned
+
     config = config or Config()
     raw: list[Finding] = list(extra_findings)
     n = 0
-    for role in roles:
-        n += 1
-        raw.extend(role_findings(role, catalog))
+    with pinned():  # the built-in roles are looked up once for the run, not once per role
+        for role in roles:
+            n += 1
+            raw.extend(role_findings(role, catalog))
     raw.extend(catalog_age_findings(catalog, config, today))
     active, suppressed = apply_config(raw, config, extra_ignores)
     return Report(active, suppressed, n, tuple(files), config.fail_on, catalog.snapshot_date)
@@ -300,7 +303,6 @@ def read_role_documents(names: Sequence[str], specs: Sequence[str | os.PathLike]
     ``validate_text`` (structure problems become findings), then render each roles spec; a spec's
     roles are named after the spec."""
     from rbactool.inputs import read_document
-    from rbactool.spec import load_spec, render_spec
 
     roles: list[RoleDefinition] = []
     findings: list[Finding] = []
@@ -311,6 +313,8 @@ def read_role_documents(names: Sequence[str], specs: Sequence[str | os.PathLike]
         roles.extend(file_roles)
         findings.extend(problems)
     files = list(names)
+    if specs:  # the spec and template machinery (Jinja) is imported only when a spec is given
+        from rbactool.spec import load_spec, render_spec
     for spec_path in specs:
         roles.extend(replace(r.role, source=str(spec_path)) for r in render_spec(load_spec(spec_path)))
         files.append(str(spec_path))

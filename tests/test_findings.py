@@ -69,3 +69,38 @@ def test_the_registry_types_match_the_issue():
     assert RULES["UNVERIFIED_OPERATION"].type == WARNING
     assert RULES["CASE_MISMATCH"].type == SUGGESTION
     assert RULES["SCOPE_RESOURCE_LEVEL"].type == WARNING
+
+
+def test_every_rule_says_what_it_is_based_on():
+    from rbactool.findings import BASES, TYPE_BASES
+
+    for rule in RULES.values():
+        assert rule.basis in BASES, rule.code
+        assert len(rule.based_on) > 20, rule.code
+        assert rule.basis in TYPE_BASES[rule.type], (rule.code, rule.type, rule.basis)
+
+
+def test_errors_rest_only_on_an_arm_rejection_or_a_role_that_cannot_work():
+    from rbactool.findings import ARM_REJECTS, CANNOT_WORK, VALIDATOR
+
+    for rule in RULES.values():
+        if rule.type == ERROR:
+            assert rule.basis in (ARM_REJECTS, CANNOT_WORK) or rule.code == "INTERNAL_ERROR", rule.code
+            assert rule.basis != VALIDATOR or rule.code == "INTERNAL_ERROR"
+        if rule.basis == ARM_REJECTS and rule.type == ERROR:
+            # an ARM rejection names its ARM error code or a documented limit
+            assert any(w in rule.based_on for w in ("Invalid", "Missing", "documented", "NullOrEmpty", "Linked",
+                                                    "root scope", "az CLI")), rule.code
+
+
+def test_severities_grounded_in_what_arm_does():
+    # issue 13 item 5: ARM never receives IsCustom; ARM accepts `*` in DataActions (all data access)
+    assert RULES["IS_CUSTOM_NOT_BOOLEAN"].type == WARNING
+    assert RULES["ALL_DATA_ACTIONS"].type == SECURITY_WARNING
+    assert RULES["BARE_WILDCARD_OUTSIDE_ACTIONS"].type == WARNING
+    assert RULES["DATA_ACTION_IN_ACTIONS"].type == RULES["ACTION_IN_DATA_ACTIONS"].type == ERROR
+    assert RULES["UNVERIFIED_OPERATION"].type == WARNING
+    # accepted by ARM, so not an ERROR: a security judgment or a likely mistake
+    assert RULES["DUPLICATE_KEY"].type == SECURITY_WARNING
+    assert RULES["NAME_CONTROL_CHARACTER"].type == SECURITY_WARNING
+    assert RULES["CONDITION_WITHOUT_VERSION"].type == WARNING

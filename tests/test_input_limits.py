@@ -115,20 +115,21 @@ def test_validate_refuses_hostile_role_files(run, hostile, tmp_path, case):
     refused(run("validate", "--roles", _spec_with_file(tmp_path, path)), path.name, phrase)
 
 
-def test_validate_reports_a_duplicate_key_as_an_error_finding(run, hostile, tmp_path):
-    """validate reads on: a duplicate key is an ERROR finding at its pointer; other files are still checked."""
+def test_validate_reports_a_duplicate_key_as_a_finding(run, hostile, tmp_path):
+    """validate reads on: a duplicate key is a SECURITY_WARNING finding at its pointer (the az CLI sends the last
+    value, ARM accepts it: what a reviewer reads is not what is sent); other files are still checked."""
     other = tmp_path / "other.json"
     other.write_text(json.dumps({**OK_ROLE, "AssignableScopes": [RG + "/"]}))
     r = run("validate", hostile["dup-actions"], other, "--format", "json")
     assert r.exit_code == 1, r.stderr
     findings = r.json()["findings"]
     dup = [f for f in findings if f["code"] == "DUPLICATE_KEY"]
-    assert len(dup) == 1 and dup[0]["type"] == "ERROR"
+    assert len(dup) == 1 and dup[0]["type"] == "SECURITY_WARNING"
     assert dup[0]["file"].endswith("dup-actions.json") and dup[0]["pointer"] == "/Actions"
     # the last "Actions" (["*"]) is what the other checks see, and the other file is checked too
     assert {f["code"] for f in findings if f["file"].endswith("dup-actions.json")} >= {"DUPLICATE_KEY"}
     assert any(f["code"] == "SCOPE_TRAILING_SLASH" and f["file"].endswith("other.json") for f in findings)
-    r = run("validate", "-", "--format", "json", input=HOSTILE_JSON["dup-actions"][0])
+    r = run("validate", "-", "--format", "json", "--fail-on", "security-warning", input=HOSTILE_JSON["dup-actions"][0])
     assert r.exit_code == 1 and "DUPLICATE_KEY" in {f["code"] for f in r.json()["findings"]}
 
 
@@ -328,11 +329,11 @@ def test_trailing_slash_is_never_sent_to_azure(run, emulator, tmp_path):  # noqa
 
 
 @pytest.mark.parametrize("name", ["Reader\u202e (custom)", "Line\nbreak", "Bell\x07", "Zero\u200bwidth", "Tab\tname"])
-def test_control_characters_in_role_names_are_errors(run, tmp_path, name):
+def test_control_characters_in_role_names_are_security_warnings(run, tmp_path, name):
     p = tmp_path / "role.json"
     p.write_text(json.dumps({**OK_ROLE, "Name": name}))
-    r, found = _validate_json(run, p)
-    assert r.exit_code == 1 and ("NAME_CONTROL_CHARACTER", "ERROR", "/Name") in found
+    r, found = _validate_json(run, p, "--fail-on", "security-warning")
+    assert r.exit_code == 1 and ("NAME_CONTROL_CHARACTER", "SECURITY_WARNING", "/Name") in found
     [f] = [f for f in r.json()["findings"] if f["code"] == "NAME_CONTROL_CHARACTER"]
     assert name not in f["message"]  # the character itself is escaped in the message
 

@@ -123,7 +123,6 @@ def test_pointers_follow_the_source_shape():
         '{"Name": "n", "Action": ["x"]}',
         '{"Name": "n", "name": "m"}',
         '{"Actions": []}',
-        '{"Name": "n", "IsCustom": "yes"}',
         '{"Name": "n", "Actions": [], "Permissions": []}',
         '{"properties": {"roleName": "n", "permissions": "x"}}',
         '{"properties": {"roleName": "n", "type": "Weird"}}',
@@ -135,6 +134,14 @@ def test_bad_role_documents_raise_one_line_errors(text):
         model.parse_roles(text, source="f.json")
     assert "\n" not in str(e.value)
     assert str(e.value).startswith("f.json")
+
+
+def test_a_string_is_custom_is_read_as_a_custom_role_and_remembered():
+    # the az CLI never sends IsCustom: it always creates a custom role (IS_CUSTOM_NOT_BOOLEAN warns)
+    [role] = model.parse_roles('{"Name": "n", "IsCustom": "false", "Actions": ["a/b"]}', source="f.json")
+    assert role.is_custom and role.is_custom_written == "false"
+    [plain] = model.parse_roles('{"Name": "n", "IsCustom": true, "Actions": ["a/b"]}', source="f.json")
+    assert plain.is_custom_written is None and plain == role
 
 
 def test_huge_file_is_refused_before_parsing(tmp_path):

@@ -18,7 +18,7 @@ BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
 SUB_SCOPE = f"/subscriptions/{SUB}"
 MG = "/providers/Microsoft.Management/managementGroups/"
 
-# (code, triggering role, near miss, catalog: "fixture" | "fresh")
+# (code, triggering role, near miss, catalog: "fixture" | "fresh" | "packaged")
 CASES = [
     ("MISSING_NAME", az_role(Name="  "), az_role(Name="x")),
     ("MISSING_ASSIGNABLE_SCOPES", az_role(AssignableScopes=[]), az_role()),
@@ -40,7 +40,9 @@ CASES = [
     ("WHITESPACE_IN_PERMISSION", az_role(Actions=["Microsoft.Compute/virtual Machines/read"]), az_role()),
     ("SURROUNDING_WHITESPACE", az_role(Actions=[f"{VM}/read "]), az_role(Actions=[f"{VM}/read"])),
     ("TRAILING_SLASH", az_role(Actions=[f"{VM}/"]), az_role(Actions=[f"{VM}/*"])),
-    ("BARE_WILDCARD_OUTSIDE_ACTIONS", az_role(DataActions=["*"]), az_role(Actions=["*"])),
+    ("BARE_WILDCARD_OUTSIDE_ACTIONS", az_role(NotActions=["*"]), az_role(Actions=["*"])),
+    ("ALL_DATA_ACTIONS", az_role(DataActions=["*"]), az_role(DataActions=["Microsoft.Storage/*"])),
+    ("IS_CUSTOM_NOT_BOOLEAN", az_role(IsCustom="true"), az_role(IsCustom=True)),
     ("NAMESPACE_TYPO", az_role(Actions=["Microsoft.Compte/virtualMachines/read"]), az_role()),
     ("UNKNOWN_NAMESPACE", az_role(Actions=["Contoso.Widgets/things/read"]), az_role(), "fresh"),
     ("UNVERIFIED_NAMESPACE", az_role(Actions=["Contoso.Widgets/things/read"]),
@@ -78,6 +80,9 @@ CASES = [
     ("CREDENTIAL_EXPOSURE", az_role(Actions=["Microsoft.Storage/storageAccounts/*"]),
      az_role(Actions=["Microsoft.Storage/storageAccounts/*"], NotActions=["Microsoft.Storage/storageAccounts/listkeys/action"])),
     ("REMOTE_EXECUTION", az_role(Actions=[f"{VM}/*/action"]), az_role(Actions=[f"{VM}/start/action"])),
+    # a read whose answer holds a secret, as the built-in Reader's */read grants it (packaged catalog)
+    ("READS_SECRETS_LIKE_READER", az_role(Actions=["*/read"]), az_role(Actions=["Microsoft.Compute/*/read"]),
+     "packaged"),
     ("OWNER_CLONE", az_role(Actions=["*"], AssignableScopes=[SUB_SCOPE]),
      az_role(Actions=["*"], NotActions=["Microsoft.Authorization/*/Write", "Microsoft.Authorization/elevateAccess/Action"],
              AssignableScopes=[SUB_SCOPE])),
@@ -101,6 +106,10 @@ SPECIAL = {"CATALOG_OUTDATED", "INTERNAL_ERROR"}
 
 
 def _catalog(kind, tmp_path):
+    if kind == "packaged":
+        from rbactool.catalog import load_packaged_catalog
+
+        return load_packaged_catalog()
     return fresh_catalog(tmp_path) if kind == "fresh" else fixture_catalog()
 
 

@@ -43,7 +43,6 @@ def test_az_keys_are_case_insensitive_and_pointers_keep_the_spelling():
 @pytest.mark.parametrize("doc, pointer", [
     (az_role(Actions="Microsoft.Compute/virtualMachines/read"), "/Actions"),
     (az_role(Actions=[1]), "/Actions/0"),
-    (az_role(IsCustom="yes"), "/IsCustom"),
     (az_role(Colour="blue"), "/Colour"),
     (az_role(Name=None), ""),
     ({"Name": "x", "Permissions": [{"actions": [], "deny": []}]}, "/Permissions/0/deny"),

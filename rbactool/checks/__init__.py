@@ -27,6 +27,7 @@ def all_checks() -> tuple[tuple[str, Check], ...]:
 
     return (
         ("structure.required_fields", structure.check_required_fields),
+        ("structure.is_custom", structure.check_is_custom),
         ("structure.lengths", structure.check_lengths),
         ("structure.duplicates", structure.check_duplicates),
         ("structure.conditions", structure.check_conditions),
@@ -35,6 +36,7 @@ def all_checks() -> tuple[tuple[str, Check], ...]:
         ("catalog.not_actions", catalog_checks.check_not_actions),
         ("scopes.assignable_scopes", scopes.check_assignable_scopes),
         ("risk.risk_classes", risk.check_risk_classes),
+        ("risk.all_data_actions", risk.check_all_data_actions),
         ("risk.owner_clone", risk.check_owner_clone),
         ("risk.narrower_wildcards", risk.check_narrower_wildcards),
         ("naming.entra_role_name", naming.check_entra_role_name),

@@ -8,6 +8,7 @@ or two edits away from a known one is always an ERROR with a "did you mean".
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,6 +21,9 @@ from rbactool.findings import Finding
 
 if TYPE_CHECKING:
     from rbactool.catalog import Catalog, Operation
+
+#: What a step answers: (code, message, operations) of each finding (none or one).
+_Verdict = tuple[tuple[str, str, tuple[str, ...]], ...]
 
 #: Operations the catalog knows only because a built-in role names them: their kind is a guess.
 ROLE_REFERENCE_SOURCE = "builtin-role-reference"
@@ -36,16 +40,15 @@ def _kind(data: bool) -> str:
 
 @dataclass
 class _Checked:
-    """One permission string being checked, with what the catalog says about it (looked up once)."""
+    """One permission string being checked, with what the catalog says about it (looked up once).
 
-    ctx: CheckContext
-    s: PermissionString
+    The verdict depends only on the catalog, the list and the stripped string, so it is cached
+    (``_verdict``): built-in and real-world roles repeat the same strings over and over."""
+
+    catalog: Catalog
+    s: PermissionString  # index 0, block 0: the verdict never depends on where the string is
     value: str
     fresh_catalog: bool
-
-    @property
-    def catalog(self) -> Catalog:
-        return self.ctx.catalog
 
     @property
     def data(self) -> bool:
@@ -74,8 +77,8 @@ class _Checked:
     def wildcard(self) -> bool:
         return "*" in self.value
 
-    def finding(self, code: str, message: str, **kwargs) -> tuple[Finding]:
-        return (self.ctx.finding(code, message, pointer=self.ctx.pointer(self.s), value=self.s.value, **kwargs),)
+    def finding(self, code: str, message: str, operations: tuple[str, ...] = ()) -> _Verdict:
+        return ((code, message, tuple(operations)),)
 
     def stale(self) -> str:
         return stale_note(self.catalog, self.ns)
@@ -85,7 +88,7 @@ class _Checked:
 # _check_one runs them in order and the first answer is the answer.
 
 
-def _wildcard_namespace(c: _Checked) -> tuple[Finding, ...] | None:
+def _wildcard_namespace(c: _Checked) -> _Verdict | None:
     if "*" not in c.ns:
         return None
     if c.catalog.expand(c.value, data_action=c.data):
@@ -93,7 +96,7 @@ def _wildcard_namespace(c: _Checked) -> tuple[Finding, ...] | None:
     return c.finding("UNVERIFIED_WILDCARD", f"{q(c.value)} matches no {_kind(c.data)} in the catalog")
 
 
-def _unknown_namespace(c: _Checked) -> tuple[Finding, ...] | None:
+def _unknown_namespace(c: _Checked) -> _Verdict | None:
     if c.catalog.is_known_namespace(c.ns):
         return None
     close = close_namespace(c.catalog, c.ns)
@@ -109,7 +112,7 @@ def _unknown_namespace(c: _Checked) -> tuple[Finding, ...] | None:
     )
 
 
-def _known_operation(c: _Checked) -> tuple[Finding, ...] | None:
+def _known_operation(c: _Checked) -> _Verdict | None:
     if not c.ops:
         return None
     if not c.wildcard and not any(o.name == c.value for o in c.ops):
@@ -118,7 +121,7 @@ def _known_operation(c: _Checked) -> tuple[Finding, ...] | None:
     return ()
 
 
-def _other_plane(c: _Checked) -> tuple[Finding, ...] | None:
+def _other_plane(c: _Checked) -> _Verdict | None:
     if not c.other:
         return None
     other_kind, names = _kind(not c.data), tuple(o.name for o in c.other)
@@ -138,7 +141,7 @@ def _other_plane(c: _Checked) -> tuple[Finding, ...] | None:
                      f"{target}", operations=names)
 
 
-def _wildcard_matching_nothing(c: _Checked) -> tuple[Finding, ...] | None:
+def _wildcard_matching_nothing(c: _Checked) -> _Verdict | None:
     if not c.wildcard:
         return None
     kind = _kind(c.data)
@@ -154,7 +157,7 @@ def _wildcard_matching_nothing(c: _Checked) -> tuple[Finding, ...] | None:
                      f"{q(c.value)} in {c.s.list_name} matches no {kind} in the catalog; {c.stale()}")
 
 
-def _unknown_operation(c: _Checked) -> tuple[Finding, ...]:
+def _unknown_operation(c: _Checked) -> _Verdict:
     hint = did_you_mean(c.catalog, c.value, c.data)
     if c.fresh:
         return c.finding("UNKNOWN_OPERATION", f"unknown {_kind(c.data)} {q(c.value)} in {c.s.list_name}{hint}")
@@ -166,16 +169,23 @@ _STEPS = (_wildcard_namespace, _unknown_namespace, _known_operation, _other_plan
           _unknown_operation)
 
 
+@functools.lru_cache(maxsize=32768)
+def _verdict(catalog: Catalog, attr: str, value: str, fresh_catalog: bool) -> _Verdict:
+    """(code, message, operations) of the finding for one stripped string in one list, or ()."""
+    checked = _Checked(catalog, PermissionString(0, attr, 0, value), value, fresh_catalog)
+    for step in _STEPS:
+        found = step(checked)
+        if found is not None:
+            return found
+    return ()
+
+
 def _check_one(ctx: CheckContext, s: PermissionString, fresh_catalog: bool) -> Iterator[Finding]:
     value = s.value.strip()
     if value == "*":
         return
-    checked = _Checked(ctx, s, value, fresh_catalog)
-    for step in _STEPS:
-        found = step(checked)
-        if found is not None:
-            yield from found
-            return
+    for code, message, operations in _verdict(ctx.catalog, s.attr, value, fresh_catalog):
+        yield ctx.finding(code, message, pointer=ctx.pointer(s), value=s.value, operations=operations)
 
 
 def check_operations(ctx: CheckContext) -> Iterator[Finding]:

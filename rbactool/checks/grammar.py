@@ -28,10 +28,10 @@ def grammar_problem(value: str, attr: str) -> tuple[str, str] | None:
     if value.count("*") > 1:
         return ("MULTIPLE_WILDCARDS", f"{q(value)} has {value.count('*')} wildcards; Azure allows one per string")
     if value == "*":
-        if attr != "actions":
+        if attr.startswith("not_"):  # `*` in DataActions is all data access: ALL_DATA_ACTIONS (risk checks)
             return (
                 "BARE_WILDCARD_OUTSIDE_ACTIONS",
-                "`*` alone is only allowed in Actions; use a namespace pattern such as Microsoft.Storage/*",
+                "`*` alone subtracts everything its permission block grants of that kind; list what to subtract",
             )
         return None
     segments = value.split("/")

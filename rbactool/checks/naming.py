@@ -45,6 +45,8 @@ def check_control_characters(ctx: CheckContext) -> Iterator[Finding]:
     import unicodedata
 
     role = ctx.role
+    if role.name.isprintable() and role.description.isprintable():
+        return  # no Cc or Cf character in either (str.isprintable is False for both categories)
     bad = [c for c in role.name if unicodedata.category(c) in ("Cc", "Cf")]
     if bad:
         yield ctx.finding(
@@ -65,7 +67,7 @@ def check_control_characters(ctx: CheckContext) -> Iterator[Finding]:
 def _builtin_names() -> frozenset[str]:
     from rbactool.builtins import load_builtin_roles
 
-    return frozenset(r.name.lower() for r in load_builtin_roles().all())
+    return load_builtin_roles().names()
 
 
 def check_entra_role_name(ctx: CheckContext) -> Iterator[Finding]:
@@ -94,8 +96,11 @@ def check_builtin_name_clash(ctx: CheckContext) -> Iterator[Finding]:
         return
     from rbactool.builtins import load_builtin_roles
 
-    builtin = load_builtin_roles().by_name(role.name.strip())
-    if builtin is None or (role.role_id and builtin.role_id and role.role_id.lower() == builtin.role_id.lower()):
+    builtins = load_builtin_roles()
+    if not builtins.has_name(role.name.strip()):
+        return
+    builtin_id = builtins.id_of(role.name.strip())
+    if role.role_id and builtin_id and role.role_id.lower() == builtin_id.lower():
         return
     yield ctx.finding(
         "BUILTIN_NAME_CLASH",

@@ -6,6 +6,7 @@ import functools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from rbactool.catalog import pattern_matcher
 from rbactool.checks.context import CheckContext, q
 from rbactool.checks.grammar import well_formed
 from rbactool.findings import Finding
@@ -30,15 +31,39 @@ def _named(ops: list[str]) -> str:
     return shown + (f" and {len(ops) - _MAX_NAMED} more" if len(ops) > _MAX_NAMED else "")
 
 
+@functools.lru_cache(maxsize=8)
+def _risky_by_provider(catalog: Catalog) -> dict[str, tuple[tuple[Operation, tuple[str, ...]], ...]]:
+    """namespace -> (operation, finding-raising risk classes) of its risky operations, filled as
+    providers are met: each operation is classified once per process."""
+    return {}
+
+
+def _risky_of(catalog: Catalog, namespace: str) -> tuple[tuple[Operation, tuple[str, ...]], ...]:
+    memo = _risky_by_provider(catalog)
+    found = memo.get(namespace)
+    if found is None:
+        out = []
+        for op in catalog.provider_operations(namespace):
+            classes = tuple(c for c in risk_classes(op.name, op.is_data_action) if c in RISK_FINDINGS)
+            if classes:
+                out.append((op, classes))
+        found = memo[namespace] = tuple(out)
+    return found
+
+
 @functools.lru_cache(maxsize=8192)
 def _risky_in_expansion(catalog: Catalog, pattern: str, data: bool) -> tuple[tuple[Operation, tuple[str, ...]], ...]:
-    """(operation, finding-raising risk classes) for each risky operation a pattern expands to. Cached."""
-    out = []
-    for op in catalog.expand(pattern, data_action=data):
-        classes = tuple(c for c in risk_classes(op.name, op.is_data_action) if c in RISK_FINDINGS)
-        if classes:
-            out.append((op, classes))
-    return tuple(out)
+    """(operation, finding-raising risk classes) for each risky operation a pattern expands to, in
+    catalog order, as filtering ``catalog.expand(pattern)`` would give. Cached.
+
+    A wildcard is matched against the risky operations of the providers it can reach only (a few
+    hundred at most), not against its whole expansion (``*/read`` is ten thousand operations)."""
+    if "*" not in pattern:
+        return tuple((op, classes) for op in catalog.expand(pattern, data_action=data)
+                     if (classes := tuple(c for c in risk_classes(op.name, op.is_data_action) if c in RISK_FINDINGS)))
+    match = pattern_matcher(pattern)
+    return tuple((op, classes) for ns in catalog.namespaces_for(pattern) for op, classes in _risky_of(catalog, ns)
+                 if op.is_data_action == data and match(op.name.lower()))
 
 
 def _risky(ctx: CheckContext, grant: PatternGrant) -> list[tuple[Operation, tuple[str, ...]]]:
@@ -49,10 +74,51 @@ def _risky(ctx: CheckContext, grant: PatternGrant) -> list[tuple[Operation, tupl
     return list(risky)
 
 
+#: The built-in Reader (the same GUID in every cloud): the baseline for risky reads.
+READER_ID = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+
+
+@functools.lru_cache(maxsize=1)
+def _reader_blocks() -> tuple[tuple[bool, tuple, tuple], ...]:
+    """(data, grant regexes, not regexes) per kind and block of the built-in Reader's permissions."""
+    from rbactool.builtins import load_builtin_roles
+    from rbactool.catalog import compile_pattern
+
+    reader = load_builtin_roles().by_id(READER_ID)
+    if reader is None:
+        return ()
+    out = []
+    for block in reader.permissions:
+        for data, grants, nots in ((False, block.actions, block.not_actions),
+                                   (True, block.data_actions, block.not_data_actions)):
+            if grants:
+                out.append((data, tuple(compile_pattern(p.strip()) for p in grants),
+                            tuple(compile_pattern(p.strip()) for p in nots)))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=8192)
+def reader_grants(name: str, is_data_action: bool) -> bool:
+    """Whether the built-in Reader grants this operation (Reader's own patterns, NotActions subtracted)."""
+    low = name.lower()
+    return any(data == is_data_action and any(rx.match(low) for rx in grants) and not any(rx.match(low) for rx in nots)
+               for data, grants, nots in _reader_blocks())
+
+
+def _beyond_reader(risky: list[tuple[Operation, tuple[str, ...]]]) -> tuple[list, list]:
+    """(risky operations Reader does not grant, risky operations Reader grants too)."""
+    beyond, like_reader = [], []
+    for op, classes in risky:
+        (like_reader if reader_grants(op.name, op.is_data_action) else beyond).append((op, classes))
+    return beyond, like_reader
+
+
 def check_risk_classes(ctx: CheckContext) -> Iterator[Finding]:
     """One finding per (risk class, granting pattern), naming the effective operations.
 
-    An operation granted by several patterns is attributed to the first one only.
+    An operation granted by several patterns is attributed to the first one only. Risky operations
+    the built-in Reader grants too (reads whose answer can hold secrets) are one WARNING per
+    granting pattern, READS_SECRETS_LIKE_READER: a SECURITY_WARNING needs more than Reader gives.
     """
     seen: set[tuple[str, int]] = set()
     ok = well_formed(ctx)  # a malformed string is an ERROR already; ARM rejects the role
@@ -60,11 +126,26 @@ def check_risk_classes(ctx: CheckContext) -> Iterator[Finding]:
         if (grant.block, grant.attr, grant.index) not in ok:
             continue
         by_class: dict[str, list[str]] = {}
-        for op, classes in _risky(ctx, grant):
+        beyond, like_reader = _beyond_reader(_risky(ctx, grant))
+        for op, classes in beyond:
             for cls in classes:
                 if (cls, id(op)) not in seen:
                     seen.add((cls, id(op)))
                     by_class.setdefault(cls, []).append(op.name)
+        reads = []
+        for op, _ in like_reader:
+            if ("reader", id(op)) not in seen:
+                seen.add(("reader", id(op)))
+                reads.append(op.name)
+        if reads:
+            yield ctx.finding(
+                "READS_SECRETS_LIKE_READER",
+                f"{q(grant.pattern)} grants {len(reads)} read(s) whose answer can hold secrets: {_named(reads)}; "
+                "same exposure as the built-in Reader (subtract them with NotActions if holders should not see them)",
+                pointer=ctx.role.pointer(grant.block, grant.attr, grant.index),
+                value=grant.pattern,
+                operations=sorted(reads, key=str.lower),
+            )
         for cls in RISK_CLASSES:
             ops = by_class.get(cls)
             if not ops:
@@ -85,6 +166,19 @@ def check_risk_classes(ctx: CheckContext) -> Iterator[Finding]:
 _ROLE_ASSIGNMENT_WRITE = "microsoft.authorization/roleassignments/write"
 
 
+def check_all_data_actions(ctx: CheckContext) -> Iterator[Finding]:
+    """`*` alone in DataActions: ARM accepts it, and it is every data action of every provider."""
+    for b, block in enumerate(ctx.role.permissions):
+        for i, value in enumerate(block.data_actions):
+            if value.strip() == "*":
+                yield ctx.finding(
+                    "ALL_DATA_ACTIONS",
+                    "'*' in DataActions grants all data access (every blob, queue, secret, key... at the assigned "
+                    "scope, and every data action Azure adds later): list the data actions the role needs",
+                    pointer=ctx.role.pointer(b, "data_actions", i), value=value,
+                )
+
+
 def check_owner_clone(ctx: CheckContext) -> Iterator[Finding]:
     from rbactool.scopes import MANAGEMENT_GROUP, ROOT, SUBSCRIPTION, parse_scope
 
@@ -98,10 +192,12 @@ def check_owner_clone(ctx: CheckContext) -> Iterator[Finding]:
             wide.append(s)
     if not wide:
         return
+    writes = ctx.catalog.get(_ROLE_ASSIGNMENT_WRITE, data_action=False)
     for grant in ctx.effective.grants:
         if grant.attr != "actions" or grant.pattern.strip() != "*":
             continue
-        if any(op.name.lower() == _ROLE_ASSIGNMENT_WRITE for op in grant.effective):
+        removed = {id(o) for o in grant.removed}
+        if any(id(op) not in removed for op in writes):  # '*' grants every catalog action
             yield ctx.finding(
                 "OWNER_CLONE",
                 f"'*' at {q(wide[0])} is not restricted by NotActions from writing role assignments: this role "
@@ -120,7 +216,7 @@ def check_narrower_wildcards(ctx: CheckContext) -> Iterator[Finding]:
     for grant in ctx.effective.grants:
         if "*" not in grant.pattern or grant.pattern.strip() == "*" or (grant.block, grant.attr, grant.index) not in ok:
             continue
-        risky = _risky(ctx, grant)
+        risky, _ = _beyond_reader(_risky(ctx, grant))  # what Reader grants too is not worth narrowing for
         if not risky:
             continue
         effective = grant.effective

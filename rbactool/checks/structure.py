@@ -30,6 +30,18 @@ def check_required_fields(ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
+def check_is_custom(ctx: CheckContext) -> Iterator[Finding]:
+    written = ctx.role.is_custom_written
+    if written is not None:
+        yield ctx.finding(
+            "IS_CUSTOM_NOT_BOOLEAN",
+            f"IsCustom is {q(written)}, not true or false: the az CLI ignores the field and creates a custom role; "
+            "write true",
+            pointer=f"{ctx.role.pointer_prefix}/IsCustom",
+            value=written,
+        )
+
+
 def check_lengths(ctx: CheckContext) -> Iterator[Finding]:
     role = ctx.role
     if len(role.name) > MAX_NAME:
