@@ -32,7 +32,9 @@ class ActionChecker:
     def check(self, pattern: str, *, data: bool) -> None:
         """Raise the ARM error for a permission string that matches no operation of its kind."""
         if data:
-            if pattern.strip() == "*" or not self._matches(pattern, data=True):
+            # `*` alone is every data action: Microsoft documents it in all four lists (the
+            # validator's ALL_DATA_ACTIONS is a security finding, not a rejection)
+            if pattern.strip() != "*" and not self._matches(pattern, data=True):
                 raise ArmError(
                     400, "InvalidDataActionOrNotDataAction",
                     f"'{pattern}' does not match any of the actions supported by the providers.",

@@ -119,7 +119,6 @@ def test_delete_200_then_204(client, sub):
         (ROLE_ID, {"actions": ["Microsoft.Storage/storageAccounts/frobnicate"]}, "InvalidActionOrNotAction"),
         (ROLE_ID, {"actions": ["Contoso.Nothing/things/read"]}, "InvalidActionOrNotAction"),
         (ROLE_ID, {"data": ["Microsoft.Storage/storageAccounts/read"]}, "InvalidDataActionOrNotDataAction"),
-        (ROLE_ID, {"data": ["*"]}, "InvalidDataActionOrNotDataAction"),
     ],
 )
 def test_put_validation_400(client, sub, rid, kwargs, code):
@@ -135,6 +134,13 @@ def test_valid_wildcards_and_data_actions(client, sub):
         sub, actions=["*/read", "Microsoft.Compute/*", "Microsoft.Network/*/read"],
         data=["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"]))
     assert rd.permissions[0].data_actions == ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"]
+
+
+def test_all_data_actions_is_accepted(client, sub):
+    # `*` in DataActions is every data action: Microsoft documents `*` in all four lists, and issue 13
+    # records ARM accepting it (the validator reports ALL_DATA_ACTIONS, a SECURITY_WARNING)
+    rd = client.role_definitions.create_or_update(sub, ROLE_ID, role(sub, data=["*"]))
+    assert rd.permissions[0].data_actions == ["*"]
 
 
 def test_extra_operations_extend_the_catalog(client, sub, emulator):
