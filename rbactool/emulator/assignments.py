@@ -10,7 +10,7 @@ from typing import Any
 from rbactool.emulator.armerror import ArmError, dashless
 from rbactool.emulator.backend import Backend
 from rbactool.emulator.roledefs import definition_id
-from rbactool.emulator.routing import Call, Response, is_management_group, page, parse_filter
+from rbactool.emulator.routing import Call, Response, is_management_group, page_records, parse_filter
 from rbactool.emulator.state import RoleAssignmentRecord, arm_timestamp
 from rbactool.scopes import is_guid
 
@@ -101,17 +101,22 @@ def list_(b: Backend, call: Call) -> Response:
         raise ArmError(400, "InvalidFilter", f"The filter '{call.query.get('$filter')}' is not supported.")
     h = b.hierarchy
     with b.state.lock:
+        ids = None
+        if who is not None:
+            ids = {who}
+            if "assignedto()" in terms:  # the principal and every group it is in, transitively
+                ids.update(b.state.groups_of(who))
         items = []
-        for rec in b.state.assignments.values():
+        for rec in b.state.assignments_related_to(scope):
             if rec.listed_at > call.now:
                 continue
-            if who is not None and rec.principal_id.lower() != who:
+            if ids is not None and rec.principal_id.lower() not in ids:
                 continue
             above = h.at_or_above(rec.scope, scope)
             if not (above or (not at_scope and h.at_or_above(scope, rec.scope))):
                 continue
-            items.append(render(rec, call))
-    return Response(200, page(call, items, b.config.page_size))
+            items.append(rec)
+        return Response(200, page_records(call, items, b.config.page_size, lambda r: render(r, call)))
 
 
 def put(b: Backend, call: Call) -> Response:
@@ -197,7 +202,7 @@ def _put_locked(b, call, name, scope, props, principal, role_guid, ptype) -> Res
         raise ArmError(409, "RoleAssignmentExists", "The role assignment already exists.")
     if call.scope.subscription:
         sub = call.scope.subscription.lower()
-        count = sum(1 for a in st.assignments.values() if a.scope.lower().startswith(f"/subscriptions/{sub}"))
+        count = len(st.assignment_buckets.get(sub, ()))
         if count >= cfg.max_assignments_per_subscription:
             raise ArmError(400, "RoleAssignmentLimitExceeded", "No more role assignments can be created.")
     rec = RoleAssignmentRecord(
