@@ -70,6 +70,14 @@ class EmulatorHandle:
                       visible_after_s: float | None = None):
         return self.app.add_principal(object_id, type, display_name, visible_after_s)
 
+    def load_seed(self, seed: dict | str | Path) -> dict[str, int]:
+        """Replace the state with a seed: a parsed document, or a YAML/JSON file (see docs/emulator.md)."""
+        if isinstance(seed, dict):
+            return self.app.load_seed(seed, "seed")
+        from rbactool.emulator.seed import read_seed
+
+        return self.app.load_seed(read_seed(seed), str(seed))
+
     def add_fault(self, **rule: Any) -> None:
         self.app.add_fault(**rule)
 
@@ -118,7 +126,8 @@ def exports(emulator: Emulator) -> dict[str, str]:
 
 
 def start_emulator(state_dir: str | Path, **kwargs: Any) -> EmulatorHandle:
-    """Start an emulator on loopback (port 0 = a free port) in a background thread."""
+    """Start an emulator on loopback (port 0 = a free port) in a background thread; ``seed=`` (a
+    document or a file) loads an estate first."""
     kwargs.setdefault("port", 0)
     return EmulatorHandle(Emulator(state_dir=state_dir, **kwargs).start())
 
