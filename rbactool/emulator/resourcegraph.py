@@ -78,14 +78,14 @@ def handle(b: Backend, method: str, path: str, query: dict[str, str], body: byte
     top, skip, token, fmt, scope_filter = _options(opts)
     subs, mgs = _scopes(req)
     with b.state.lock:
-        records = _records(b, table, rtype, exact, subs, mgs, scope_filter)
+        segments = _records(b, table, rtype, exact, subs, mgs, scope_filter)
+        total = sum(len(recs) for _, recs in segments)
         fingerprint = hashlib.sha256(json.dumps([text, subs, mgs, scope_filter]).encode()).hexdigest()[:16]
         start = skip + (_read_token(token, fingerprint) if token else 0)
-        chunk = records[start:start + top]
-        rows = [_project(_render(b.state, r), columns) for r in chunk]
-    more = start + top < len(records)
+        rows = [_project(_render(b.state, kind, r), columns) for kind, r in _slice(segments, start, top)]
+    more = start + top < total
     pageable = columns is None or "id" in columns
-    out: dict[str, Any] = {"totalRecords": len(records), "count": len(rows),
+    out: dict[str, Any] = {"totalRecords": total, "count": len(rows),
                            "resultTruncated": "true" if more and not pageable else "false", "facets": []}
     if more and pageable:
         out["$skipToken"] = _make_token(start + top - skip, fingerprint)
@@ -199,13 +199,6 @@ def _read_token(token: str, fingerprint: str) -> int:
 # ------------------------------------------------------------------------ rows
 
 
-class _Row:
-    __slots__ = ("kind", "obj")
-
-    def __init__(self, kind: str, obj: Any):
-        self.kind, self.obj = kind, obj
-
-
 class _Scoping:
     """Which rows a request's ``subscriptions``/``managementGroups`` and scope filter select."""
 
@@ -252,42 +245,58 @@ class _Scoping:
 
 
 def _records(b: Backend, table: str, rtype: str | None, exact: bool, subs: list[str] | None,
-             mgs: list[str] | None, scope_filter: str) -> list[_Row]:
+             mgs: list[str] | None, scope_filter: str) -> list[tuple[str, list[Any]]]:
+    """The selected rows as (type, records) segments, in a stable order."""
     st = b.state
     types = [t for t in TABLES[table] if rtype is None or (t == rtype if exact else t == rtype.lower())]
     sc = _Scoping(b, subs, mgs, scope_filter)
-    out: list[_Row] = []
+    out: list[tuple[str, list[Any]]] = []
     for t in types:
         if t == RA:
-            out.extend(_Row(RA, rec) for rec in st.assignments.values() if sc.assignment(rec))
+            recs = list(st.assignments.values())
+            out.append((RA, recs if sc.all else [r for r in recs if sc.assignment(r)]))
         elif t == RD:
-            out.extend(_Row(RD, r) for r in (*st.custom_roles.values(), *b.builtins.values()))
+            out.append((RD, [*st.custom_roles.values(), *b.builtins.values()]))
         elif t == MG:
             groups = st.mg_tree or {st.tenant_id.lower(): None}
-            out.extend(_Row(MG, k) for k in groups if sc.all or k in sc.req_mgs or k in sc.mgs)
+            out.append((MG, [k for k in groups if sc.all or k in sc.req_mgs or k in sc.mgs]))
         elif t == SUB:
-            out.extend(_Row(SUB, s) for s in st.subscriptions if sc.all or s.lower() in sc.subs)
+            out.append((SUB, [s for s in st.subscriptions if sc.all or s.lower() in sc.subs]))
         elif t == RG:
-            out.extend(_Row(RG, rg) for rg in st.resource_groups.values() if sc.all or bucket_of(rg) in sc.subs)
+            out.append((RG, [rg for rg in st.resource_groups.values() if sc.all or bucket_of(rg) in sc.subs]))
     return out
 
 
-def _render(st: State, row: _Row) -> dict[str, Any]:
-    base = {"id": "", "name": "", "type": row.kind, "tenantId": st.tenant_id, "kind": "", "location": "",
+def _slice(segments: list[tuple[str, list[Any]]], start: int, count: int) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for kind, recs in segments:
+        if start >= len(recs):
+            start -= len(recs)
+            continue
+        take = recs[start:start + count - len(out)]
+        out.extend((kind, r) for r in take)
+        start = 0
+        if len(out) >= count:
+            break
+    return out
+
+
+def _render(st: State, kind: str, obj: Any) -> dict[str, Any]:
+    base = {"id": "", "name": "", "type": kind, "tenantId": st.tenant_id, "kind": "", "location": "",
             "resourceGroup": "", "subscriptionId": "", "managedBy": "", "sku": None, "plan": None,
             "properties": {}, "tags": None, "identity": None, "zones": None, "extendedLocation": None}
-    if row.kind == RA:
-        base.update(_assignment_row(row.obj))
-    elif row.kind == RD:
-        base.update(_definition_row(row.obj))
-    elif row.kind == MG:
-        base.update(_mg_row(st, row.obj))
-    elif row.kind == SUB:
-        base.update(_sub_row(st, row.obj))
+    if kind == RA:
+        base.update(_assignment_row(obj))
+    elif kind == RD:
+        base.update(_definition_row(obj))
+    elif kind == MG:
+        base.update(_mg_row(st, obj))
+    elif kind == SUB:
+        base.update(_sub_row(st, obj))
     else:
-        sub = bucket_of(row.obj)
-        name = row.obj.rstrip("/").rsplit("/", 1)[-1]
-        base.update({"id": row.obj, "name": name, "subscriptionId": sub, "resourceGroup": name.lower(),
+        sub = bucket_of(obj)
+        name = obj.rstrip("/").rsplit("/", 1)[-1]
+        base.update({"id": obj, "name": name, "subscriptionId": sub, "resourceGroup": name.lower(),
                      "location": "eastus", "tags": {}, "properties": {"provisioningState": "Succeeded"}})
     return base
 

@@ -385,7 +385,8 @@ def _role_ref(c: _Ctx, v: Any, path: str, seed: Seed, by_name: dict[str, RoleDef
     return hit
 
 
-def _find_role(c: _Ctx, v: Any, path: str, seed: Seed, by_name: dict[str, RoleDefinitionRecord]) -> RoleDefinitionRecord:
+def _find_role(c: _Ctx, v: Any, path: str, seed: Seed,
+               by_name: dict[str, RoleDefinitionRecord]) -> RoleDefinitionRecord:
     from rbactool.emulator.backend import builtin_records
 
     text = c.text(v, path)

@@ -99,8 +99,8 @@ def generate_estate(size: EstateSize | None = None, seed: int = 0) -> dict[str, 
 
     n_groups = size.groups
     kinds = ["User"] * 7 + ["ServicePrincipal"] * 3
-    principals = [{"id": guid(), "type": kinds[i % 10], "name": f"{'user' if kinds[i % 10] == 'User' else 'sp'}-{i:05d}"}
-                  for i in range(size.principals)]
+    principals = [{"id": guid(), "type": kinds[i % 10],
+                   "name": f"{'user' if kinds[i % 10] == 'User' else 'sp'}-{i:05d}"} for i in range(size.principals)]
     group_ids = [guid() for _ in range(n_groups)]
     groups = []
     for i, gid in enumerate(group_ids):
@@ -194,11 +194,13 @@ def _assignments(rng, n, anyone, mg_scopes, sub_scopes, rgs, resources, by_sub, 
     while len(out) < n and attempts < n * 5:
         attempts += 1
         r = rng.random() * total
+        chosen = pools[-1][0]
         for pool, w in pools:
             r -= w
             if r <= 0:
+                chosen = pool
                 break
-        scope = pool[rng.randrange(len(pool))]
+        scope = chosen[rng.randrange(len(chosen))]
         role = _role_for(rng, scope, by_sub, by_mg, sub_parent, chain)
         principal = anyone[rng.randrange(len(anyone))]
         key = (principal, role, scope.lower())
