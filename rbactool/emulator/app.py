@@ -96,6 +96,8 @@ class App:
         self._log_lock = threading.Lock()
         #: added to the wall clock for every delay decision (see advance_clock)
         self.clock_offset = 0.0
+        #: tenant and subscriptions as started, restored by reset() after a seed replaced them
+        self._identity = (state.tenant_id, state.subscriptions)
 
     def now(self) -> float:
         """The emulator's clock: wall time plus what tests advanced it by."""
@@ -274,9 +276,11 @@ class App:
 
     # ------------------------------------------------------------------ Python control API
     def reset(self) -> None:
-        """Empty state and log, default config, no faults (tenant and subscriptions are kept)."""
+        """Empty state and log, default config, no faults; the tenant and subscriptions the emulator
+        was started with (a seed loaded since is dropped)."""
         with self.state.lock:
             self.state.clear()
+            self.state.tenant_id, self.state.subscriptions = self._identity
             self.state.config = EmulatorConfig()
             self.backend.extra_operations.clear()
             self.backend.extra_texts.clear()
