@@ -214,5 +214,8 @@ def _put_locked(b, call, name, scope, props, principal, role_guid, ptype) -> Res
         listed_at=now + cfg.assignment_list_delay_s,
     )
     st.put_assignment(rec)
+    if call.scope.resource_group:  # Resource Graph's resourcecontainers lists the group
+        rg = f"/subscriptions/{call.scope.subscription}/resourceGroups/{call.scope.resource_group}"
+        st.resource_groups.setdefault(rg.lower(), rg)
     logger.info("role assignment created %s", name)
     return Response(201, render(rec, call))

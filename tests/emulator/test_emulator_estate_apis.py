@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import ResourceNotFoundError
 
 from .conftest import make_client
 from .estate import (
