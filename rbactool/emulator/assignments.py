@@ -107,7 +107,7 @@ def list_(b: Backend, call: Call) -> Response:
             if "assignedto()" in terms:  # the principal and every group it is in, transitively
                 ids.update(b.state.groups_of(who))
         items = []
-        for rec in b.state.assignments_related_to(scope):
+        for rec in b.state.assignments_related_to(scope, below=not at_scope):
             if rec.listed_at > call.now:
                 continue
             if ids is not None and rec.principal_id.lower() not in ids:

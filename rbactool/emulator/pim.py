@@ -176,7 +176,9 @@ def get_eligible(b: Backend, call: Call) -> Response:
 def list_active(b: Backend, call: Call) -> Response:
     b.require(call.caller, READ, str(call.scope), call.path)
     with b.state.lock:
-        candidates = [r for r in b.state.assignments_related_to(str(call.scope)) if r.listed_at <= call.now]
+        below = "atscope()" not in (call.query.get("$filter") or "").lower().replace(" ", "")
+        candidates = [r for r in b.state.assignments_related_to(str(call.scope), below=below)
+                      if r.listed_at <= call.now]
         recs, view = _select(b, call, candidates)
         return Response(200, page_records(call, recs, b.config.page_size, lambda r: render_active(r, view)))
 

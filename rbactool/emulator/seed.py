@@ -451,17 +451,21 @@ def _condition(c: _Ctx, m: dict, path: str) -> tuple[str | None, str | None]:
     return cond, (version or "2.0") if cond else None
 
 
-def _name(c: _Ctx, m: dict, path: str, *parts: str) -> str:
-    raw = m.get("id")
+def _name(c: _Ctx, m: dict, path: str, *parts: str, alias: bool = False) -> str:
+    """The GUID name from ``id`` (a GUID or a full id), or ``name`` too where *alias*; else derived."""
+    key = "id" if m.get("id") is not None or not alias else "name"
+    raw = m.get(key)
+    if alias and m.get("id") is not None and m.get("name") is not None:
+        raise c.fail(f"{path}.name", "give id or name, not both")
     if raw is None:
         return _derived(*parts)
-    text = c.text(raw, f"{path}.id")
+    text = c.text(raw, f"{path}.{key}")
     assert text is not None
-    return c.guid(text.rstrip("/").rsplit("/", 1)[-1], f"{path}.id")
+    return c.guid(text.rstrip("/").rsplit("/", 1)[-1], f"{path}.{key}")
 
 
 def _assignments(c: _Ctx, doc: dict, seed: Seed, roles: dict, h: Hierarchy, rgs: dict[str, str], stamp: str) -> None:
-    keys = ("principal", "role", "scope", "condition", "condition_version", "id", "description")
+    keys = ("principal", "role", "scope", "condition", "condition_version", "id", "name", "description")
     seen_names: set[str] = set()
     seen_identity: dict[tuple[str, str, str], int] = {}
     assignable_ok: dict[tuple[str, str], bool] = {}
@@ -480,7 +484,7 @@ def _assignments(c: _Ctx, doc: dict, seed: Seed, roles: dict, h: Hierarchy, rgs:
             raise c.fail(f"{path}.scope", f"role {clip(role.role_name)} is not assignable at {clip(text)} "
                          "(outside its AssignableScopes)")
         cond, version = _condition(c, m, path)
-        name = _name(c, m, path, "assignment", p.object_id, role.guid, text)
+        name = _name(c, m, path, "assignment", p.object_id, role.guid, text, alias=True)
         if name.lower() in seen_names:
             raise c.fail(f"{path}.id", f"assignment id {name} is used twice")
         identity = (p.object_id.lower(), role.guid.lower(), scope.key)
@@ -540,7 +544,7 @@ def _denies(c: _Ctx, doc: dict, seed: Seed, rgs: dict[str, str], stamp: str) -> 
 
 
 def _eligible(c: _Ctx, doc: dict, seed: Seed, roles: dict, rgs: dict[str, str], stamp: str) -> None:
-    keys = ("principal", "role", "scope", "condition", "condition_version", "id", "start", "end")
+    keys = ("principal", "role", "scope", "condition", "condition_version", "id", "name", "start", "end")
     for i, raw in enumerate(c.items(doc, "eligible_assignments")):
         path = f"eligible_assignments[{i}]"
         m = c.mapping(raw, path, keys, ("principal", "role", "scope"))
@@ -550,7 +554,7 @@ def _eligible(c: _Ctx, doc: dict, seed: Seed, roles: dict, rgs: dict[str, str], 
         if scope.kind == ROOT:
             raise c.fail(f"{path}.scope", "PIM eligibility cannot be at the root scope '/'")
         cond, version = _condition(c, m, path)
-        name = _name(c, m, path, "eligible", p.object_id, role.guid, str(scope))
+        name = _name(c, m, path, "eligible", p.object_id, role.guid, str(scope), alias=True)
         if name.lower() in seed.eligibilities:
             raise c.fail(path, f"eligible assignment {name} is listed twice (same id, or same principal, role "
                          "and scope)")

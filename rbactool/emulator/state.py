@@ -337,13 +337,24 @@ class State:
             self.assignment_buckets.get(bucket_of(rec.scope), {}).pop(rec.name.lower(), None)
         return rec
 
-    def assignments_related_to(self, scope: str) -> list[RoleAssignmentRecord]:
-        """Candidates for a list at *scope*: its subscription's assignments plus every
-        tenant-level one (management groups, root); all of them for a tenant-level scope."""
+    def assignments_related_to(self, scope: str, *, below: bool = True) -> list[RoleAssignmentRecord]:
+        """Candidates for a list at *scope* (a superset; the caller filters): its subscription's
+        assignments plus every tenant-level one (management groups, root). At a management group
+        of a seeded hierarchy, the subscriptions below it; without *below*, tenant-level only."""
         b = bucket_of(scope)
-        if b == "":
+        tenant_level = list(self.assignment_buckets.get("", {}).values())
+        if b:
+            return [*tenant_level, *self.assignment_buckets.get(b, {}).values()]
+        if not below:
+            return tenant_level
+        low = scope.lower().rstrip("/")
+        mg = low.rsplit("/", 1)[-1] if low.startswith("/providers/microsoft.management/managementgroups/") else None
+        if mg is None or not self.mg_tree or mg == self.tenant_id.lower() or mg not in self.management_groups:
             return list(self.assignments.values())
-        return [*self.assignment_buckets.get("", {}).values(), *self.assignment_buckets.get(b, {}).values()]
+        out = tenant_level
+        for sub in self.management_groups[mg]:
+            out.extend(self.assignment_buckets.get(sub.lower(), {}).values())
+        return out
 
     # ------------------------------------------------------------------ directory groups
     def put_group(self, group_id: str, display_name: str, members: list[str] | tuple[str, ...]) -> None:

@@ -5,7 +5,9 @@
     from rbactool.emulator.testing import emulator, emulator_server  # noqa: F401 (fixtures)
 
 ``emulator_server`` (session scope) starts one emulator on a free port; ``emulator`` (function
-scope) resets it before each test and yields the same :class:`EmulatorHandle`.
+scope) resets it before each test and yields the same :class:`EmulatorHandle`;
+``emulator.load_seed(doc or path)`` loads an estate into it. ``emulator_factory(seed=...)``
+starts emulators of their own for one test.
 """
 
 from __future__ import annotations
@@ -150,3 +152,18 @@ if pytest is not None:
         emulator_server.reset()
         yield emulator_server
         emulator_server.reset()
+
+    @pytest.fixture
+    def emulator_factory(tmp_path_factory):
+        """``emulator_factory(seed=..., **start_emulator kwargs)``: a new emulator of its own (its
+        own tenant, subscriptions and port), stopped after the test."""
+        started: list[EmulatorHandle] = []
+
+        def make(**kwargs: Any) -> EmulatorHandle:
+            handle = start_emulator(tmp_path_factory.mktemp("emulator-state"), **kwargs)
+            started.append(handle)
+            return handle
+
+        yield make
+        for handle in started:
+            handle.stop()

@@ -104,6 +104,34 @@ def test_bad_seed_names_the_key_path(change, expected):
     assert expected in msg
 
 
+def test_assignment_name_alias_and_full_id():
+    doc = estate()
+    doc["role_assignments"][1]["name"] = "12345678-0000-4000-8000-000000000001"
+    doc["role_assignments"][2]["id"] = f"/subscriptions/{SUB_L}/providers/Microsoft.Authorization/roleAssignments/" \
+                                       "12345678-0000-4000-8000-000000000002"
+    got = {a.name for a in _parse(doc).assignments}
+    assert {"12345678-0000-4000-8000-000000000001", "12345678-0000-4000-8000-000000000002"} <= got
+    doc["role_assignments"][2]["name"] = "12345678-0000-4000-8000-000000000003"
+    with pytest.raises(SeedError, match=r"role_assignments\[2\].name: give id or name, not both"):
+        _parse(doc)
+
+
+def test_deep_and_cyclic_group_nesting_is_safe():
+    doc = estate()
+    chain = [f"aaaaaaaa-0000-4000-8000-{i:012d}" for i in range(3000)]
+    doc["groups"] += [{"id": g, "members": [chain[i - 1]] if i else [ALICE]} for i, g in enumerate(chain)]
+    doc["groups"] += [{"id": "bbbbbbbb-0000-4000-8000-000000000001", "members": ["bbbbbbbb-0000-4000-8000-000000000002"]},
+                      {"id": "bbbbbbbb-0000-4000-8000-000000000002", "members": ["bbbbbbbb-0000-4000-8000-000000000001"]}]
+    from rbactool.emulator.seed import apply_seed
+    from rbactool.emulator.state import State
+
+    st = State()
+    apply_seed(st, _parse(doc))
+    assert st.groups_of(ALICE) == frozenset({DS, *chain})  # 3,000 levels, no recursion
+    assert st.groups_of("bbbbbbbb-0000-4000-8000-000000000001") == frozenset(
+        {"bbbbbbbb-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"})
+
+
 def test_deeper_than_six_levels_is_refused():
     doc = estate()  # mg-landing is 2 levels below the root
     parent = "mg-landing"
@@ -280,3 +308,71 @@ def test_synthetic_medium_estate_loads_into_emulator(emulator):
     assert counts["role_assignments"] == 5000
     per_sub = [len(v) for k, v in emulator.app.state.assignment_buckets.items() if k]
     assert len(per_sub) == 50 and max(per_sub) <= 4000
+
+
+def test_seed_command_as_a_process(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from .conftest import make_client
+    from .estate import RG_ML
+
+    seed = tmp_path / "estate.yaml"
+    seed.write_text(yaml.safe_dump(estate()))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rbactool", "emulator", "--port", "0", "--state-dir", "emu-state", "--seed", str(seed)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=tmp_path,
+    )
+    timer = threading.Timer(60, proc.kill)
+    timer.start()
+    try:
+        exports = {}
+        for line in proc.stdout:
+            if line.startswith("export "):
+                key, _, value = line[len("export "):].strip().partition("=")
+                exports[key] = value.strip("'")
+            if "AZURE_TENANT_ID" in exports:
+                break
+        assert exports["AZURE_TENANT_ID"] == TENANT and exports["AZURE_SUBSCRIPTION_ID"] == SUB_P
+
+        class Handle:
+            base_url = exports["RBACTOOL_ARM_ENDPOINT"]
+            ca_path = exports["RBACTOOL_CA_BUNDLE"]
+            token = exports["RBACTOOL_ACCESS_TOKEN"]
+            subscription_id = exports["AZURE_SUBSCRIPTION_ID"]
+
+        c = make_client(Handle)
+        try:
+            assert [d.deny_assignment_name for d in c.deny_assignments.list_for_scope(RG_ML)] == [
+                "stack deny", "no key listing"]
+            assert {a.principal_id for a in c.role_assignments.list_for_scope(
+                f"/subscriptions/{SUB_L}", filter=f"assignedTo('{ALICE}')")} == {DS, ALICE}
+        finally:
+            c.close()
+        r = requests.post(f"{Handle.base_url}/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01",
+                          json={"query": "resourcecontainers | where type =~ 'microsoft.management/managementgroups'"},
+                          headers={"Authorization": f"Bearer {Handle.token}"}, verify=Handle.ca_path)
+        assert r.json()["totalRecords"] == 3
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_emulator_factory_starts_a_seeded_emulator(emulator_factory, emulator):
+    from rbactool.emulator.config import EmulatorConfig
+
+    own = emulator_factory(seed=estate(), config=EmulatorConfig(page_size=1))
+    assert own.port != emulator.port and own.tenant_id == TENANT and emulator.tenant_id != TENANT
+    r = requests.get(f"{own.base_url}/providers/Microsoft.Management/managementGroups?api-version=2023-04-01",
+                     headers={"Authorization": f"Bearer {own.token}"}, verify=own.ca_path)
+    assert len(r.json()["value"]) == 1 and r.json()["nextLink"]
