@@ -296,3 +296,27 @@ def test_without_a_seed_there_is_the_root_group(emulator):
                        **{"$expand": "children"})
     assert status == 200
     assert [c["name"] for c in body["properties"]["children"]] == [emulator.subscription_id]
+
+
+def test_a_refused_read_is_a_fault_rule(seeded):
+    seeded.add_fault(path_contains="/managementGroups/mg-landing", status=403, code="AuthorizationFailed", times=0)
+    status, body = get(seeded, "/providers/Microsoft.Management/managementGroups/mg-landing/descendants", **MGV)
+    assert status == 403 and body["error"]["code"] == "AuthorizationFailed"
+    assert get(seeded, "/providers/Microsoft.Management/managementGroups/mg-platform", **MGV)[0] == 200
+
+
+def test_deny_and_pim_reads_follow_the_permission_table(seeded):
+    seeded.configure(enforce_permissions=True)
+    other = "99999999-0000-4000-8000-0000000000cc"
+    seeded.grant(other, [("Reader", L)])
+    c = make_client(seeded, token=seeded.token_for(other))
+    try:
+        assert names(c.deny_assignments.list_for_scope(L, filter="atScope()")) == [DENY_L]
+        with pytest.raises(Exception) as e:
+            list(c.deny_assignments.list_for_scope(P))
+        assert getattr(e.value, "status_code", None) == 403
+        with pytest.raises(Exception) as e:
+            list(c.role_eligibility_schedule_instances.list_for_scope(P))
+        assert getattr(e.value, "status_code", None) == 403
+    finally:
+        c.close()
