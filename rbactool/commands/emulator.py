@@ -61,6 +61,8 @@ def emulator_command(port, state_dir, tenant, subscriptions, page_size, delay_pr
         subscriptions=tuple(subscriptions) or None, config=config, persist=persist, seed=seed,
     )
     click.echo(f"# rbactool emulator: {emu.base_url} (Microsoft.Authorization, api-version 2022-04-01)")
+    if emu.seed_counts is not None:
+        click.echo(f"# seed {seed}: " + ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in emu.seed_counts.items()))
     click.echo("# paste these into another shell; Ctrl-C stops the emulator")
     for name, value in exports(emu).items():
         click.echo(f"export {name}={shlex.quote(value)}")

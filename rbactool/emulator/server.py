@@ -199,6 +199,8 @@ class Emulator:
         if config is not None:
             self.state.config = config
         self.app = App(self.state, persist_path=self.persist_path)
+        #: what the seed loaded (None without one)
+        self.seed_counts: dict[str, int] | None = None
         if seed is not None:
             self._load_seed(seed, tenant_id, bool(subscriptions))
         self.certs: CertPaths = ensure_certificates(Path(state_dir).expanduser().resolve())
@@ -224,7 +226,7 @@ class Emulator:
         declared = doc.get("tenant") if isinstance(doc, dict) else None
         if tenant_id is not None and isinstance(declared, str) and declared.lower() != tenant_id.lower():
             raise SeedError(f"{where}: tenant: {declared} differs from --tenant {tenant_id}")
-        self.app.load_seed(doc, where, keep_subscriptions=keep_subscriptions)
+        self.seed_counts = self.app.load_seed(doc, where, keep_subscriptions=keep_subscriptions)
 
     @property
     def port(self) -> int:

@@ -320,3 +320,12 @@ def test_deny_and_pim_reads_follow_the_permission_table(seeded):
         assert getattr(e.value, "status_code", None) == 403
     finally:
         c.close()
+
+
+def test_seeded_custom_role_is_served(sdk):
+    from .estate import SCORE_ROLE
+
+    got = list(sdk.role_definitions.list(L, filter="roleName eq 'ML endpoint scorer'"))
+    assert [r.name for r in got] == [SCORE_ROLE] and got[0].role_type == "CustomRole"
+    assert got[0].permissions[0].data_actions == [
+        "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action"]

@@ -330,14 +330,17 @@ def test_seed_command_as_a_process(tmp_path):
     timer = threading.Timer(60, proc.kill)
     timer.start()
     try:
-        exports = {}
+        exports, comments = {}, []
         for line in proc.stdout:
             if line.startswith("export "):
                 key, _, value = line[len("export "):].strip().partition("=")
                 exports[key] = value.strip("'")
+            elif line.startswith("#"):
+                comments.append(line)
             if "AZURE_TENANT_ID" in exports:
                 break
         assert exports["AZURE_TENANT_ID"] == TENANT and exports["AZURE_SUBSCRIPTION_ID"] == SUB_P
+        assert any("5 role assignments" in c and "2 deny assignments" in c for c in comments)
 
         class Handle:
             base_url = exports["RBACTOOL_ARM_ENDPOINT"]
