@@ -57,7 +57,6 @@ MAX_GROUP_MEMBERS = 2_000_000  # memberships over all groups
 MAX_MG_DEPTH = 6  # levels below the tenant root group, as in Azure
 ALL_PRINCIPALS = "00000000-0000-0000-0000-000000000000"
 TOP_KEYS = ("tenant", *LIMITS)
-_NS = uuid.UUID("6f1b0e44-5c1a-4b43-9d55-7a1d2f0e5eed")  # names derived from content are stable
 _MAX_TEXT = 1024
 
 
@@ -179,10 +178,16 @@ def _scope(text: str) -> Scope:
     return parse_scope(text)
 
 
-def _derived(*parts: str) -> str:
-    """A GUID derived from *parts* (stable across runs; a name-based UUID, faster than uuid5)."""
-    h = hashlib.blake2b("|".join(parts).lower().encode(), digest_size=16, key=_NS.bytes).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+def uuid5_url(name: str) -> str:
+    """``str(uuid.uuid5(uuid.NAMESPACE_URL, name))``, computed directly (100,000 of them in a seed)."""
+    b = bytearray(hashlib.sha1(_URL_NS + name.encode("utf-8")).digest()[:16])  # noqa: S324 - uuid5 is SHA-1
+    b[6] = (b[6] & 0x0F) | 0x50
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_URL_NS = uuid.NAMESPACE_URL.bytes
 
 
 # ------------------------------------------------------------------------ parse
@@ -358,7 +363,7 @@ def _roles(c: _Ctx, doc: dict, seed: Seed, builtins: dict[str, RoleDefinitionRec
         if low in by_name:
             what = "a built-in role" if not by_name[low].is_custom else "another custom role"
             raise c.fail(f"{path}.Name", f"{clip(role.name)} is already the name of {what}")
-        guid = role.role_id or _derived("role", role.name)
+        guid = role.role_id or uuid5_url(f"rbactool-seed-role:{role.name}")
         if not is_guid(guid):
             raise c.fail(f"{path}.Id", f"must be a GUID, got {clip(guid)}")
         if guid.lower() in builtins or guid.lower() in seed.custom_roles:
@@ -441,6 +446,22 @@ def _principal(c: _Ctx, v: Any, path: str, seed: Seed) -> Principal:
     return p
 
 
+def _assignee(c: _Ctx, m: dict, path: str, seed: Seed) -> Principal:
+    """The assignment's principal: from the directory, or (with ``principal_type``) one outside it,
+    as ARM accepts an assignment to an object it cannot look up when principalType is given."""
+    given = m.get("principal_type")
+    if given is None:
+        return _principal(c, m["principal"], f"{path}.principal", seed)
+    ptype = {t.lower(): t for t in PRINCIPAL_TYPES}.get(str(given).lower())
+    if ptype is None:
+        raise c.fail(f"{path}.principal_type", f"must be one of {', '.join(PRINCIPAL_TYPES)}, got {clip(given)}")
+    pid = c.guid(m["principal"], f"{path}.principal")
+    known = seed.principals.get(pid.lower())
+    if known is not None and known.type != ptype:
+        raise c.fail(f"{path}.principal_type", f"{ptype} differs from the directory's {known.type}")
+    return known or Principal(pid, ptype, "")
+
+
 def _condition(c: _Ctx, m: dict, path: str) -> tuple[str | None, str | None]:
     cond = c.text(m.get("condition"), f"{path}.condition", optional=True)
     version = m.get("condition_version")
@@ -451,28 +472,36 @@ def _condition(c: _Ctx, m: dict, path: str) -> tuple[str | None, str | None]:
     return cond, (version or "2.0") if cond else None
 
 
-def _name(c: _Ctx, m: dict, path: str, *parts: str, alias: bool = False) -> str:
-    """The GUID name from ``id`` (a GUID or a full id), or ``name`` too where *alias*; else derived."""
+def _seed_key(key: str, scope: str, p: Principal, role: RoleDefinitionRecord) -> str:
+    """What a derived assignment name is made from: the same as rbactool.estate.estate_from_seed,
+    so a snapshot of the seeded emulator and the estate read from the seed share ids."""
+    return f"{key}:{(scope.rstrip('/') or '/').lower()}:{p.object_id.lower()}:{role.guid}"
+
+
+def _name(c: _Ctx, m: dict, path: str, seed_key: str, *, alias: bool = False) -> str:
+    """The GUID name from ``id`` (a GUID or a full id), or ``name`` too where *alias*; else
+    ``uuid5(NAMESPACE_URL, seed_key)``."""
     key = "id" if m.get("id") is not None or not alias else "name"
     raw = m.get(key)
     if alias and m.get("id") is not None and m.get("name") is not None:
         raise c.fail(f"{path}.name", "give id or name, not both")
     if raw is None:
-        return _derived(*parts)
+        return uuid5_url(seed_key)
     text = c.text(raw, f"{path}.{key}")
     assert text is not None
     return c.guid(text.rstrip("/").rsplit("/", 1)[-1], f"{path}.{key}")
 
 
 def _assignments(c: _Ctx, doc: dict, seed: Seed, roles: dict, h: Hierarchy, rgs: dict[str, str], stamp: str) -> None:
-    keys = ("principal", "role", "scope", "condition", "condition_version", "id", "name", "description")
+    keys = ("principal", "role", "scope", "condition", "condition_version", "id", "name", "description",
+            "principal_type")
     seen_names: set[str] = set()
     seen_identity: dict[tuple[str, str, str], int] = {}
     assignable_ok: dict[tuple[str, str], bool] = {}
     for i, raw in enumerate(c.items(doc, "role_assignments")):
         path = f"role_assignments[{i}]"
         m = c.mapping(raw, path, keys, ("principal", "role", "scope"))
-        p = _principal(c, m["principal"], f"{path}.principal", seed)
+        p = _assignee(c, m, path, seed)
         role = _role_ref(c, m["role"], f"{path}.role", seed, roles)
         scope = _known_scope(c, m["scope"], f"{path}.scope", seed, rgs)
         text = str(scope)
@@ -484,7 +513,7 @@ def _assignments(c: _Ctx, doc: dict, seed: Seed, roles: dict, h: Hierarchy, rgs:
             raise c.fail(f"{path}.scope", f"role {clip(role.role_name)} is not assignable at {clip(text)} "
                          "(outside its AssignableScopes)")
         cond, version = _condition(c, m, path)
-        name = _name(c, m, path, "assignment", p.object_id, role.guid, text, alias=True)
+        name = _name(c, m, path, _seed_key("role_assignments", m["scope"], p, role), alias=True)
         if name.lower() in seen_names:
             raise c.fail(f"{path}.id", f"assignment id {name} is used twice")
         identity = (p.object_id.lower(), role.guid.lower(), scope.key)
@@ -514,7 +543,7 @@ def _deny_principals(c: _Ctx, v: Any, path: str, seed: Seed, *, exclude: bool) -
 
 def _denies(c: _Ctx, doc: dict, seed: Seed, rgs: dict[str, str], stamp: str) -> None:
     keys = ("scope", "actions", "not_actions", "data_actions", "not_data_actions", "principals",
-            "exclude_principals", "do_not_apply_to_child_scopes", "name", "description", "id")
+            "exclude_principals", "do_not_apply_to_child_scopes", "name", "deny_assignment_name", "description", "id")
     for i, raw in enumerate(c.items(doc, "deny_assignments")):
         path = f"deny_assignments[{i}]"
         m = c.mapping(raw, path, keys, ("scope", "principals"))
@@ -529,8 +558,15 @@ def _denies(c: _Ctx, doc: dict, seed: Seed, rgs: dict[str, str], stamp: str) -> 
         if not principals:
             raise c.fail(f"{path}.principals", "is empty")
         excluded = _deny_principals(c, m.get("exclude_principals"), f"{path}.exclude_principals", seed, exclude=True)
-        label = c.text(m.get("name"), f"{path}.name", optional=True) or f"Deny assignment {i + 1}"
-        name = _name(c, m, path, "deny", str(scope), label)
+        raw_name = c.text(m.get("name"), f"{path}.name", optional=True)
+        label = c.text(m.get("deny_assignment_name"), f"{path}.deny_assignment_name", optional=True)
+        if raw_name is not None and not is_guid(raw_name):  # a display name where the GUID would be
+            if label is not None:
+                raise c.fail(f"{path}.name", "must be a GUID (the display name is deny_assignment_name)")
+            label, raw_name = raw_name, None
+        fields = {"id": m.get("id"), "name": raw_name}
+        name = _name(c, fields, path, f"deny:{(m['scope'].rstrip('/') or '/').lower()}:{i}", alias=True)
+        label = label or f"Deny assignment {name}"
         if name.lower() in seed.deny_assignments:
             raise c.fail(f"{path}.id", f"deny assignment id {name} is used twice")
         seed.deny_assignments[name.lower()] = DenyAssignmentRecord(
@@ -544,22 +580,24 @@ def _denies(c: _Ctx, doc: dict, seed: Seed, rgs: dict[str, str], stamp: str) -> 
 
 
 def _eligible(c: _Ctx, doc: dict, seed: Seed, roles: dict, rgs: dict[str, str], stamp: str) -> None:
-    keys = ("principal", "role", "scope", "condition", "condition_version", "id", "name", "start", "end")
+    keys = ("principal", "role", "scope", "condition", "condition_version", "id", "name", "start", "end",
+            "principal_type")
     for i, raw in enumerate(c.items(doc, "eligible_assignments")):
         path = f"eligible_assignments[{i}]"
         m = c.mapping(raw, path, keys, ("principal", "role", "scope"))
-        p = _principal(c, m["principal"], f"{path}.principal", seed)
+        p = _assignee(c, m, path, seed)
         role = _role_ref(c, m["role"], f"{path}.role", seed, roles)
         scope = _known_scope(c, m["scope"], f"{path}.scope", seed, rgs)
         if scope.kind == ROOT:
             raise c.fail(f"{path}.scope", "PIM eligibility cannot be at the root scope '/'")
         cond, version = _condition(c, m, path)
-        name = _name(c, m, path, "eligible", p.object_id, role.guid, str(scope), alias=True)
+        name = _name(c, m, path, _seed_key("eligible_assignments", m["scope"], p, role), alias=True)
         if name.lower() in seed.eligibilities:
             raise c.fail(path, f"eligible assignment {name} is listed twice (same id, or same principal, role "
                          "and scope)")
         seed.eligibilities[name.lower()] = EligibilityRecord(
-            name=name, schedule_name=_derived("schedule", name), scope=str(scope), role_definition_guid=role.guid,
+            name=name, schedule_name=uuid5_url(f"roleEligibilitySchedules:{name}"), scope=str(scope),
+            role_definition_guid=role.guid,
             principal_id=p.object_id, principal_type=p.type, condition=cond, condition_version=version,
             start=c.text(m.get("start"), f"{path}.start", optional=True) or stamp,
             end=c.text(m.get("end"), f"{path}.end", optional=True),
