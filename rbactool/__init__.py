@@ -16,10 +16,11 @@ logging.getLogger("rbactool").addHandler(logging.NullHandler())
 _API = (
     "Azure", "canonical_text", "catalog_info", "catalog_source", "connect", "desired_state", "diff_role_sets",
     "diff_roles", "document_names", "dumps_role", "dumps_roles", "dumps_spec", "effective_operations",
-    "explain_target", "ignore_codes", "list_templates", "load_catalog", "load_config", "load_role",
-    "load_roles", "load_spec", "parse_roles", "parse_scope", "read_document", "read_role_documents",
-    "render_spec", "render_spec_by_key", "render_spec_revision", "render_template", "resolve_role_argument",
-    "resolve_roles", "validate_roles", "write_files", "write_spec",
+    "explain_target", "find_escalations", "ignore_codes", "list_templates", "load_catalog", "load_config",
+    "load_role", "load_roles", "load_seed", "load_spec", "open_snapshot", "parse_roles", "parse_scope",
+    "principal_access", "read_document", "read_role_documents", "render_spec", "render_spec_by_key",
+    "render_spec_revision", "render_template", "resolve_role_argument", "resolve_roles", "validate_roles",
+    "who_can", "write_files", "write_snapshot", "write_spec",
 )
 __all__ = ["__version__", *_API]
 

@@ -28,10 +28,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rbactool.errors import RbactoolError
+
 if TYPE_CHECKING:  # imported lazily below: `import rbactool` stays fast and offline
     import threading
     from collections.abc import Callable
 
+    from rbactool.access import EscalationReport, PrincipalAccess, WhoCan
     from rbactool.assignments import Assignment
     from rbactool.azure_adapter import AzureGateway, GatewayPool
     from rbactool.catalog import Catalog, CatalogSource
@@ -39,6 +42,7 @@ if TYPE_CHECKING:  # imported lazily below: `import rbactool` stays fast and off
     from rbactool.catalog_info import CatalogInfo
     from rbactool.config import Config, Ignore
     from rbactool.diff import DiffReport, RoleDiff
+    from rbactool.estate import Estate, EstateDB
     from rbactool.findings import Finding
     from rbactool.inputs import Document
     from rbactool.model import RoleDefinition
@@ -64,15 +68,19 @@ __all__ = [
     "dumps_spec",
     "effective_operations",
     "explain_target",
+    "find_escalations",
     "ignore_codes",
     "list_templates",
     "load_catalog",
     "load_config",
     "load_role",
     "load_roles",
+    "load_seed",
     "load_spec",
+    "open_snapshot",
     "parse_roles",
     "parse_scope",
+    "principal_access",
     "read_document",
     "read_role_documents",
     "render_spec",
@@ -82,7 +90,9 @@ __all__ = [
     "resolve_role_argument",
     "resolve_roles",
     "validate_roles",
+    "who_can",
     "write_files",
+    "write_snapshot",
     "write_spec",
 ]
 
@@ -414,6 +424,66 @@ def explain_target(target: str, *, catalog: Catalog | None = None) -> dict:
 # --------------------------------------------------------------------------- Azure
 
 
+# --------------------------------------------------------------------------- access analysis
+
+
+def load_seed(path: PathLike) -> Estate:
+    """An estate from a seed file (YAML or JSON; the format of ``rbactool emulator --seed``), with
+    Azure's built-in roles, read with rbactool's input limits."""
+    from rbactool.builtins import load_builtin_roles
+    from rbactool.estate import estate_from_seed
+    from rbactool.readers import loads_yaml, read_file
+
+    text = read_file(path, what="seed file")
+    return estate_from_seed(loads_yaml(text, str(path)), source=str(path), builtin_roles=load_builtin_roles().all())
+
+
+def write_snapshot(estate: Estate, path: PathLike) -> Path:
+    """Write an estate to a snapshot file (SQLite, mode 0600, atomic; docs/snapshot.md)."""
+    from rbactool.estate import write_estate
+
+    return write_estate(estate, path)
+
+
+def open_snapshot(path: PathLike) -> EstateDB:
+    """A snapshot file opened read-only for ``who_can``, ``principal_access`` and ``find_escalations``."""
+    from rbactool.estate import open_estate
+
+    return open_estate(path)
+
+
+def _snapshot(snapshot: EstateDB | PathLike) -> EstateDB:
+    from rbactool.estate import EstateDB as _DB
+
+    return snapshot if isinstance(snapshot, _DB) else open_snapshot(snapshot)
+
+
+def who_can(snapshot: EstateDB | PathLike, operation: str, scope: str, *, catalog: Catalog | None = None) -> WhoCan:
+    """Every principal that can perform *operation* (an action or data action) at *scope*: through
+    assignments at the scope or any ancestor, groups expanded, deny assignments subtracted, each
+    answer with its path; PIM-eligible principals and denied grants listed apart."""
+    from rbactool.access import who_can as _who_can
+
+    return _who_can(_snapshot(snapshot), operation, scope, catalog or load_catalog())
+
+
+def principal_access(snapshot: EstateDB | PathLike, principal: str, *, scope: str | None = None,
+                     catalog: Catalog | None = None) -> PrincipalAccess:
+    """Everything a principal (object id or name) can do, via its groups too: each assignment with
+    its role, effective operation counts and risk classes; deny assignments that name it."""
+    from rbactool.access import principal_access as _access
+
+    return _access(_snapshot(snapshot), principal, catalog or load_catalog(), scope=scope)
+
+
+def find_escalations(snapshot: EstateDB | PathLike) -> EscalationReport:
+    """Principals who can give themselves or others more access (role assignment writes, with
+    delegation conditions evaluated; role definition writes over assigned custom roles)."""
+    from rbactool.access import escalations
+
+    return escalations(_snapshot(snapshot))
+
+
 class Azure:
     """A connection to Azure, or to any ARM endpoint such as ``rbactool emulator``. Settings as the
     CLI takes them: the arguments, then ``$RBACTOOL_ARM_ENDPOINT``, ``$RBACTOOL_CA_BUNDLE``,
@@ -628,6 +698,49 @@ class Azure:
         from rbactool.export import export_scope
 
         return export_scope(self.gateway, scope, custom_only=custom_only)
+
+    def snapshot(self, *, subscriptions: Sequence[str] = (), management_groups: Sequence[str] = (),
+                 parallelism: int = 8, at_scope: str | None = None, groups: bool = False,
+                 source: str = "arm", progress: Callable[[str], None] | None = None) -> Estate:
+        """Read the estate (every subscription the credential can see, or those given; the
+        management-group hierarchy; definitions, assignments, deny assignments, PIM eligibility)
+        into an ``Estate`` for ``write_snapshot``. What cannot be read is recorded as a gap.
+        *at_scope*: only what applies at that scope (the reads ``who_can_live`` needs); *groups*:
+        also principals' names and types and group memberships from Microsoft Graph; *source*:
+        ``"arm"`` (per subscription) or ``"resource-graph"`` (assignments, definitions and the
+        hierarchy tenant-wide from Azure Resource Graph; deny assignments and PIM eligibility from
+        ARM, which Resource Graph does not hold)."""
+        from rbactool.snapshot import take_snapshot
+
+        tenant = None
+        try:
+            tenant = self.gateway.caller().get("tid")
+        except RbactoolError:  # no usable token claims: the tenant comes from the subscriptions list
+            tenant = None
+        return take_snapshot(self.pool, subscriptions=subscriptions, management_groups=management_groups,
+                             tenant=tenant, cloud=self.conn.cloud.name, endpoint=self.conn.endpoint,
+                             parallelism=parallelism, at_scope=at_scope, groups=groups, source=source,
+                             progress=progress)
+
+    def who_can_live(self, operation: str, scope: str, *, catalog: Catalog | None = None) -> WhoCan:
+        """``who_can`` answered from Azure directly for one scope: it reads only what applies there
+        (assignments, deny assignments and eligibility ``atScope()``, role definitions, the
+        management-group hierarchy), into a private temporary snapshot that is removed after."""
+        import tempfile
+
+        from rbactool.scopes import parse_scope as _parse
+
+        target = _parse(scope)
+        estate = self.snapshot(subscriptions=[target.subscription] if target.subscription else [],
+                               at_scope=str(target))
+        with tempfile.TemporaryDirectory(prefix="rbactool-live-") as tmp:
+            db = open_snapshot(write_snapshot(estate, Path(tmp) / "live.db"))
+            try:
+                answer = who_can(db, operation, scope, catalog=catalog)
+            finally:
+                db.close()
+        answer.snapshot.update(source="live", path=None)
+        return answer
 
     def _subscription_scope(self) -> str:
         from rbactool.errors import InputError

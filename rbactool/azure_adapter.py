@@ -443,6 +443,51 @@ class AzureGateway:
         return self._call(f"list permissions at {scope}",
                           lambda: [p.serialize(keep_readonly=True) for p in pager()])
 
+    # ---- any ARM collection (snapshot reads: subscriptions, management groups, deny assignments,
+    # PIM instances) through the same pipeline: credential, retries, counting, Retry-After cap
+    def get_collection(self, path: str, api_version: str, params: dict[str, str] | None = None,
+                       *, limit: int = 10_000) -> list[dict]:
+        """Every item of an ARM list (``value``), following ``nextLink`` (at most *limit* pages)."""
+        from azure.core.exceptions import HttpResponseError
+        from azure.core.rest import HttpRequest
+        from azure.mgmt.core.exceptions import ARMErrorFormat
+
+        url: str | None = f"{self.conn.endpoint.rstrip('/')}{path}"
+        query: dict[str, str] | None = {"api-version": api_version, **(params or {})}
+        items: list[dict] = []
+        for _ in range(limit):
+            if url is None:
+                break
+            request = HttpRequest("GET", url, params=query)
+
+            def call(request=request):
+                response = self.client._send_request(request)  # the generated client's raw-request helper
+                if response.status_code >= 400:
+                    raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+                return response.json()
+
+            page = self._call(f"list {path}", call)
+            items += page.get("value", []) if isinstance(page, dict) else []
+            url = page.get("nextLink") if isinstance(page, dict) else None
+            query = None  # a nextLink is absolute and carries its own query
+        return items
+
+    def get_json(self, path: str, api_version: str, params: dict[str, str] | None = None) -> dict:
+        from azure.core.exceptions import HttpResponseError
+        from azure.core.rest import HttpRequest
+        from azure.mgmt.core.exceptions import ARMErrorFormat
+
+        request = HttpRequest("GET", f"{self.conn.endpoint.rstrip('/')}{path}",
+                              params={"api-version": api_version, **(params or {})})
+
+        def call():
+            response = self.client._send_request(request)  # the generated client's raw-request helper
+            if response.status_code >= 400:
+                raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+            return response.json()
+
+        return self._call(f"read {path}", call)
+
     def caller(self) -> dict[str, Any]:
         """Who the credential resolves to, from the token's claims (the token itself is never shown)."""
         token = self._call("get an access token",

@@ -44,6 +44,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "explain": (
         "validate", "explain_command", "Show what a permission string or a role grants, operation by operation."
     ),
+    "snapshot": ("snapshot", "snapshot_command", "Read the estate's role assignments and definitions into SQLite."),
+    "who-can": ("access", "who_can_command", "Who can perform an operation at a scope, and how (from a snapshot)."),
+    "access": ("access", "access_command", "Everything a principal can do, by scope (from a snapshot)."),
+    "escalations": ("access", "escalations_command", "Who can give themselves or others more access (snapshot)."),
     "emulator": ("emulator", "emulator_command", "Run a local HTTPS emulator of the ARM Microsoft.Authorization API."),
 }
 

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -133,10 +132,7 @@ def _cases():
 def test_hostile_template_is_refused(run, tmp_path, name, kind):
     d = hostile_dir(tmp_path, name)
     argv, env = entry_point(kind, name, d)
-    start = time.monotonic()
     r = run(*argv, env=env)
-    elapsed = time.monotonic() - start
-    assert elapsed < 10  # a hang guard only
     assert r.exit_code == 3, r.stderr
     assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1, r.stderr
     assert f"'{name}'" in r.stderr
@@ -308,9 +304,7 @@ def test_a_hostile_template_at_the_base_revision_is_refused(run, tmp_path, monke
     _git(repo, "commit", "-q", "-m", "hostile")
     shutil.copy(ROOT / "templates" / "online-endpoint-credentials.json.j2", repo / "tpl" / "team.json.j2")
     monkeypatch.chdir(repo)
-    start = time.monotonic()
     r = run("diff", "--roles", "spec.yaml", "--base", "HEAD")
-    assert time.monotonic() - start < 10
     assert r.exit_code == 3, r.stderr
     assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1
     assert "HEAD:" in r.stderr and "'team'" in r.stderr and f"line {HOSTILE_LINE}" in r.stderr

@@ -1,7 +1,9 @@
 """The emulator's request pipeline, independent of HTTP plumbing.
 
 Order for ARM paths: authentication -> fault rules -> throttle -> routing -> api-version ->
-handler. ``/__emulator/...`` (test control) and the fake Entra endpoints skip authentication.
+handler; for the Graph stand-in (``/msgraph/...``): authentication -> fault rules -> handler.
+``/__emulator/...`` (test control), ``GET /metadata/endpoints`` and the fake Entra endpoints skip
+authentication, as the real ones do.
 Every request except the control API is appended to the request log *before* its response is
 written. The ``Authorization`` header is never logged or echoed.
 """
@@ -21,8 +23,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import rbactool.emulator.armerror as armerror
 import rbactool.emulator.assignments as assignments
 import rbactool.emulator.auth as auth
+import rbactool.emulator.cloud as cloud
 import rbactool.emulator.control as control
 import rbactool.emulator.denyassignments as denyassignments
+import rbactool.emulator.directory as directory
+import rbactool.emulator.graph as graph
 import rbactool.emulator.managementgroups as managementgroups
 import rbactool.emulator.pim as pim
 import rbactool.emulator.providerops as providerops
@@ -34,7 +39,7 @@ from rbactool.emulator.config import SUPPORTED_API_VERSIONS, EmulatorConfig, che
 from rbactool.emulator.faults import FaultRule, Faults, Throttle
 from rbactool.emulator.persist import PersistError, save_state
 from rbactool.emulator.routing import Call, Response, normalise_path, parse_request_scope, split_arm_path
-from rbactool.emulator.state import PRINCIPAL_TYPES, CallerGrant, Principal, State
+from rbactool.emulator.state import CallerGrant, Principal, State, make_principal
 from rbactool.errors import InputError
 from rbactool.readers import decode_text, loads_json
 from rbactool.scopes import is_guid
@@ -47,6 +52,8 @@ _LOGGED_BODY = 16 * 1024
 _HIDDEN_HEADERS = {"authorization", "cookie", "proxy-authorization"}
 _ENTRA_TOKEN = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$", re.IGNORECASE)
 _ENTRA_OIDC = re.compile(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$", re.IGNORECASE)
+_ENTRA_DISCOVERY = re.compile(r"^/common/discovery/instance$", re.IGNORECASE)
+_METADATA = re.compile(r"^/metadata/endpoints$", re.IGNORECASE)
 _BAD_SUB = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 
 _HANDLERS = {
@@ -158,6 +165,14 @@ class App:
         m = _ENTRA_OIDC.match(path)
         if m and req.method == "GET":
             return Response(200, auth.openid_configuration(base_url, m.group(1)))
+        if req.method == "GET" and _METADATA.match(path):
+            return Response(200, cloud.metadata_endpoints(base_url, query.get("api-version")))
+        if req.method == "GET" and _ENTRA_DISCOVERY.match(path):
+            return Response(200, cloud.instance_discovery(base_url, self.state.tenant_id,
+                                                          query.get("authorization_endpoint")))
+        low = path.lower()
+        if low == graph.PREFIX or low.startswith(graph.PREFIX + "/"):
+            return self._graph(req, path, query, base_url)
         cfg = self.state.config
         caller = auth.caller_from_header(req.headers.get("authorization"), cfg.required_token)
         self.faults.check(req.method, path)
@@ -208,6 +223,27 @@ class App:
         if remaining is not None:
             resp.headers["x-ms-ratelimit-remaining-subscription-" + ("writes" if write else "reads")] = str(remaining)
         return resp
+
+    def _graph(self, req: Request, path: str, query: dict[str, str], base_url: str) -> Response:
+        try:
+            caller = auth.caller_from_header(req.headers.get("authorization"), self.state.config.required_token)
+        except ArmError as e:
+            message = "Access token is empty." if e.code == "AuthenticationFailed" else \
+                "Access token validation failure."
+            raise graph.unauthorized(message, base_url) from e
+        self.faults.check(req.method, path)
+        body = None
+        if req.method == "POST" and req.body:
+            try:
+                body = json_body(req.body)
+            except ArmError as e:
+                raise graph.bad_request(e.message.replace("The request content was invalid and could not be "
+                                                          "deserialized: ", "Invalid request body: ")) from e
+        with self.state.lock:
+            principals = dict(self.state.principals)
+        call = graph.GraphCall(req.method, [p for p in path[len(graph.PREFIX):].split("/") if p], query, body,
+                               caller, principals, self.state.tenant_id, base_url, self.state.config.page_size)
+        return graph.handle(call)
 
     def _subscriptions_and_tenants(self, method: str, path: str) -> Response | None:
         """``GET /subscriptions[/{id}]`` and ``GET /tenants``: what az login and whoami-style code ask first."""
@@ -297,15 +333,19 @@ class App:
             return self.state.config
 
     def add_principal(self, object_id: str, type: str = "User", display_name: str = "",  # noqa: A002
-                      visible_after_s: float | None = None) -> Principal:
-        if not is_guid(object_id):
-            raise ValueError(f"principal object id must be a GUID, got {object_id!r}")
-        canonical = {t.lower(): t for t in PRINCIPAL_TYPES}.get(str(type).lower())
-        if canonical is None:
-            raise ValueError(f"principal type must be one of {', '.join(PRINCIPAL_TYPES)}, got {type!r}")
+                      visible_after_s: float | None = None, *, user_principal_name: str | None = None,
+                      app_id: str | None = None, service_principal_names: list[str] | None = None,
+                      members: list[str] | None = None) -> Principal:
+        """Add (or replace) a directory object. Users may have a ``user_principal_name``, service
+        principals an ``app_id`` and ``service_principal_names``, groups their direct ``members``
+        (object ids). ARM sees it after ``visible_after_s``; the Graph stand-in at once."""
         with self.state.lock:
             delay = self.state.config.principal_visibility_delay_s if visible_after_s is None else visible_after_s
-            p = Principal(object_id, canonical, display_name, self.now() + float(delay))
+            if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+                raise ValueError("visibleAfterS must be a non-negative number of seconds")
+            p = make_principal(
+                object_id, type, display_name, self.now() + float(delay), user_principal_name=user_principal_name,
+                app_id=app_id, service_principal_names=service_principal_names, members=members)
             self.state.principals[object_id.lower()] = p
             self._persist()
         return p
@@ -314,6 +354,17 @@ class App:
         with self.state.lock:
             self.state.principals.pop(object_id.lower(), None)
             self._persist()
+
+    def set_member(self, group_id: str, member_id: str, present: bool = True) -> Principal:
+        """Add *member_id* to (or, with ``present=False``, remove it from) the group's direct members."""
+        with self.state.lock:
+            group = self.state.principals.get(str(group_id).lower())
+            if group is None:
+                raise ValueError(f"group {group_id} is not in the directory; add it first")
+            updated = directory.with_member(group, member_id, present)
+            self.state.principals[group.object_id.lower()] = updated
+            self._persist()
+        return updated
 
     def add_fault(self, **rule: Any) -> None:
         self.faults.add(FaultRule.from_dict(rule))

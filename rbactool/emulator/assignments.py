@@ -9,6 +9,7 @@ from typing import Any
 
 from rbactool.emulator.armerror import ArmError, dashless
 from rbactool.emulator.backend import Backend
+from rbactool.emulator.directory import assigned_to
 from rbactool.emulator.roledefs import definition_id
 from rbactool.emulator.routing import Call, Response, is_management_group, page_records, parse_filter
 from rbactool.emulator.state import RoleAssignmentRecord, arm_timestamp
@@ -101,16 +102,13 @@ def list_(b: Backend, call: Call) -> Response:
         raise ArmError(400, "InvalidFilter", f"The filter '{call.query.get('$filter')}' is not supported.")
     h = b.hierarchy
     with b.state.lock:
-        ids = None
-        if who is not None:
-            ids = {who}
-            if "assignedto()" in terms:  # the principal and every group it is in, transitively
-                ids.update(b.state.groups_of(who))
+        # assignedTo() also matches the groups the principal is in, transitively; principalId eq does not
+        whom = {who} if who is None or "principalid" in terms else assigned_to(b.state.principals, who)
         items = []
         for rec in b.state.assignments_related_to(scope, below=not at_scope):
             if rec.listed_at > call.now:
                 continue
-            if ids is not None and rec.principal_id.lower() not in ids:
+            if who is not None and rec.principal_id.lower() not in whom:
                 continue
             above = h.at_or_above(rec.scope, scope)
             if not (above or (not at_scope and h.at_or_above(scope, rec.scope))):

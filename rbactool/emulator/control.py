@@ -24,8 +24,11 @@ class Controllable(Protocol):
 
     def reset(self) -> None: ...
     def add_principal(self, object_id: str, type: str = "User", display_name: str = "",  # noqa: A002
-                      visible_after_s: float | None = None) -> Principal: ...
+                      visible_after_s: float | None = None, *, user_principal_name: str | None = None,
+                      app_id: str | None = None, service_principal_names: list[str] | None = None,
+                      members: list[str] | None = None) -> Principal: ...
     def remove_principal(self, object_id: str) -> None: ...
+    def set_member(self, group_id: str, member_id: str, present: bool = True) -> Principal: ...
     def configure(self, **changes: Any) -> EmulatorConfig: ...
     def add_fault(self, **rule: Any) -> None: ...
     def clear_faults(self) -> None: ...
@@ -39,6 +42,10 @@ class Controllable(Protocol):
     def load_seed(self, doc: Any, where: str = "seed", *, keep_subscriptions: bool = False) -> dict[str, int]: ...
 
 
+_PRINCIPAL_KEYS = {"type", "displayName", "visibleAfterS", "userPrincipalName", "appId", "servicePrincipalNames",
+                   "members"}
+
+
 def route(app: Controllable, method: str, parts: list[str], body: Any) -> Response:
     head = parts[0] if parts else ""
     if (method, head) == ("POST", "reset") and len(parts) == 1:
@@ -47,9 +54,17 @@ def route(app: Controllable, method: str, parts: list[str], body: Any) -> Respon
     if head == "principals" and len(parts) == 2 and method == "PUT":
         if not isinstance(body, dict):
             raise ValueError("the body must be a JSON object")
+        unknown = sorted(set(body) - _PRINCIPAL_KEYS)
+        if unknown:
+            known = ", ".join(sorted(_PRINCIPAL_KEYS))
+            raise ValueError(f"unknown principal field {unknown[0][:60]!r} (one of {known})")
         p = app.add_principal(parts[1], body.get("type", "User"), body.get("displayName", ""),
-                               body.get("visibleAfterS"))
+                               body.get("visibleAfterS"), user_principal_name=body.get("userPrincipalName"),
+                               app_id=body.get("appId"), service_principal_names=body.get("servicePrincipalNames"),
+                               members=body.get("members"))
         return Response(200, p.to_json())
+    if head == "principals" and len(parts) == 4 and parts[2] == "members" and method in ("PUT", "DELETE"):
+        return Response(200, app.set_member(parts[1], parts[3], method == "PUT").to_json())
     if head == "principals" and len(parts) == 2 and method == "DELETE":
         app.remove_principal(parts[1])
         return Response(200, {})

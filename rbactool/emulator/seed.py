@@ -32,6 +32,7 @@ from rbactool.emulator.state import (
     RoleDefinitionRecord,
     State,
     arm_timestamp,
+    make_principal,
 )
 from rbactool.errors import InputError, ScopeError
 from rbactool.readers import clip, loads_json, loads_yaml, read_file
@@ -307,7 +308,8 @@ def _directory(c: _Ctx, doc: dict, seed: Seed) -> None:
     canonical = {t.lower(): t for t in PRINCIPAL_TYPES}
     for i, raw in enumerate(c.items(doc, "principals")):
         path = f"principals[{i}]"
-        m = c.mapping(raw, path, ("id", "type", "name"), ("id", "type"))
+        m = c.mapping(raw, path, ("id", "type", "name", "user_principal_name", "app_id", "service_principal_names"),
+                      ("id", "type"))
         pid = c.guid(m["id"], f"{path}.id")
         ptype = canonical.get(str(m["type"]).lower())
         if ptype is None:
@@ -316,8 +318,16 @@ def _directory(c: _Ctx, doc: dict, seed: Seed) -> None:
             raise c.fail(f"{path}.id", f"principal {pid} is listed twice")
         if pid == ALL_PRINCIPALS:
             raise c.fail(f"{path}.id", "the all-principals id is reserved (deny assignments only)")
-        seed.principals[pid.lower()] = Principal(pid, ptype, c.text(m.get("name"), f"{path}.name", optional=True)
-                                                 or "")
+        name = c.text(m.get("name"), f"{path}.name", optional=True) or ""
+        if not any(k in m for k in ("user_principal_name", "app_id", "service_principal_names")):
+            seed.principals[pid.lower()] = Principal(pid, ptype, name)
+            continue
+        try:  # the Graph stand-in's fields, checked as the directory checks them
+            seed.principals[pid.lower()] = make_principal(
+                pid, ptype, name, user_principal_name=m.get("user_principal_name"), app_id=m.get("app_id"),
+                service_principal_names=m.get("service_principal_names"))
+        except ValueError as e:
+            raise c.fail(path, str(e)) from e
     groups = c.items(doc, "groups")
     seen: set[str] = set()
     for i, raw in enumerate(groups):
@@ -340,10 +350,17 @@ def _directory(c: _Ctx, doc: dict, seed: Seed) -> None:
         total += len(members)
         if total > MAX_GROUP_MEMBERS:
             raise c.fail(path, f"more than {MAX_GROUP_MEMBERS:,} group memberships in all")
+        gid = seed.groups[i][0]
+        seen_members: set[str] = set()
         for j, mid in enumerate(members):
-            if mid.lower() not in seed.principals:
+            low = mid.lower()
+            if low not in seed.principals:
                 raise c.fail(f"{path}[{j}]", f"unknown principal {clip(mid)} (list it under principals or groups)")
-        seed.groups[i][2].extend(members)
+            if low == gid.lower():
+                raise c.fail(f"{path}[{j}]", f"group {gid} cannot be a member of itself")
+            if low not in seen_members:
+                seen_members.add(low)
+                seed.groups[i][2].append(mid)
 
 
 def _roles(c: _Ctx, doc: dict, seed: Seed, builtins: dict[str, RoleDefinitionRecord],
@@ -620,8 +637,8 @@ def apply_seed(state: State, seed: Seed) -> None:
         state.management_groups.update(seed.management_groups)
         state.resource_groups.update(seed.resource_groups)
         state.principals.update(seed.principals)
-        for gid, name, members in seed.groups:
-            state.put_group(gid, name, members)
+        for gid, name, members in seed.groups:  # groups are directory objects with their direct members
+            state.principals[gid.lower()] = Principal(gid, "Group", name, members=tuple(members))
         state.custom_roles.update(seed.custom_roles)
         for rec in seed.assignments:
             state.put_assignment(rec)

@@ -11,8 +11,10 @@ import datetime as dt
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from rbactool.emulator.config import DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, EmulatorConfig
+from rbactool.scopes import is_guid
 
 PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal", "ForeignGroup", "Device")
 
@@ -149,19 +151,112 @@ class RoleAssignmentRecord:
 
 @dataclass(frozen=True)
 class Principal:
+    """One directory object: what ARM checks principals against and what the Graph stand-in serves."""
+
     object_id: str
     type: str
     display_name: str = ""
-    #: wall-clock time from which the directory knows it
+    #: wall-clock time from which ARM knows it (Graph sees it at once, as in Azure)
     visible_at: float = 0.0
+    #: users: the sign-in name (default ``{object id}@emulator.invalid``)
+    user_principal_name: str | None = None
+    #: service principals: the application (client) id (default: derived from the object id)
+    app_id: str | None = None
+    #: service principals: extra names besides the app id (identifier URIs)
+    service_principal_names: tuple[str, ...] = ()
+    #: groups: object ids of the direct members (users, service principals, groups, devices)
+    members: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {"objectId": self.object_id, "type": self.type, "displayName": self.display_name,
-                "visibleAt": self.visible_at}
+        out: dict = {"objectId": self.object_id, "type": self.type, "displayName": self.display_name,
+                     "visibleAt": self.visible_at}
+        if self.user_principal_name is not None:
+            out["userPrincipalName"] = self.user_principal_name
+        if self.app_id is not None:
+            out["appId"] = self.app_id
+        if self.service_principal_names:
+            out["servicePrincipalNames"] = list(self.service_principal_names)
+        if self.type in ("Group", "ForeignGroup"):
+            out["members"] = list(self.members)
+        return out
 
     @classmethod
     def from_json(cls, d: dict) -> Principal:
-        return cls(d["objectId"], d["type"], d.get("displayName") or "", float(d.get("visibleAt", 0.0)))
+        """A persisted principal, checked like a seeded one (ValueError)."""
+        return make_principal(d["objectId"], d["type"], d.get("displayName") or "", float(d.get("visibleAt", 0.0)),
+                              user_principal_name=d.get("userPrincipalName"), app_id=d.get("appId"),
+                              service_principal_names=d.get("servicePrincipalNames"), members=d.get("members"))
+
+
+# ------------------------------------------------------------------------ checking seeded principals
+
+GROUP_TYPES = ("Group", "ForeignGroup")
+MAX_NAME = 1024
+MAX_NAMES = 1000
+MAX_MEMBERS = 100_000
+
+
+def canonical_type(value: Any) -> str:
+    canonical = {t.lower(): t for t in PRINCIPAL_TYPES}.get(str(value).lower())
+    if canonical is None:
+        raise ValueError(f"principal type must be one of {', '.join(PRINCIPAL_TYPES)}, got {value!r}")
+    return canonical
+
+
+def _text(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME:
+        raise ValueError(f"principal {what} must be a non-empty string of at most {MAX_NAME} characters")
+    return value
+
+
+def _texts(value: Any, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or len(value) > MAX_NAMES:
+        raise ValueError(f"principal {what} must be a list of at most {MAX_NAMES} strings")
+    return tuple(_text(v, what) or "" for v in value)
+
+
+def member_ids(value: Any, group: str) -> tuple[str, ...]:
+    """Direct members as given (GUIDs, duplicates dropped, first spelling kept); ValueError otherwise."""
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or len(value) > MAX_MEMBERS:
+        raise ValueError(f"group members must be a list of at most {MAX_MEMBERS} object ids")
+    out: dict[str, str] = {}
+    for m in value:
+        if not isinstance(m, str) or not is_guid(m):
+            raise ValueError(f"group member must be an object id (GUID), got {str(m)[:60]!r}")
+        if m.lower() == group.lower():
+            raise ValueError(f"group {group} cannot be a member of itself")
+        out.setdefault(m.lower(), m)
+    return tuple(out.values())
+
+
+def make_principal(object_id: Any, type: Any = "User", display_name: Any = "",  # noqa: A002
+                   visible_at: float = 0.0, *, user_principal_name: Any = None, app_id: Any = None,
+                   service_principal_names: Any = None, members: Any = None) -> Principal:
+    """A checked directory object (ValueError naming the bad field)."""
+    if not isinstance(object_id, str) or not is_guid(object_id):
+        raise ValueError(f"principal object id must be a GUID, got {str(object_id)[:60]!r}")
+    kind = canonical_type(type)
+    if display_name is None:
+        display_name = ""
+    if not isinstance(display_name, str) or len(display_name) > MAX_NAME:
+        raise ValueError(f"principal displayName must be a string of at most {MAX_NAME} characters")
+    upn = _text(user_principal_name, "userPrincipalName")
+    app = _text(app_id, "appId")
+    spns = _texts(service_principal_names, "servicePrincipalNames")
+    if upn is not None and kind != "User":
+        raise ValueError("userPrincipalName is only for principals of type User")
+    if (app is not None or spns) and kind != "ServicePrincipal":
+        raise ValueError("appId and servicePrincipalNames are only for principals of type ServicePrincipal")
+    if members is not None and kind not in GROUP_TYPES:
+        raise ValueError("members are only for principals of type Group")
+    return Principal(object_id, kind, display_name, float(visible_at), upn, app, spns,
+                     member_ids(members, object_id))
 
 
 @dataclass(frozen=True)
@@ -311,15 +406,11 @@ class State:
     subscription_names: dict[str, str] = field(default_factory=dict)
     #: resource groups known besides those in assignment scopes: id (lower) -> id
     resource_groups: dict[str, str] = field(default_factory=dict)
-    #: directory groups: id (lower) -> {"id", "displayName", "members": [member ids]} (see put_group)
-    groups: dict[str, dict] = field(default_factory=dict)
     deny_assignments: dict[str, DenyAssignmentRecord] = field(default_factory=dict)
     eligibilities: dict[str, EligibilityRecord] = field(default_factory=dict)
     #: bucket_of(scope) -> {assignment name lower: record}, for lists of one subscription
     assignment_buckets: dict[str, dict[str, RoleAssignmentRecord]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-    _member_of: dict[str, frozenset[str]] | None = field(default=None, repr=False)
-    _group_parents: dict[str, set[str]] = field(default_factory=dict, repr=False)
 
     def put_assignment(self, rec: RoleAssignmentRecord) -> None:
         old = self.assignments.get(rec.name.lower())
@@ -357,33 +448,12 @@ class State:
         return out
 
     # ------------------------------------------------------------------ directory groups
-    def put_group(self, group_id: str, display_name: str, members: list[str] | tuple[str, ...]) -> None:
-        """The one writer of ``groups`` (the seed loader and the control API use it)."""
-        self.groups[group_id.lower()] = {"id": group_id, "displayName": display_name, "members": list(members)}
-        self._member_of = None
-
     def groups_of(self, principal_id: str) -> frozenset[str]:
-        """Every group (lower-cased id) *principal_id* belongs to, directly or through nested groups."""
-        if self._member_of is None:
-            parents: dict[str, set[str]] = {}
-            for gid, g in self.groups.items():
-                for m in g["members"]:
-                    parents.setdefault(m.lower(), set()).add(gid)
-            self._member_of = {}
-            self._group_parents = parents
-        low = principal_id.lower()
-        hit = self._member_of.get(low)
-        if hit is None:
-            seen: set[str] = set()
-            todo = list(self._group_parents.get(low, ()))
-            while todo:
-                g = todo.pop()
-                if g in seen:
-                    continue
-                seen.add(g)
-                todo.extend(self._group_parents.get(g, ()))
-            hit = self._member_of[low] = frozenset(seen)
-        return hit
+        """Every group (lower-cased id) *principal_id* belongs to, directly or through nested groups
+        (the directory's memberships: ``Principal.members`` of its groups; cycle-safe)."""
+        from rbactool.emulator.directory import transitive_groups
+
+        return frozenset(g.object_id.lower() for g in transitive_groups(self.principals, principal_id))
 
     def clear(self) -> None:
         self.custom_roles.clear()
@@ -398,8 +468,6 @@ class State:
         self.subscription_parents.clear()
         self.subscription_names.clear()
         self.resource_groups.clear()
-        self.groups.clear()
-        self._member_of = None
         self.deny_assignments.clear()
         self.eligibilities.clear()
         self.assignment_buckets.clear()
@@ -419,7 +487,6 @@ class State:
             "subscriptionParents": dict(self.subscription_parents),
             "subscriptionNames": dict(self.subscription_names),
             "resourceGroups": list(self.resource_groups.values()),
-            "groups": list(self.groups.values()),
             "denyAssignments": [d.to_json() for d in self.deny_assignments.values()],
             "eligibilities": [e.to_json() for e in self.eligibilities.values()],
         }
@@ -440,8 +507,6 @@ class State:
         sub_parents = {str(k).lower(): str(v) for k, v in doc.get("subscriptionParents", {}).items()}
         sub_names = {str(k).lower(): str(v) for k, v in doc.get("subscriptionNames", {}).items()}
         rgs = [str(r) for r in doc.get("resourceGroups", ())]
-        groups = [(str(g["id"]), str(g.get("displayName") or ""), [str(m) for m in g.get("members") or ()])
-                  for g in doc.get("groups", ())]
         denies = [DenyAssignmentRecord.from_json(d) for d in doc.get("denyAssignments", ())]
         eligible = [EligibilityRecord.from_json(e) for e in doc.get("eligibilities", ())]
         self.clear()
@@ -457,7 +522,5 @@ class State:
         self.subscription_parents.update(sub_parents)
         self.subscription_names.update(sub_names)
         self.resource_groups.update({r.lower(): r for r in rgs})
-        for gid, name, members in groups:
-            self.put_group(gid, name, members)
         self.deny_assignments.update({d.name.lower(): d for d in denies})
         self.eligibilities.update({e.name.lower(): e for e in eligible})

@@ -69,8 +69,21 @@ class EmulatorHandle:
         return self.app.configure(**changes)
 
     def add_principal(self, object_id: str, type: str = "User", display_name: str = "",  # noqa: A002
-                      visible_after_s: float | None = None):
-        return self.app.add_principal(object_id, type, display_name, visible_after_s)
+                      visible_after_s: float | None = None, **graph_fields: Any):
+        """A directory object; *graph_fields*: ``user_principal_name``, ``app_id``,
+        ``service_principal_names``, ``members`` (see :meth:`App.add_principal`)."""
+        return self.app.add_principal(object_id, type, display_name, visible_after_s, **graph_fields)
+
+    def add_member(self, group_id: str, member_id: str) -> None:
+        self.app.set_member(group_id, member_id, True)
+
+    def remove_member(self, group_id: str, member_id: str) -> None:
+        self.app.set_member(group_id, member_id, False)
+
+    @property
+    def graph_url(self) -> str:
+        """The Graph stand-in's base, as the cloud metadata names it (``.../msgraph``; append ``/v1.0/...``)."""
+        return f"{self.base_url}/msgraph"
 
     def load_seed(self, seed: dict | str | Path) -> dict[str, int]:
         """Replace the state with a seed: a parsed document, or a YAML/JSON file (see docs/emulator.md)."""

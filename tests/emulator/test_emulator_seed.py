@@ -38,6 +38,28 @@ def test_estate_parses_with_counts():
     assert a.principal_type == "Group" and a.role_definition_guid == "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 
 
+def test_graph_fields_of_principals(emulator):
+    doc = estate()
+    doc["principals"][0]["user_principal_name"] = "alice@contoso.example"
+    doc["principals"][2]["app_id"] = "12121212-0000-4000-8000-000000000001"
+    emulator.load_seed(doc)
+    st = emulator.app.state
+    assert st.principals[ALICE].user_principal_name == "alice@contoso.example"
+    assert st.principals[SCORER].app_id == "12121212-0000-4000-8000-000000000001"
+    r = requests.get(f"{emulator.base_url}/msgraph/v1.0/groups/{DS}/transitiveMembers", verify=emulator.ca_path,
+                     headers={"Authorization": f"Bearer {emulator.token}"})
+    assert r.status_code == 200
+    assert {m["id"] for m in r.json()["value"]} == {ALICE, INTERNS, "33333333-0000-4000-8000-000000000002"}
+    bad = estate()
+    bad["principals"][1]["app_id"] = "12121212-0000-4000-8000-000000000002"  # bob is a user
+    with pytest.raises(SeedError, match=r"principals\[1\]: appId and servicePrincipalNames are only for"):
+        _parse(bad)
+    selfish = estate()
+    selfish["groups"][1]["members"].append(INTERNS)
+    with pytest.raises(SeedError, match=r"groups\[1\].members\[1\]: group .* cannot be a member of itself"):
+        _parse(selfish)
+
+
 def test_derived_ids_are_stable():
     one = [a.name for a in _parse(estate()).assignments]
     two = [a.name for a in _parse(estate()).assignments]
@@ -129,7 +151,7 @@ def test_deep_and_cyclic_group_nesting_is_safe():
     apply_seed(st, _parse(doc))
     assert st.groups_of(ALICE) == frozenset({DS, *chain})  # 3,000 levels, no recursion
     assert st.groups_of("bbbbbbbb-0000-4000-8000-000000000001") == frozenset(
-        {"bbbbbbbb-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"})
+        {"bbbbbbbb-0000-4000-8000-000000000002"})  # a cycle ends; a group is not its own member
 
 
 def test_deeper_than_six_levels_is_refused():
@@ -253,9 +275,9 @@ def test_fixture_load_seed_and_reset(emulator):
     assert emulator.load_seed(estate())["groups"] == 2
     st = emulator.app.state
     assert st.groups_of(emulator_bob := "33333333-0000-4000-8000-000000000002") == frozenset({INTERNS, DS})
-    assert st.groups[DS]["members"] == [ALICE, INTERNS]
+    assert st.principals[DS].members == (ALICE, INTERNS) and st.principals[DS].type == "Group"
     emulator.reset()
-    assert st.groups == {} and st.deny_assignments == {} and st.groups_of(emulator_bob) == frozenset()
+    assert DS not in st.principals and st.deny_assignments == {} and st.groups_of(emulator_bob) == frozenset()
 
 
 def test_persisted_seed_survives_restart(tmp_path):
