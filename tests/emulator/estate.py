@@ -68,10 +68,10 @@ _ESTATE = {
         {"principal": ALICE, "role": "Contributor", "scope": P},
     ],
     "deny_assignments": [
-        {"id": DENY_RG, "scope": RG_ML, "name": "stack deny", "actions": ["*/delete"],
+        {"id": DENY_RG, "scope": RG_ML, "deny_assignment_name": "stack deny", "actions": ["*/delete"],
          "not_actions": ["Microsoft.Authorization/locks/delete"], "principals": [EVERYONE],
          "exclude_principals": [SCORER]},
-        {"id": DENY_L, "scope": L, "name": "no key listing", "actions": ["*/listKeys/action"],
+        {"name": DENY_L, "scope": L, "deny_assignment_name": "no key listing", "actions": ["*/listKeys/action"],
          "principals": [INTERNS], "do_not_apply_to_child_scopes": True},
     ],
     "eligible_assignments": [

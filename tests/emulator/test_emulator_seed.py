@@ -401,3 +401,34 @@ def test_emulator_factory_starts_a_seeded_emulator(emulator_factory, emulator):
     r = requests.get(f"{own.base_url}/providers/Microsoft.Management/managementGroups?api-version=2023-04-01",
                      headers={"Authorization": f"Bearer {own.token}"}, verify=own.ca_path)
     assert len(r.json()["value"]) == 1 and r.json()["nextLink"]
+
+
+def test_ids_agree_with_estate_from_seed(tmp_path):
+    """A snapshot of the seeded emulator and the estate read from the seed name things alike."""
+    from pathlib import Path
+
+    from rbactool.builtins import load_builtin_roles
+    from rbactool.estate import estate_from_seed
+
+    known = Path(__file__).resolve().parents[1] / "data" / "estates" / "known-answers.yaml"
+    doc = read_seed(known)
+    s = parse_seed(doc, str(known), tenant_id=doc["tenant"])
+    e = estate_from_seed(doc, source=str(known), builtin_roles=load_builtin_roles().all())
+    from rbactool.emulator.assignments import assignment_id
+    from rbactool.emulator.denyassignments import deny_assignment_id
+
+    assert sorted(assignment_id(a.scope, a.name).lower() for a in s.assignments) == sorted(
+        a.id.lower() for a in e.assignments if not a.eligible)
+    assert sorted(f"{r.scope}/providers/Microsoft.Authorization/roleEligibilityScheduleInstances/{r.name}".lower()
+                  for r in s.eligibilities.values()) == sorted(a.id.lower() for a in e.assignments if a.eligible)
+    assert sorted(deny_assignment_id(d.scope, d.name).lower() for d in s.deny_assignments.values()) == sorted(
+        d.id.lower() for d in e.denies)
+    doc2 = estate()
+    for d in doc2["deny_assignments"]:
+        d.pop("id", None)
+        d.pop("name", None)
+    doc2["role_definitions"][0].pop("Id")
+    s2, e2 = parse_seed(doc2, "x", tenant_id=TENANT), estate_from_seed(doc2, builtin_roles=load_builtin_roles().all())
+    assert sorted(deny_assignment_id(d.scope, d.name).lower() for d in s2.deny_assignments.values()) == sorted(
+        d.id.lower() for d in e2.denies)
+    assert {r.guid for r in s2.custom_roles.values()} <= {r.role_id for r in e2.roles}
