@@ -15,6 +15,7 @@ from typing import Any
 
 from rbactool.emulator.armerror import ArmError, invalid_filter
 from rbactool.emulator.backend import Backend
+from rbactool.emulator.directory import assigned_to
 from rbactool.emulator.routing import Call, Response, is_root, page_records, parse_filter
 from rbactool.emulator.state import DenyAssignmentRecord, DenyPrincipal
 
@@ -88,7 +89,7 @@ def list_(b: Backend, call: Call) -> Response:
     with b.state.lock:
         ids: set[str] = set()
         if kind == "assignedto()":
-            ids = {value, ALL_PRINCIPALS, *b.state.groups_of(value)}
+            ids = {ALL_PRINCIPALS, *assigned_to(b.state.principals, value)}
         out = []
         for rec in b.state.deny_assignments.values():
             if not (h.at_or_above(rec.scope, scope) or (not at_scope and h.at_or_above(scope, rec.scope))):

@@ -16,6 +16,7 @@ from typing import Any
 
 from rbactool.emulator.armerror import ArmError, invalid_filter
 from rbactool.emulator.backend import Backend
+from rbactool.emulator.directory import assigned_to
 from rbactool.emulator.roledefs import definition_id
 from rbactool.emulator.routing import Call, Response, page_records, parse_filter
 from rbactool.emulator.state import EligibilityRecord, RoleAssignmentRecord, bucket_of
@@ -139,7 +140,7 @@ def _select(b: Backend, call: Call, records: list[Any]) -> tuple[list[Any], _Vie
         ids = {terms[kind].value.lower()}  # type: ignore[union-attr]
     elif kind in ("assignedto()", "astarget()"):
         target = (terms[kind].value or "") if kind == "assignedto()" else call.caller
-        groups = set(b.state.groups_of(target))
+        groups = assigned_to(b.state.principals, target) - {target.lower()}
         ids = {target.lower(), *groups}
     h = b.hierarchy
     out = []

@@ -447,14 +447,6 @@ class State:
             out.extend(self.assignment_buckets.get(sub.lower(), {}).values())
         return out
 
-    # ------------------------------------------------------------------ directory groups
-    def groups_of(self, principal_id: str) -> frozenset[str]:
-        """Every group (lower-cased id) *principal_id* belongs to, directly or through nested groups
-        (the directory's memberships: ``Principal.members`` of its groups; cycle-safe)."""
-        from rbactool.emulator.directory import transitive_groups
-
-        return frozenset(g.object_id.lower() for g in transitive_groups(self.principals, principal_id))
-
     def clear(self) -> None:
         self.custom_roles.clear()
         self.assignments.clear()
