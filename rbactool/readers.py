@@ -255,15 +255,16 @@ def _parse_constant(s: str):
     return _Refused(s, f"{s}, which is not JSON")
 
 
-def check_value(doc: Any, where: str, error: type[InputError] = InputError, *, duplicates: bool = True) -> None:
+def check_value(doc: Any, where: str, error: type[InputError] = InputError, *, duplicates: bool = True,
+                max_nodes: int = MAX_NODES) -> None:
     """Walk a parsed document once: depth, sizes, refused numbers, duplicate keys (JSON)."""
     nodes = 0
     stack: list[tuple[Any, str, int]] = [(doc, "", 0)]
     while stack:
         value, pointer, depth = stack.pop()
         nodes += 1
-        if nodes > MAX_NODES:
-            raise error(f"{where}: more than {MAX_NODES:,} values (is an alias or anchor expanding?)")
+        if nodes > max_nodes:
+            raise error(f"{where}: more than {max_nodes:,} values (is an alias or anchor expanding?)")
         if depth >= MAX_DEPTH and isinstance(value, (dict, list)):
             raise error(f"{where}: nested deeper than {MAX_DEPTH} levels at {clip_pointer(pointer)}")
         if isinstance(value, dict):
@@ -312,14 +313,16 @@ def _depth_position(text: str) -> tuple[int, int] | None:
     return None
 
 
-def loads_json(text: str, where: str, error: type[InputError] = InputError, *, duplicates: bool = True) -> Any:
+def loads_json(text: str, where: str, error: type[InputError] = InputError, *, duplicates: bool = True,
+               limit: int = MAX_INPUT_BYTES, max_nodes: int = MAX_NODES) -> Any:
     """Parse JSON text with every limit of this module; errors are one *error* line naming *where*.
 
     ``duplicates=False`` lets duplicate keys through (last wins), for callers that report them
-    as findings themselves.
+    as findings themselves. ``limit`` and ``max_nodes`` raise the size limits for the few inputs
+    that are large by design (an emulator seed of a whole estate); depth and value limits stay.
     """
-    if len(text) > MAX_INPUT_BYTES:
-        raise error(f"{where}: larger than the {MAX_INPUT_BYTES:,}-byte limit")
+    if len(text) > limit:
+        raise error(f"{where}: larger than the {limit:,}-byte limit")
     try:
         doc = json.loads(text, object_pairs_hook=_object_pairs, parse_int=_parse_int,
                          parse_float=_parse_float, parse_constant=_parse_constant)
@@ -331,7 +334,7 @@ def loads_json(text: str, where: str, error: type[InputError] = InputError, *, d
         raise error(f"{where}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
     except ValueError as e:  # e.g. Python's own integer-string limit
         raise error(f"{where}: not valid JSON: {clip(str(e), 80)}") from e
-    check_value(doc, where, error, duplicates=duplicates)
+    check_value(doc, where, error, duplicates=duplicates, max_nodes=max_nodes)
     return doc
 
 
@@ -397,15 +400,17 @@ def yaml_error_message(e: Exception) -> str:
     return f"{problem}{at}{tab}"
 
 
-def loads_yaml(text: str, where: str, error: type[InputError] = InputError) -> Any:
-    """Parse YAML (safe types only) refusing duplicate keys, deep nesting, huge values and alias bombs."""
+def loads_yaml(text: str, where: str, error: type[InputError] = InputError, *, limit: int = MAX_INPUT_BYTES,
+               max_nodes: int = MAX_NODES) -> Any:
+    """Parse YAML (safe types only) refusing duplicate keys, deep nesting, huge values and alias bombs.
+    ``limit`` and ``max_nodes`` as for :func:`loads_json`."""
     global _LOADER
     import yaml
 
     if _LOADER is None:
         _LOADER = _yaml_loader()
-    if len(text) > MAX_INPUT_BYTES:
-        raise error(f"{where}: larger than the {MAX_INPUT_BYTES:,}-byte limit")
+    if len(text) > limit:
+        raise error(f"{where}: larger than the {limit:,}-byte limit")
     try:
         doc = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a SafeLoader subclass
     except RecursionError:
@@ -414,5 +419,5 @@ def loads_yaml(text: str, where: str, error: type[InputError] = InputError) -> A
         raise error(f"{where}: invalid YAML: {yaml_error_message(e)}") from e
     except (TypeError, ValueError) as e:  # unhashable keys; Python's own integer-string limit
         raise error(f"{where}: invalid YAML: {clip(str(e), 80)}") from e
-    check_value(doc, where, error, duplicates=False)
+    check_value(doc, where, error, duplicates=False, max_nodes=max_nodes)
     return doc

@@ -37,12 +37,17 @@ def _raise_interrupt(signum, frame):
               help="Eventual-consistency delays: off, or short versions of what ARM does.")
 @click.option("--persist", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Keep the state in this JSON file across restarts (written atomically).")
-def emulator_command(port, state_dir, tenant, subscriptions, page_size, delay_preset, persist):
+@click.option("--seed", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Load an estate (management groups, principals, groups, roles, assignments, deny and "
+                   "eligible assignments) from this YAML or JSON file; see docs/emulator.md.")
+def emulator_command(port, state_dir, tenant, subscriptions, page_size, delay_preset, persist, seed):
     """Run a local HTTPS emulator of the ARM Microsoft.Authorization API.
 
     Serves role definitions, role assignments, provider operations and permissions on
     127.0.0.1 for the real Azure SDK, with a throwaway local CA. Prints the export lines to
     paste into another shell, then serves until Ctrl-C. Test control lives under /__emulator/.
+    With --seed it also serves that estate: management groups, deny assignments, PIM
+    eligibility and Azure Resource Graph queries.
     """
     from rbactool.emulator.config import PRESETS, EmulatorConfig, check_ids
 
@@ -53,9 +58,11 @@ def emulator_command(port, state_dir, tenant, subscriptions, page_size, delay_pr
     config = EmulatorConfig(page_size=page_size, **PRESETS[delay_preset])
     emu = Emulator(
         state_dir=state_dir or default_state_dir(), port=port, tenant_id=tenant,
-        subscriptions=tuple(subscriptions) or None, config=config, persist=persist,
+        subscriptions=tuple(subscriptions) or None, config=config, persist=persist, seed=seed,
     )
     click.echo(f"# rbactool emulator: {emu.base_url} (Microsoft.Authorization, api-version 2022-04-01)")
+    if emu.seed_counts is not None:
+        click.echo(f"# seed {seed}: " + ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in emu.seed_counts.items()))
     click.echo("# paste these into another shell; Ctrl-C stops the emulator")
     for name, value in exports(emu).items():
         click.echo(f"export {name}={shlex.quote(value)}")

@@ -25,9 +25,13 @@ import rbactool.emulator.assignments as assignments
 import rbactool.emulator.auth as auth
 import rbactool.emulator.cloud as cloud
 import rbactool.emulator.control as control
+import rbactool.emulator.denyassignments as denyassignments
 import rbactool.emulator.directory as directory
 import rbactool.emulator.graph as graph
+import rbactool.emulator.managementgroups as managementgroups
+import rbactool.emulator.pim as pim
 import rbactool.emulator.providerops as providerops
+import rbactool.emulator.resourcegraph as resourcegraph
 import rbactool.emulator.roledefs as roledefs
 from rbactool.emulator.armerror import ArmError
 from rbactool.emulator.backend import Backend
@@ -64,6 +68,18 @@ _HANDLERS = {
     ("providerOperations", "GET", False): providerops.list_,
     ("providerOperations", "GET", True): providerops.get,
     ("permissions", "GET", False): providerops.permissions,
+    ("denyAssignments", "GET", False): denyassignments.list_,
+    ("denyAssignments", "GET", True): denyassignments.get,
+    ("roleEligibilityScheduleInstances", "GET", False): pim.list_eligible,
+    ("roleEligibilityScheduleInstances", "GET", True): pim.get_eligible,
+    ("roleAssignmentScheduleInstances", "GET", False): pim.list_active,
+    ("roleAssignmentScheduleInstances", "GET", True): pim.get_active,
+}
+#: api-versions of the routes that do not take the Microsoft.Authorization RBAC versions
+_VERSIONS = {
+    "denyAssignments": ("2022-04-01", "2018-07-01-preview", "2018-07-01", "2015-07-01"),
+    "roleEligibilityScheduleInstances": pim.VERSIONS,
+    "roleAssignmentScheduleInstances": pim.VERSIONS,
 }
 
 
@@ -87,6 +103,8 @@ class App:
         self._log_lock = threading.Lock()
         #: added to the wall clock for every delay decision (see advance_clock)
         self.clock_offset = 0.0
+        #: tenant and subscriptions as started, restored by reset() after a seed replaced them
+        self._identity = (state.tenant_id, state.subscriptions)
 
     def now(self) -> float:
         """The emulator's clock: wall time plus what tests advanced it by."""
@@ -160,6 +178,10 @@ class App:
         self.faults.check(req.method, path)
         route = split_arm_path(path)
         if route is None:
+            for other in (managementgroups.handle, resourcegraph.handle):
+                resp = other(self.backend, req.method, path, query, req.body, base_url)
+                if resp is not None:
+                    return resp
             basic = self._subscriptions_and_tenants(req.method, path)
             if basic is not None:
                 return basic
@@ -179,8 +201,9 @@ class App:
         version = query.get("api-version")
         if not version:
             raise armerror.missing_api_version()
-        if version not in SUPPORTED_API_VERSIONS:
-            raise armerror.invalid_api_version(version, SUPPORTED_API_VERSIONS)
+        versions = _VERSIONS.get(route.resource, SUPPORTED_API_VERSIONS)
+        if version not in versions:
+            raise armerror.invalid_api_version(version, versions)
         write = req.method in ("PUT", "DELETE", "POST", "PATCH")
         remaining = None
         if cfg.throttle:
@@ -235,7 +258,8 @@ class App:
             return None
         subs = [
             {"id": f"/subscriptions/{s}", "subscriptionId": s, "tenantId": tenant,
-             "displayName": f"rbactool emulator subscription {i + 1}", "state": "Enabled",
+             "displayName": self.state.subscription_names.get(s.lower(), f"rbactool emulator subscription {i + 1}"),
+             "state": "Enabled",
              "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "Emulator",
                                       "spendingLimit": "Off"},
              "authorizationSource": "RoleBased"}
@@ -288,9 +312,11 @@ class App:
 
     # ------------------------------------------------------------------ Python control API
     def reset(self) -> None:
-        """Empty state and log, default config, no faults (tenant and subscriptions are kept)."""
+        """Empty state and log, default config, no faults; the tenant and subscriptions the emulator
+        was started with (a seed loaded since is dropped)."""
         with self.state.lock:
             self.state.clear()
+            self.state.tenant_id, self.state.subscriptions = self._identity
             self.state.config = EmulatorConfig()
             self.backend.extra_operations.clear()
             self.backend.extra_texts.clear()
@@ -384,6 +410,19 @@ class App:
                 display = op.get("displayName") if isinstance(op.get("displayName"), str) else op["name"]
                 desc = op.get("description") if isinstance(op.get("description"), str) else display
                 self.backend.extra_texts[op["name"]] = (display, desc)
+
+    def load_seed(self, doc: Any, where: str = "seed", *, keep_subscriptions: bool = False) -> dict[str, int]:
+        """Replace the state with a seed document (see rbactool.emulator.seed); InputError (SeedError)
+        on a bad seed, and then nothing changes. Returns the counts loaded."""
+        from rbactool.emulator.seed import apply_seed, parse_seed
+
+        with self.state.lock:
+            seed = parse_seed(doc, where, tenant_id=self.state.tenant_id, subscriptions=self.state.subscriptions,
+                              keep_subscriptions=keep_subscriptions, now=self.now())
+            apply_seed(self.state, seed)
+            self._persist()
+        logger.info("seed loaded from %s: %s", where, seed.counts())
+        return seed.counts()
 
     def dump(self) -> dict:
         with self.state.lock:

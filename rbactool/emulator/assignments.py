@@ -11,7 +11,7 @@ from rbactool.emulator.armerror import ArmError, dashless
 from rbactool.emulator.backend import Backend
 from rbactool.emulator.directory import assigned_to
 from rbactool.emulator.roledefs import definition_id
-from rbactool.emulator.routing import Call, Response, is_management_group, page, parse_filter
+from rbactool.emulator.routing import Call, Response, is_management_group, page_records, parse_filter
 from rbactool.emulator.state import RoleAssignmentRecord, arm_timestamp
 from rbactool.scopes import is_guid
 
@@ -105,7 +105,7 @@ def list_(b: Backend, call: Call) -> Response:
         # assignedTo() also matches the groups the principal is in, transitively; principalId eq does not
         whom = {who} if who is None or "principalid" in terms else assigned_to(b.state.principals, who)
         items = []
-        for rec in b.state.assignments.values():
+        for rec in b.state.assignments_related_to(scope, below=not at_scope):
             if rec.listed_at > call.now:
                 continue
             if who is not None and rec.principal_id.lower() not in whom:
@@ -113,8 +113,8 @@ def list_(b: Backend, call: Call) -> Response:
             above = h.at_or_above(rec.scope, scope)
             if not (above or (not at_scope and h.at_or_above(scope, rec.scope))):
                 continue
-            items.append(render(rec, call))
-    return Response(200, page(call, items, b.config.page_size))
+            items.append(rec)
+        return Response(200, page_records(call, items, b.config.page_size, lambda r: render(r, call)))
 
 
 def put(b: Backend, call: Call) -> Response:
@@ -200,7 +200,7 @@ def _put_locked(b, call, name, scope, props, principal, role_guid, ptype) -> Res
         raise ArmError(409, "RoleAssignmentExists", "The role assignment already exists.")
     if call.scope.subscription:
         sub = call.scope.subscription.lower()
-        count = sum(1 for a in st.assignments.values() if a.scope.lower().startswith(f"/subscriptions/{sub}"))
+        count = len(st.assignment_buckets.get(sub, ()))
         if count >= cfg.max_assignments_per_subscription:
             raise ArmError(400, "RoleAssignmentLimitExceeded", "No more role assignments can be created.")
     rec = RoleAssignmentRecord(
@@ -212,5 +212,8 @@ def _put_locked(b, call, name, scope, props, principal, role_guid, ptype) -> Res
         listed_at=now + cfg.assignment_list_delay_s,
     )
     st.put_assignment(rec)
+    if call.scope.resource_group:  # Resource Graph's resourcecontainers lists the group
+        rg = f"/subscriptions/{call.scope.subscription}/resourceGroups/{call.scope.resource_group}"
+        st.resource_groups.setdefault(rg.lower(), rg)
     logger.info("role assignment created %s", name)
     return Response(201, render(rec, call))

@@ -64,7 +64,8 @@ class Backend:
 
     @property
     def hierarchy(self) -> Hierarchy:
-        return Hierarchy(self.state.management_groups)
+        st = self.state
+        return Hierarchy(st.management_groups, st.mg_tree, st.tenant_id if st.mg_tree else None)
 
     def role(self, guid: str) -> RoleDefinitionRecord | None:
         low = guid.lower()

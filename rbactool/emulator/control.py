@@ -39,6 +39,7 @@ class Controllable(Protocol):
     def add_operations(self, operations: list[dict]) -> None: ...
     def advance_clock(self, seconds: float) -> float: ...
     def dump(self) -> dict: ...
+    def load_seed(self, doc: Any, where: str = "seed", *, keep_subscriptions: bool = False) -> dict[str, int]: ...
 
 
 _PRINCIPAL_KEYS = {"type", "displayName", "visibleAfterS", "userPrincipalName", "appId", "servicePrincipalNames",
@@ -112,6 +113,13 @@ def route(app: Controllable, method: str, parts: list[str], body: Any) -> Respon
         if isinstance(advance, bool) or not isinstance(advance, (int, float)):
             raise ValueError("the body must be {\"advance_s\": seconds}")
         return Response(200, {"offset_s": app.advance_clock(float(advance))})
+    if head == "seed" and len(parts) == 1 and method == "PUT":
+        from rbactool.errors import InputError
+
+        try:
+            return Response(200, {"loaded": app.load_seed(body, "seed")})
+        except InputError as e:
+            raise ArmError(400, "InvalidSeed", str(e)) from e
     if head == "state" and len(parts) == 1 and method == "GET":
         return Response(200, app.dump())
     raise ArmError(404, "InvalidEmulatorRequest", f"Unknown emulator control request {method} /{'/'.join(parts)}.")

@@ -26,8 +26,11 @@ def load_state(path: Path, state: State) -> bool:
     """Fill *state* from *path*; False when the file does not exist yet."""
     if not path.exists() and not path.is_symlink():
         return False
-    text = read_file(path, what="emulator state file", error=PersistError)
-    doc = loads_json(text, str(path), PersistError)
+    from rbactool.emulator.seed import SEED_MAX_BYTES, SEED_MAX_VALUES
+
+    # a seeded estate (100,000 assignments) is larger than the reader's default limits
+    text = read_file(path, what="emulator state file", limit=SEED_MAX_BYTES * 2, error=PersistError)
+    doc = loads_json(text, str(path), PersistError, limit=SEED_MAX_BYTES * 2, max_nodes=SEED_MAX_VALUES * 2)
     try:
         if not isinstance(doc, dict):
             raise ValueError("not a JSON object")

@@ -52,6 +52,9 @@ def normalise_path(path: str) -> str:
 _RESOURCES = {
     "roledefinitions": "roleDefinitions",
     "roleassignments": "roleAssignments",
+    "denyassignments": "denyAssignments",
+    "roleeligibilityscheduleinstances": "roleEligibilityScheduleInstances",
+    "roleassignmentscheduleinstances": "roleAssignmentScheduleInstances",
     "provideroperations": "providerOperations",
     "permissions": "permissions",
 }
@@ -90,14 +93,38 @@ def parse_request_scope(text: str) -> Scope | None:
 
 
 class Hierarchy:
-    """'A is at or above B', with an optional management group -> subscriptions mapping.
+    """'A is at or above B', with an optional management group -> subscriptions mapping and an
+    optional seeded management-group tree (group id lower -> record with ``parent``).
 
     A management group without a configured mapping is taken to contain every subscription
-    (lenient: the emulator cannot know the real hierarchy).
+    (lenient: the emulator cannot know the real hierarchy unless it is seeded). The tenant root
+    group (its id is the tenant id) contains everything.
     """
 
-    def __init__(self, management_groups: dict[str, tuple[str, ...]]):
+    _MG = "/providers/microsoft.management/managementgroups/"
+
+    def __init__(self, management_groups: dict[str, tuple[str, ...]], tree: dict | None = None,
+                 root: str | None = None):
         self.mgs = management_groups
+        self.tree = tree or {}
+        self.root = root.lower() if root else None
+        self._subs: dict[str, frozenset[str]] = {}
+
+    def _sub_set(self, mg: str) -> frozenset[str]:
+        hit = self._subs.get(mg)
+        if hit is None:
+            hit = self._subs[mg] = frozenset(s.lower() for s in self.mgs[mg])
+        return hit
+
+    def mg_ancestors(self, mg: str) -> list[str]:
+        """The seeded ancestors of group *mg* (lower-cased ids), nearest first."""
+        out: list[str] = []
+        rec = self.tree.get(mg.lower())
+        while rec is not None and rec.parent is not None and len(out) <= len(self.tree):
+            low = rec.parent.lower()
+            out.append(low)
+            rec = self.tree.get(low)
+        return out
 
     def at_or_above(self, a: str, b: str) -> bool:
         la, lb = a.lower().rstrip("/"), b.lower().rstrip("/")
@@ -105,12 +132,20 @@ class Hierarchy:
             return True
         if lb == la or lb.startswith(la + "/"):
             return True
-        if la.startswith("/providers/microsoft.management/managementgroups/") and lb.startswith("/subscriptions/"):
-            mg = la.rsplit("/", 1)[-1]
+        if not la.startswith(self._MG):
+            return False
+        mg = la[len(self._MG):].split("/", 1)[0]
+        if lb == "":
+            return False
+        if mg == self.root:
+            return True
+        if lb.startswith(self._MG):
+            other = lb[len(self._MG):].split("/", 1)[0]
+            return mg in self.mg_ancestors(other)
+        if lb.startswith("/subscriptions/"):
             if mg not in self.mgs:
-                return True
-            sub = lb.split("/")[2]
-            return sub in (s.lower() for s in self.mgs[mg])
+                return not self.tree  # lenient only without a seeded hierarchy
+            return lb.split("/")[2] in self._sub_set(mg)
         return False
 
     def related(self, a: str, b: str) -> bool:
@@ -170,9 +205,17 @@ def parse_filter(expr: str | None, allowed: set[str], *, allow_and: bool) -> dic
 # ------------------------------------------------------------------------ paging
 
 
-def page(call: Call, items: list[Any], page_size: int) -> dict[str, Any]:
-    """``{"value": [...], "nextLink"?}``; the nextLink is absolute, on the emulator, and keeps
-    every original query parameter (``$filter`` included) plus ``$skipToken``."""
+def page_records(call: Call, records: list[Any], page_size: int, render: Any) -> dict[str, Any]:
+    """:func:`page` over records rendered only for the page sent (lists of 100,000 assignments)."""
+    start = _start(call)
+    end = len(records) if page_size <= 0 else start + page_size
+    out: dict[str, Any] = {"value": [render(r) for r in records[start:end]]}
+    if page_size > 0 and end < len(records):
+        out["nextLink"] = next_link(call, end)
+    return out
+
+
+def _start(call: Call) -> int:
     raw = call.query.get("$skiptoken")
     try:
         start = int(raw) if raw is not None else 0
@@ -180,16 +223,25 @@ def page(call: Call, items: list[Any], page_size: int) -> dict[str, Any]:
         raise ArmError(400, "InvalidSkipToken", f"The skip token '{raw}' is not valid.") from e
     if start < 0:
         raise ArmError(400, "InvalidSkipToken", f"The skip token '{raw}' is not valid.")
-    if page_size <= 0:
-        return {"value": items[start:]}
-    chunk = items[start:start + page_size]
-    out: dict[str, Any] = {"value": chunk}
-    if start + page_size < len(items):
-        params = [(k, v) for k, v in call.query.items() if k != "$skiptoken"]
-        params = [(_QUERY_SPELLING.get(k, k), v) for k, v in params]
-        params.append(("$skipToken", str(start + page_size)))
-        out["nextLink"] = f"{call.base_url}{quote(call.path)}?{urlencode(params, quote_via=quote, safe='')}"
-    return out
+    return start
 
 
-_QUERY_SPELLING = {"$filter": "$filter", "$expand": "$expand", "api-version": "api-version", "tenantid": "tenantId"}
+def next_link(call: Call, token: int | str) -> str:
+    params = [(k, v) for k, v in call.query.items() if k != "$skiptoken"]
+    params = [(_QUERY_SPELLING.get(k, k), v) for k, v in params]
+    params.append(("$skipToken", str(token)))
+    return f"{call.base_url}{quote(call.path)}?{urlencode(params, quote_via=quote, safe='')}"
+
+
+def page(call: Call, items: list[Any], page_size: int) -> dict[str, Any]:
+    """``{"value": [...], "nextLink"?}``; the nextLink is absolute, on the emulator, and keeps
+    every original query parameter (``$filter`` included) plus ``$skipToken``."""
+    return page_records(call, items, page_size, _same)
+
+
+def _same(x: Any) -> Any:
+    return x
+
+
+_QUERY_SPELLING = {"$filter": "$filter", "$expand": "$expand", "api-version": "api-version", "tenantid": "tenantId",
+                   "$recurse": "$recurse", "$top": "$top"}

@@ -181,6 +181,7 @@ class Emulator:
         subscriptions: tuple[str, ...] | list[str] | None = None,
         config: EmulatorConfig | None = None,
         persist: str | Path | None = None,
+        seed: str | Path | dict | None = None,
     ):
         if host not in LOOPBACK:
             raise InputError(f"the emulator binds to loopback only (127.0.0.1, ::1 or localhost), not {host!r}")
@@ -198,6 +199,10 @@ class Emulator:
         if config is not None:
             self.state.config = config
         self.app = App(self.state, persist_path=self.persist_path)
+        #: what the seed loaded (None without one)
+        self.seed_counts: dict[str, int] | None = None
+        if seed is not None:
+            self._load_seed(seed, tenant_id, bool(subscriptions))
         self.certs: CertPaths = ensure_certificates(Path(state_dir).expanduser().resolve())
         family = socket.AF_INET6 if host == "::1" else socket.AF_INET
         bind = "127.0.0.1" if host == "localhost" else host
@@ -212,6 +217,16 @@ class Emulator:
         self._serving = False
         if self.persist_path is not None:
             self.app._persist()
+
+    def _load_seed(self, seed: str | Path | dict, tenant_id: str | None, keep_subscriptions: bool) -> None:
+        from rbactool.emulator.seed import SeedError, read_seed
+
+        where = "seed" if isinstance(seed, dict) else str(seed)
+        doc = seed if isinstance(seed, dict) else read_seed(seed)
+        declared = doc.get("tenant") if isinstance(doc, dict) else None
+        if tenant_id is not None and isinstance(declared, str) and declared.lower() != tenant_id.lower():
+            raise SeedError(f"{where}: tenant: {declared} differs from --tenant {tenant_id}")
+        self.seed_counts = self.app.load_seed(doc, where, keep_subscriptions=keep_subscriptions)
 
     @property
     def port(self) -> int:

@@ -270,6 +270,113 @@ class CallerGrant:
         return {"role": self.role, "scope": self.scope}
 
 
+@dataclass(frozen=True)
+class ManagementGroupRecord:
+    """One management group of the hierarchy (the tenant root group's ``name`` is the tenant id)."""
+
+    name: str
+    display_name: str
+    parent: str | None  # the parent group's name; None for the tenant root group
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "displayName": self.display_name, "parent": self.parent}
+
+    @classmethod
+    def from_json(cls, d: dict) -> ManagementGroupRecord:
+        return cls(str(d["name"]), str(d.get("displayName") or d["name"]), d.get("parent"))
+
+
+@dataclass(frozen=True)
+class DenyPrincipal:
+    id: str
+    type: str  # User, Group, ServicePrincipal, SystemDefined (the all-principals id)
+    display_name: str = ""
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "type": self.type, "displayName": self.display_name}
+
+    @classmethod
+    def from_json(cls, d: dict) -> DenyPrincipal:
+        return cls(str(d["id"]), str(d["type"]), str(d.get("displayName") or ""))
+
+
+@dataclass(frozen=True)
+class DenyAssignmentRecord:
+    name: str  # the GUID in the id
+    deny_assignment_name: str
+    description: str
+    scope: str
+    permissions: tuple[PermissionBlock, ...]
+    principals: tuple[DenyPrincipal, ...]
+    exclude_principals: tuple[DenyPrincipal, ...] = ()
+    do_not_apply_to_child_scopes: bool = False
+    is_system_protected: bool = True
+    created_on: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name, "denyAssignmentName": self.deny_assignment_name, "description": self.description,
+            "scope": self.scope, "permissions": [p.to_json() for p in self.permissions],
+            "principals": [p.to_json() for p in self.principals],
+            "excludePrincipals": [p.to_json() for p in self.exclude_principals],
+            "doNotApplyToChildScopes": self.do_not_apply_to_child_scopes,
+            "isSystemProtected": self.is_system_protected, "createdOn": self.created_on,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> DenyAssignmentRecord:
+        return cls(
+            name=str(d["name"]), deny_assignment_name=str(d.get("denyAssignmentName") or d["name"]),
+            description=str(d.get("description") or ""), scope=str(d["scope"]),
+            permissions=tuple(PermissionBlock.from_json(p) for p in d["permissions"]),
+            principals=tuple(DenyPrincipal.from_json(p) for p in d["principals"]),
+            exclude_principals=tuple(DenyPrincipal.from_json(p) for p in d.get("excludePrincipals") or ()),
+            do_not_apply_to_child_scopes=bool(d.get("doNotApplyToChildScopes", False)),
+            is_system_protected=bool(d.get("isSystemProtected", True)), created_on=d.get("createdOn"),
+        )
+
+
+@dataclass(frozen=True)
+class EligibilityRecord:
+    """A PIM eligible assignment (one roleEligibilitySchedule with its one current instance)."""
+
+    name: str  # instance GUID
+    schedule_name: str  # roleEligibilitySchedule GUID
+    scope: str
+    role_definition_guid: str
+    principal_id: str
+    principal_type: str
+    condition: str | None = None
+    condition_version: str | None = None
+    start: str | None = None
+    end: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name, "scheduleName": self.schedule_name, "scope": self.scope,
+            "roleDefinitionGuid": self.role_definition_guid, "principalId": self.principal_id,
+            "principalType": self.principal_type, "condition": self.condition,
+            "conditionVersion": self.condition_version, "start": self.start, "end": self.end,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> EligibilityRecord:
+        return cls(
+            name=str(d["name"]), schedule_name=str(d.get("scheduleName") or d["name"]), scope=str(d["scope"]),
+            role_definition_guid=str(d["roleDefinitionGuid"]), principal_id=str(d["principalId"]),
+            principal_type=str(d.get("principalType") or "User"), condition=d.get("condition"),
+            condition_version=d.get("conditionVersion"), start=d.get("start"), end=d.get("end"),
+        )
+
+
+def bucket_of(scope: str) -> str:
+    """Index key of a scope: the lower-cased subscription id, or "" for tenant-level scopes."""
+    low = scope.lower()
+    if low.startswith("/subscriptions/"):
+        return low.split("/", 3)[2]
+    return ""
+
+
 @dataclass
 class State:
     """Mutable emulator state. Hold ``lock`` for every read-modify-write."""
@@ -288,22 +395,57 @@ class State:
     assignment_ghosts: dict[str, float] = field(default_factory=dict)
     #: caller object id (lower) -> grants; used when config.enforce_permissions
     caller_grants: dict[str, tuple[CallerGrant, ...]] = field(default_factory=dict)
-    #: management group id (lower) -> subscriptions below it
+    #: management group id (lower) -> subscriptions below it (transitively); derived from
+    #: ``mg_tree`` when a hierarchy is seeded, else set by set_management_group
     management_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: the seeded management-group hierarchy: group id (lower) -> record
+    mg_tree: dict[str, ManagementGroupRecord] = field(default_factory=dict)
+    #: subscription id (lower) -> its parent management group's id (as spelled in mg_tree)
+    subscription_parents: dict[str, str] = field(default_factory=dict)
+    #: subscription id (lower) -> display name
+    subscription_names: dict[str, str] = field(default_factory=dict)
+    #: resource groups known besides those in assignment scopes: id (lower) -> id
+    resource_groups: dict[str, str] = field(default_factory=dict)
+    deny_assignments: dict[str, DenyAssignmentRecord] = field(default_factory=dict)
+    eligibilities: dict[str, EligibilityRecord] = field(default_factory=dict)
+    #: bucket_of(scope) -> {assignment name lower: record}, for lists of one subscription
+    assignment_buckets: dict[str, dict[str, RoleAssignmentRecord]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def put_assignment(self, rec: RoleAssignmentRecord) -> None:
         old = self.assignments.get(rec.name.lower())
         if old is not None:
             self.assignment_index.pop(old.identity, None)
+            self.assignment_buckets.get(bucket_of(old.scope), {}).pop(old.name.lower(), None)
         self.assignments[rec.name.lower()] = rec
         self.assignment_index[rec.identity] = rec.name.lower()
+        self.assignment_buckets.setdefault(bucket_of(rec.scope), {})[rec.name.lower()] = rec
 
     def drop_assignment(self, name: str) -> RoleAssignmentRecord | None:
         rec = self.assignments.pop(name.lower(), None)
         if rec is not None:
             self.assignment_index.pop(rec.identity, None)
+            self.assignment_buckets.get(bucket_of(rec.scope), {}).pop(rec.name.lower(), None)
         return rec
+
+    def assignments_related_to(self, scope: str, *, below: bool = True) -> list[RoleAssignmentRecord]:
+        """Candidates for a list at *scope* (a superset; the caller filters): its subscription's
+        assignments plus every tenant-level one (management groups, root). At a management group
+        of a seeded hierarchy, the subscriptions below it; without *below*, tenant-level only."""
+        b = bucket_of(scope)
+        tenant_level = list(self.assignment_buckets.get("", {}).values())
+        if b:
+            return [*tenant_level, *self.assignment_buckets.get(b, {}).values()]
+        if not below:
+            return tenant_level
+        low = scope.lower().rstrip("/")
+        mg = low.rsplit("/", 1)[-1] if low.startswith("/providers/microsoft.management/managementgroups/") else None
+        if mg is None or not self.mg_tree or mg == self.tenant_id.lower() or mg not in self.management_groups:
+            return list(self.assignments.values())
+        out = tenant_level
+        for sub in self.management_groups[mg]:
+            out.extend(self.assignment_buckets.get(sub.lower(), {}).values())
+        return out
 
     def clear(self) -> None:
         self.custom_roles.clear()
@@ -314,6 +456,13 @@ class State:
         self.assignment_ghosts.clear()
         self.caller_grants.clear()
         self.management_groups.clear()
+        self.mg_tree.clear()
+        self.subscription_parents.clear()
+        self.subscription_names.clear()
+        self.resource_groups.clear()
+        self.deny_assignments.clear()
+        self.eligibilities.clear()
+        self.assignment_buckets.clear()
 
     # ------------------------------------------------------------------ persistence shape
     def to_json(self) -> dict:
@@ -326,6 +475,12 @@ class State:
             "principals": [p.to_json() for p in self.principals.values()],
             "callerGrants": {k: [g.to_json() for g in v] for k, v in self.caller_grants.items()},
             "managementGroups": {k: list(v) for k, v in self.management_groups.items()},
+            "managementGroupTree": [m.to_json() for m in self.mg_tree.values()],
+            "subscriptionParents": dict(self.subscription_parents),
+            "subscriptionNames": dict(self.subscription_names),
+            "resourceGroups": list(self.resource_groups.values()),
+            "denyAssignments": [d.to_json() for d in self.deny_assignments.values()],
+            "eligibilities": [e.to_json() for e in self.eligibilities.values()],
         }
 
     def load_json(self, doc: dict) -> None:
@@ -340,6 +495,12 @@ class State:
             for k, v in doc.get("callerGrants", {}).items()
         }
         mgs = {k.lower(): tuple(v) for k, v in doc.get("managementGroups", {}).items()}
+        tree = [ManagementGroupRecord.from_json(m) for m in doc.get("managementGroupTree", ())]
+        sub_parents = {str(k).lower(): str(v) for k, v in doc.get("subscriptionParents", {}).items()}
+        sub_names = {str(k).lower(): str(v) for k, v in doc.get("subscriptionNames", {}).items()}
+        rgs = [str(r) for r in doc.get("resourceGroups", ())]
+        denies = [DenyAssignmentRecord.from_json(d) for d in doc.get("denyAssignments", ())]
+        eligible = [EligibilityRecord.from_json(e) for e in doc.get("eligibilities", ())]
         self.clear()
         self.tenant_id = str(doc["tenantId"])
         self.subscriptions = tuple(str(s) for s in doc["subscriptions"])
@@ -349,3 +510,9 @@ class State:
         self.principals.update({p.object_id.lower(): p for p in principals})
         self.caller_grants.update(grants)
         self.management_groups.update(mgs)
+        self.mg_tree.update({m.name.lower(): m for m in tree})
+        self.subscription_parents.update(sub_parents)
+        self.subscription_names.update(sub_names)
+        self.resource_groups.update({r.lower(): r for r in rgs})
+        self.deny_assignments.update({d.name.lower(): d for d in denies})
+        self.eligibilities.update({e.name.lower(): e for e in eligible})

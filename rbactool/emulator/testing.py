@@ -5,7 +5,9 @@
     from rbactool.emulator.testing import emulator, emulator_server  # noqa: F401 (fixtures)
 
 ``emulator_server`` (session scope) starts one emulator on a free port; ``emulator`` (function
-scope) resets it before each test and yields the same :class:`EmulatorHandle`.
+scope) resets it before each test and yields the same :class:`EmulatorHandle`;
+``emulator.load_seed(doc or path)`` loads an estate into it. ``emulator_factory(seed=...)``
+starts emulators of their own for one test.
 """
 
 from __future__ import annotations
@@ -83,6 +85,14 @@ class EmulatorHandle:
         """The Graph stand-in's base, as the cloud metadata names it (``.../msgraph``; append ``/v1.0/...``)."""
         return f"{self.base_url}/msgraph"
 
+    def load_seed(self, seed: dict | str | Path) -> dict[str, int]:
+        """Replace the state with a seed: a parsed document, or a YAML/JSON file (see docs/emulator.md)."""
+        if isinstance(seed, dict):
+            return self.app.load_seed(seed, "seed")
+        from rbactool.emulator.seed import read_seed
+
+        return self.app.load_seed(read_seed(seed), str(seed))
+
     def add_fault(self, **rule: Any) -> None:
         self.app.add_fault(**rule)
 
@@ -131,7 +141,8 @@ def exports(emulator: Emulator) -> dict[str, str]:
 
 
 def start_emulator(state_dir: str | Path, **kwargs: Any) -> EmulatorHandle:
-    """Start an emulator on loopback (port 0 = a free port) in a background thread."""
+    """Start an emulator on loopback (port 0 = a free port) in a background thread; ``seed=`` (a
+    document or a file) loads an estate first."""
     kwargs.setdefault("port", 0)
     return EmulatorHandle(Emulator(state_dir=state_dir, **kwargs).start())
 
@@ -154,3 +165,18 @@ if pytest is not None:
         emulator_server.reset()
         yield emulator_server
         emulator_server.reset()
+
+    @pytest.fixture
+    def emulator_factory(tmp_path_factory):
+        """``emulator_factory(seed=..., **start_emulator kwargs)``: a new emulator of its own (its
+        own tenant, subscriptions and port), stopped after the test."""
+        started: list[EmulatorHandle] = []
+
+        def make(**kwargs: Any) -> EmulatorHandle:
+            handle = start_emulator(tmp_path_factory.mktemp("emulator-state"), **kwargs)
+            started.append(handle)
+            return handle
+
+        yield make
+        for handle in started:
+            handle.stop()

@@ -8,7 +8,7 @@ import pytest
 from azure.core.credentials import AccessToken
 from azure.mgmt.authorization import AuthorizationManagementClient
 
-from rbactool.emulator.testing import emulator, emulator_server  # noqa: F401 (pytest fixtures)
+from rbactool.emulator.testing import emulator, emulator_factory, emulator_server  # noqa: F401 (pytest fixtures)
 
 
 class StaticTokenCredential:
