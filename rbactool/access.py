@@ -308,7 +308,7 @@ def principal_access(db: EstateDB, principal: str, catalog: Catalog, *, scope: s
             continue
         if a.role_definition_id not in effective:
             eff = effective_operations(role, catalog)
-            effective[a.role_definition_id] = (len(eff.actions), len(eff.data_actions), tuple(eff.risky()))
+            effective[a.role_definition_id] = (len(eff.actions), len(eff.data_actions), _risks(eff))
         n_actions, n_data, risks = effective[a.role_definition_id]
         via = paths.get(a.principal_id, ()) if a.principal_id != pid else ()
         grant = Grant(pid, ptype, name, role.name, a.role_definition_id, a.id, a.scope, via, a.condition, a.eligible,
@@ -322,6 +322,18 @@ def principal_access(db: EstateDB, principal: str, catalog: Catalog, *, scope: s
                                "actions": sorted({x for b in d.permissions for x in b.actions}),
                                "dataActions": sorted({x for b in d.permissions for x in b.data_actions})})
     return out
+
+
+def _risks(eff) -> tuple[str, ...]:
+    """The risk classes among a role's effective operations (stops once every class is found)."""
+    from rbactool.risk import RISK_CLASSES, risk_classes
+
+    found: set[str] = set()
+    for op in (*eff.actions, *eff.data_actions):
+        found.update(risk_classes(op.name, op.is_data_action))
+        if len(found) == len(RISK_CLASSES):
+            break
+    return tuple(c for c in RISK_CLASSES if c in found)
 
 
 def _all_denies(db: EstateDB) -> list[DenyAssignment]:
