@@ -42,9 +42,11 @@ def report_command(paths, snapshot, specs, output, config_path, no_config, catal
     config = api.load_config(config_path, no_config=no_config)
     catalog = api.load_catalog(catalog_path)
     page = api.report(snapshot=snapshot, paths=paths, specs=specs, catalog=catalog, config=config)
+    if output == "-":
+        click.echo(page.html, nl=False)
+        return
     api.write_files({output: page.html})
-    if output != "-":
-        s = page.summary
-        what = (f"{s.get('role_assignments', 0):,} role assignments, {s.get('escalation_paths', 0):,} escalation paths"
-                if page.kind == "estate" else f"{s.get('roles', 0):,} custom roles, {s.get('findings', 0):,} findings")
-        click.echo(f"wrote {output} ({page.size / 1e6:.1f} MB): {what}", err=True)
+    s = page.summary
+    what = (f"{s.get('role_assignments', 0):,} role assignments, {s.get('escalation_paths', 0):,} escalation paths"
+            if page.kind == "estate" else f"{s.get('roles', 0):,} custom roles, {s.get('findings', 0):,} findings")
+    click.echo(f"wrote {output} ({page.size / 1e6:.1f} MB): {what}", err=True)

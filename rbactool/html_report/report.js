@@ -1,6 +1,6 @@
 // rbactool report: builds the page from the data embedded in this file (gzip + base64 JSON).
-// Every string from Azure or a role file reaches the DOM through textContent or setAttribute,
-// never through innerHTML; the page makes no network request.
+// Every string from Azure or a role file reaches the DOM through textContent or setAttribute:
+// none is ever parsed as HTML, and the page makes no network request.
 (function () {
   "use strict";
 
