@@ -44,12 +44,12 @@ if TYPE_CHECKING:  # imported lazily below: `import rbactool` stays fast and off
     from rbactool.diff import DiffReport, RoleDiff
     from rbactool.estate import Estate, EstateDB
     from rbactool.findings import Finding
+    from rbactool.html_report import ReportPage
     from rbactool.inputs import Document
     from rbactool.model import RoleDefinition
     from rbactool.operations import AssignResult, ResolvedRole, RoleResult
     from rbactool.plan import ApplyReport, DesiredState, Outcome, Plan
     from rbactool.render import TemplateEntry
-    from rbactool.html_report import ReportPage
     from rbactool.scopes import Scope
     from rbactool.spec import RolesSpec
     from rbactool.validate import Report, RoleDocuments

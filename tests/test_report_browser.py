@@ -8,10 +8,10 @@ import sqlite3
 
 import pytest
 import yaml
+from report_browser import Browser
 
 import rbactool
 from conftest import ROOT
-from report_browser import Browser
 
 SEED = ROOT / "tests" / "data" / "estates" / "known-answers.yaml"
 SHOTS = ROOT / "tests-output" / "report"

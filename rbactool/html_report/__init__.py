@@ -203,8 +203,8 @@ def estate_data(db: EstateDB, catalog, *, effective: Callable, validation, escal
     return {"schema_version": SCHEMA_VERSION, "kind": "estate", "generated": _now(), "snapshot": meta,
             "summary": summary, "gaps": gaps, "notes": notes,
             "scopes": [[k, i, kind, parent, name or ""] for k, i, kind, parent, name in scope_rows],
-            "texts": texts, "roles": list(roles.values()), "principals": plist, "principalsInDirectory": len(principals),
-            "assignments": assignments,
+            "texts": texts, "roles": list(roles.values()), "principals": plist,
+            "principalsInDirectory": len(principals), "assignments": assignments,
             "members": [[g, m] for g, m in members.items()], "denies": denies, "escalations": esc,
             "catalog": {"names": cat.names, "data": cat.data, "origin": str(getattr(catalog, "origin", ""))},
             "everyone": "00000000-0000-0000-0000-000000000000"}
@@ -217,7 +217,7 @@ def roles_data(roles: Sequence[Any], catalog, *, effective: Callable, validation
     cat = _Catalog(catalog)
     by_role = _findings_by_role(validation.findings if validation is not None else ())
     entries = [_role_entry(r, cat, effective, by_role.get(r.name, []), detail=True) for r in roles]
-    for r, e in zip(roles, entries):
+    for r, e in zip(roles, entries, strict=True):
         e["source"] = r.source or ""
     named = {r.name for r in roles}
     loose = [f for name, fs in by_role.items() if name not in named for f in fs]
