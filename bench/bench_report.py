@@ -29,9 +29,10 @@ from rbactool.estate import estate_from_seed
 ROOT = Path(__file__).resolve().parent.parent
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-BUILTIN = ["Reader", "Contributor", "Owner", "User Access Administrator", "Storage Blob Data Reader",
-           "Storage Blob Data Contributor", "Key Vault Secrets User", "Virtual Machine Contributor",
-           "AzureML Data Scientist", "Monitoring Reader", "Role Based Access Control Administrator"]
+# built-in roles and how often they are assigned (privileged ones are rare, as in a kept estate)
+BUILTIN = {"Reader": 30, "Contributor": 12, "Owner": 1, "User Access Administrator": 0.5, "Storage Blob Data Reader": 10,
+           "Storage Blob Data Contributor": 8, "Key Vault Secrets User": 8, "Virtual Machine Contributor": 6,
+           "AzureML Data Scientist": 10, "Monitoring Reader": 14, "Role Based Access Control Administrator": 0.5}
 ACTIONS = ["Microsoft.Storage/storageAccounts/read", "Microsoft.Storage/storageAccounts/listKeys/action",
            "Microsoft.Compute/virtualMachines/*", "Microsoft.Compute/virtualMachines/runCommand/action",
            "Microsoft.KeyVault/vaults/read", "Microsoft.Network/virtualNetworks/read",
@@ -68,7 +69,7 @@ def seed_estate(assignments: int, *, subscriptions: int, rgs: int, custom_roles:
     for i in range(custom_roles):
         scope = f"/subscriptions/{subs[i % subscriptions]}"
         roles.append({"Name": f"Custom role {i:03d}", "IsCustom": True, "Description": f"Bench role {i}.",
-                      "Actions": rng.sample(ACTIONS, 3), "AssignableScopes": [scope]})
+                      "Actions": rng.sample(ACTIONS[:-2] if i % 25 else ACTIONS, 3), "AssignableScopes": [scope]})
     holders = [u["id"] for u in users] + group_ids
     out = []
     seen = set()
@@ -89,7 +90,7 @@ def seed_estate(assignments: int, *, subscriptions: int, rgs: int, custom_roles:
             if not scope.startswith(sub + "/"):
                 scope = sub + scope[scope.index("/resourceGroups/"):] if "/resourceGroups/" in scope else sub
         else:
-            role = rng.choice(BUILTIN)
+            role = rng.choices(list(BUILTIN), weights=list(BUILTIN.values()))[0]
         key = (scope.lower(), role)
         principal = rng.choice(holders)
         if (key, principal) in seen:

@@ -155,18 +155,28 @@ def estate_data(db: EstateDB, catalog, *, effective: Callable, validation, escal
 
     for pid in principals:
         principal(pid)
+    in_directory = len(plist)
     assignments: list[list[Any]] = []
     missing_roles = 0
+    suffix = len(_RA) + 36
     for (aid, scope, _skey, rid, pid, ptype, cond, cver, eligible, _desc) in con.execute(
             "SELECT * FROM role_assignments ORDER BY id"):
-        if rid not in role_index:
+        ri = role_index.get(rid, -1)
+        if ri < 0:
             missing_roles += 1
-        short = aid[len(scope) + len(_RA):] if scope != "/" and aid == f"{scope}{_RA}{aid.rsplit('/', 1)[-1]}" else aid
-        p = principal(pid, ptype or "")
-        if ptype and not plist[p][1]:
-            plist[p][1] = ptype
-        assignments.append([short, text(scope), role_index.get(rid, -1), p, cond, int(eligible), ptype or "",
-                            cver or "", "" if rid in role_index else rid])
+        # the id as Azure builds it (scope + /providers/Microsoft.Authorization/roleAssignments/{guid}) is
+        # kept as the GUID alone; any other id in full
+        short = (aid[-36:] if scope != "/" and len(aid) == len(scope) + suffix and aid.startswith(scope)
+                 and aid[len(scope):-36] == _RA else aid)
+        p = pindex[pid] if pid in pindex else principal(pid, ptype or "")
+        directory_type = plist[p][1] if p < in_directory else ""
+        # [id, scope, role, principal, eligible, condition, condition version, principal type, role id],
+        # trailing empty fields dropped; the type only where the directory does not give it
+        row = [short, text(scope), ri, p, int(eligible), cond, cver or "",
+               "" if directory_type else (ptype or ""), "" if ri >= 0 else rid]
+        while row[-1] in ("", None) and len(row) > 5:
+            row.pop()
+        assignments.append(row)
     members: dict[int, list[int]] = {}
     for gid, mid in con.execute("SELECT group_id, member_id FROM group_members ORDER BY group_id, member_id"):
         members.setdefault(principal(gid), []).append(principal(mid))
@@ -183,8 +193,8 @@ def estate_data(db: EstateDB, catalog, *, effective: Callable, validation, escal
     esc = escalations.to_dict()["escalations"] if escalations is not None else []
     findings_total = sum(len(v) for v in by_role.values())
     summary = {
-        "role_assignments": sum(1 for a in assignments if not a[5]),
-        "eligible_assignments": sum(1 for a in assignments if a[5]),
+        "role_assignments": sum(1 for a in assignments if not a[4]),
+        "eligible_assignments": sum(1 for a in assignments if a[4]),
         "role_definitions": con.execute("SELECT count(*) FROM role_definitions").fetchone()[0],
         "custom_roles": len(customs),
         "principals": con.execute("SELECT count(*) FROM principals").fetchone()[0],
@@ -238,7 +248,7 @@ def _asset(name: str) -> str:
 def encode_data(data: dict[str, Any]) -> str:
     """JSON -> gzip -> base64 (ASCII letters, digits, ``+/=``: nothing that can end a script element)."""
     raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
+    return base64.b64encode(gzip.compress(raw, compresslevel=5, mtime=0)).decode("ascii")
 
 
 def _sha256(text: str) -> str:

@@ -459,7 +459,8 @@
     M.assignments = D.assignments.map(function (r, i) {
       var scope = D.texts[r[1]];
       var a = {id: r[0][0] === "/" ? r[0] : scope + RA + r[0], scope: scope, key: scopeKey(scope), role: r[2],
-               pid: M.pid[r[3]], cond: r[4], eligible: !!r[5], ptype: r[6], rid: r[8] || "", i: i};
+               pid: M.pid[r[3]], eligible: !!r[4], cond: r[5] === undefined ? null : r[5], cver: r[6] || "",
+               ptype: r[7] || "", rid: r[8] || "", i: i};
       (M.byScope[a.key] = M.byScope[a.key] || []).push(i);
       (M.byPrincipal[a.pid] = M.byPrincipal[a.pid] || []).push(i);
       (M.byRole[a.role] = M.byRole[a.role] || []).push(i);
