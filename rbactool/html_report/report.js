@@ -690,9 +690,9 @@
   function whoCanView(root) {
     var opList = el("datalist", {id: "ops-list"});
     var scopeList = el("datalist", {id: "scopes-list"});
-    var seen = {};
+    var seen = {}, nSeen = 0;
     Object.keys(M.scopes).map(function (k) { return M.scopes[k].id; }).concat(M.assignments.map(function (a) { return a.scope; }))
-      .forEach(function (s) { if (!seen[s.toLowerCase()] && Object.keys(seen).length < 5000) { seen[s.toLowerCase()] = 1; add(scopeList, el("option", {value: s})); } });
+      .forEach(function (s) { if (!seen[s.toLowerCase()] && nSeen < 5000) { seen[s.toLowerCase()] = 1; nSeen++; add(scopeList, el("option", {value: s})); } });
     var op = el("input", {type: "text", id: "who-op", cls: "grow", list: "ops-list", autocomplete: "off", spellcheck: "false",
                           placeholder: "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action", "aria-label": "Operation"});
     var scope = el("input", {type: "text", id: "who-scope", cls: "grow", list: "scopes-list", autocomplete: "off", spellcheck: "false",
