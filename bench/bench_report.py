@@ -157,7 +157,7 @@ def interactions(ctx, url: str, op: str, scope: str) -> dict[str, float]:
     page.goto(url)
     page.wait_for_function("document.body.dataset.ready === '1'", timeout=60_000)
     out = {}
-    for view in ("risks", "scopes", "principals", "roles", "charts"):
+    for view in ("risks", "scopes", "who-can", "principals", "roles", "charts"):
         t0 = time.perf_counter()
         page.click(f"#tab-{view}")
         page.wait_for_selector(f"#view-{view}:not([hidden])")
