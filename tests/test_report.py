@@ -99,3 +99,15 @@ def test_bad_arguments_are_one_line_errors(run, tmp_path, monkeypatch, argv, cod
 def test_an_unwritable_output_is_one_line_exit_3(run, snapshot, tmp_path):
     r = run("report", "--snapshot", snapshot, "-o", tmp_path / "no" / "such" / "dir" / "r.html")
     assert r.exit_code == 3 and r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1
+
+
+def test_browser_tests_fail_without_chromium_unless_skipped_explicitly(monkeypatch):
+    import report_browser
+
+    monkeypatch.setattr(report_browser, "chromium_path", lambda: None)
+    monkeypatch.delenv("RBACTOOL_SKIP_BROWSER", raising=False)
+    with pytest.raises(pytest.fail.Exception, match="chromium is not installed.*apt-get install"):
+        report_browser.Browser()
+    monkeypatch.setenv("RBACTOOL_SKIP_BROWSER", "1")
+    with pytest.raises(pytest.skip.Exception, match="RBACTOOL_SKIP_BROWSER=1"):
+        report_browser.Browser()
