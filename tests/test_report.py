@@ -111,3 +111,24 @@ def test_browser_tests_fail_without_chromium_unless_skipped_explicitly(monkeypat
     monkeypatch.setenv("RBACTOOL_SKIP_BROWSER", "1")
     with pytest.raises(pytest.skip.Exception, match="RBACTOOL_SKIP_BROWSER=1"):
         report_browser.Browser()
+
+
+def test_gaps_and_validator_errors_of_a_snapshot_are_in_the_summary(tmp_path):
+    from dataclasses import replace
+
+    from rbactool.estate import Gap
+    from rbactool.model import role_from_dict
+
+    estate = rbactool.load_seed(SEED)
+    estate.gaps.append(Gap("/subscriptions/33333333-3333-3333-3333-333333333333", "roleAssignments", 403,
+                           "AuthorizationFailed", "no access"))
+    bad = role_from_dict({"Name": "Typo role", "IsCustom": True, "Actions": ["Microsoft.Strage/storageAccounts/read"],
+                          "AssignableScopes": ["/subscriptions/11111111-1111-1111-1111-111111111111"]})
+    estate.roles.append(replace(bad, role_id="0a000000-0000-4000-8000-0000000000bb"))
+    db = rbactool.write_snapshot(estate, tmp_path / "gaps.db")
+    data = _data(rbactool.report(snapshot=db).html)
+    assert data["summary"]["gaps"] == 1 and data["gaps"][0]["code"] == "AuthorizationFailed"
+    typo = next(r for r in data["roles"] if r["name"] == "Typo role")
+    assert typo["used"] is False and "NAMESPACE_TYPO" in {f["code"] for f in typo["findings"]}
+    assert data["summary"]["errors"] == sum(f["type"] == "ERROR" for r in data["roles"] for f in r.get("findings", []))
+    assert data["summary"]["errors"] >= 1
