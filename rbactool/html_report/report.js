@@ -138,13 +138,13 @@
 
   // items: [[label, value]]
   function barChart(title, items, unit) {
-    var labelW = 260, barW = 360, rowH = 22, w = labelW + barW + 70, h = Math.max(1, items.length) * rowH + 8;
+    var labelW = 310, barW = 340, rowH = 22, w = labelW + barW + 70, h = Math.max(1, items.length) * rowH + 8;
     var max = Math.max.apply(null, [1].concat(items.map(function (i) { return i[1]; })));
     var s = svg("svg", {viewBox: "0 0 " + w + " " + h, width: w, height: h, role: "img", "aria-label": title});
     s.appendChild(svg("title", {}, title));
     items.forEach(function (it, i) {
       var y = 4 + i * rowH;
-      s.appendChild(svg("text", {x: labelW - 6, y: y + 15, "text-anchor": "end", "class": "chart-label"}, cut(it[0], 40)));
+      s.appendChild(svg("text", {x: labelW - 6, y: y + 15, "text-anchor": "end", "class": "chart-label"}, cut(it[0], 44)));
       s.appendChild(svg("rect", {x: labelW, y: y + 3, width: Math.max(1, Math.round(barW * it[1] / max)), height: rowH - 6, "class": "chart-bar"}));
       s.appendChild(svg("text", {x: labelW + Math.round(barW * it[1] / max) + 6, y: y + 15, "class": "chart-value"}, fmt(it[1])));
     });
@@ -157,13 +157,13 @@
 
   // groups: [[label, [v0, v1, v2, v3]]] stacked over RISK_ORDER
   function stackedChart(title, groups, unit) {
-    var labelW = 260, barW = 360, rowH = 22, w = labelW + barW + 70, h = Math.max(1, groups.length) * rowH + 8;
+    var labelW = 310, barW = 340, rowH = 22, w = labelW + barW + 70, h = Math.max(1, groups.length) * rowH + 8;
     var max = Math.max.apply(null, [1].concat(groups.map(function (g) { return g[1].reduce(function (a, b) { return a + b; }, 0); })));
     var s = svg("svg", {viewBox: "0 0 " + w + " " + h, width: w, height: h, role: "img", "aria-label": title});
     s.appendChild(svg("title", {}, title));
     groups.forEach(function (g, i) {
       var y = 4 + i * rowH, x = labelW, total = 0;
-      s.appendChild(svg("text", {x: labelW - 6, y: y + 15, "text-anchor": "end", "class": "chart-label"}, cut(g[0], 40)));
+      s.appendChild(svg("text", {x: labelW - 6, y: y + 15, "text-anchor": "end", "class": "chart-label"}, cut(g[0], 44)));
       g[1].forEach(function (v, k) {
         if (!v) return;
         var bw = Math.max(1, Math.round(barW * v / max));
