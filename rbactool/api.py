@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # imported lazily below: `import rbactool` stays fast and off
     from rbactool.diff import DiffReport, RoleDiff
     from rbactool.estate import Estate, EstateDB
     from rbactool.findings import Finding
+    from rbactool.html_report import ReportPage
     from rbactool.inputs import Document
     from rbactool.model import RoleDefinition
     from rbactool.operations import AssignResult, ResolvedRole, RoleResult
@@ -87,6 +88,7 @@ __all__ = [
     "render_spec_by_key",
     "render_spec_revision",
     "render_template",
+    "report",
     "resolve_role_argument",
     "resolve_roles",
     "validate_roles",
@@ -482,6 +484,37 @@ def find_escalations(snapshot: EstateDB | PathLike) -> EscalationReport:
     from rbactool.access import escalations
 
     return escalations(_snapshot(snapshot))
+
+
+def report(*, snapshot: EstateDB | PathLike | None = None, paths: Sequence[str] = (), specs: Sequence[PathLike] = (),
+           catalog: Catalog | None = None, config: Config | None = None) -> ReportPage:
+    """One self-contained HTML page (``.html``; ``.summary`` holds the figures it shows): of a
+    snapshot (escalation paths, privileged principals, risky grants, the scope tree, who-can and
+    principal views answered in the page, every custom role with its validator findings), or of
+    the custom roles in role files (*paths*, as ``document_names`` takes them) and roles specs
+    (*specs*), without Azure. See docs/report.md."""
+    from rbactool import html_report as _report
+
+    catalog = catalog or load_catalog()
+
+    def effective(role):
+        return effective_operations(role, catalog=catalog)
+
+    if snapshot is not None:
+        if paths or specs:
+            raise RbactoolError("report: give a snapshot or role files and specs, not both")
+        db = _snapshot(snapshot)
+        customs = [r for r in db.roles() if r.is_custom]
+        validation = validate_roles(customs, catalog=catalog, config=config, fail_on="none") if customs else None
+        data = _report.estate_data(db, catalog, effective=effective, validation=validation,
+                                   escalations=find_escalations(db))
+    else:
+        docs = read_role_documents(document_names(list(paths)), specs)
+        validation = validate_roles(docs.roles, catalog=catalog, config=config, fail_on="none",
+                                    extra_findings=docs.findings, files=docs.files)
+        data = _report.roles_data(list(docs.roles), catalog, effective=effective, validation=validation,
+                                  files=docs.files)
+    return _report.page(data)
 
 
 class Azure:
