@@ -608,11 +608,17 @@ def list_definitions(gw: Gateway, scope: str, *, custom_only: bool = False,
 
 
 def list_assignments(gw: Gateway, scope: str, *, principal_id: str | None = None,
-                     role: str | None = None) -> list[Assignment]:
-    """Role assignments at, above and below *scope* (of one principal, of one role), by scope."""
+                     role: str | None = None, below: bool = True) -> list[Assignment]:
+    """Role assignments at, above and (with *below*) below *scope* (of one principal, of one role), by scope."""
     target = str(parse_scope(scope))
-    flt = f"principalId eq {odata_quote(principal_id)}" if principal_id else None
+    if principal_id:  # ARM refuses "atScope() and principalId eq": below the scope is dropped here
+        flt: str | None = f"principalId eq {odata_quote(principal_id)}"
+    else:
+        flt = None if below else "atScope()"
     found = gw.list_role_assignments(target, flt)
+    if not below:
+        inside = target.lower().rstrip("/") + "/"
+        found = [a for a in found if not (a.scope or "").lower().rstrip("/").startswith(inside)]
     if role:
         guid = resolve_role(gw, role, target).guid.lower()
         found = [a for a in found if a.role_guid.lower() == guid]
