@@ -30,7 +30,6 @@ from rbactool.assignments import (
     role_definition_id,
     role_guid_of,
 )
-from rbactool.builtins import load_builtin_roles
 from rbactool.errors import EMPTY_CONDITION, AzureOperationError, InputError
 from rbactool.managed import carry_marker, owner, strip_marker
 from rbactool.model import RoleDefinition, dedupe
@@ -54,6 +53,14 @@ class Gateway(Protocol):
 
 def _quiet(_: str) -> None:
     return None
+
+
+def load_builtin_roles():
+    """The built-in roles (imported on first use: listing definitions or creating roles needs none of
+    the catalog's modules)."""
+    from rbactool.builtins import load_builtin_roles as load
+
+    return load()
 
 
 # --------------------------------------------------------------------------- role definitions

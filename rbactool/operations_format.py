@@ -3,10 +3,14 @@ Pure: strings and dicts, nothing printed."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rbactool.assignments import PRINCIPAL_TYPES, Assignment  # noqa: F401 (PRINCIPAL_TYPES: assign --principal-type)
 from rbactool.model import RoleDefinition, to_flat_dict
-from rbactool.operations import AssignResult, ResolvedRole, RoleResult
 from rbactool.readers import clip
+
+if TYPE_CHECKING:  # imported when used: `list` and `create` need nothing of rbactool.operations to print
+    from rbactool.operations import AssignResult, ResolvedRole, RoleResult
 
 
 def tsv(rows: list[list[str]], headers: list[str]) -> str:
