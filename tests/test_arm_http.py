@@ -1,0 +1,118 @@
+"""rbactool's HTTPS client for ARM (rbactool/arm_http.py) and the lean Azure path: paging, errors,
+what it refuses to follow, proxies, and that a command with a static token imports no SDK."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from rbactool.arm_http import ArmClient, _proxy_for, error_of
+from rbactool.emulator.testing import emulator, emulator_server  # noqa: F401 (fixtures)
+from rbactool.errors import AzureOperationError
+
+SP = "11111111-1111-1111-1111-111111111111"
+
+
+def client(emulator, **kwargs):  # noqa: F811
+    return ArmClient(emulator.base_url, token=lambda: emulator.token, ca_bundle=emulator.ca_path, **kwargs)
+
+
+def test_pages_follow_next_link_on_the_same_endpoint(run, emulator):  # noqa: F811
+    emulator.configure(page_size=2)
+    env = emulator.env()
+    for i in range(5):
+        r = run("assign", "-i", f"{i:08d}-1111-4111-8111-111111111111", "--principal-type", "ServicePrincipal",
+                "--role", "Reader", "-s", emulator.subscription_id, env=env)
+        assert r.exit_code == 0, r.stderr
+    emulator.clear_requests()
+    listed = run("list", "assignments", "-o", "json", env=env).json()
+    assert len(listed) == 5
+    assert len(emulator.requests()) == 3  # 2 + 2 + 1, one kept-alive connection
+
+
+def test_a_next_link_to_another_host_is_not_followed(emulator):  # noqa: F811
+    c = client(emulator)
+    with pytest.raises(AzureOperationError, match="another host"):
+        c._target("https://evil.example/subscriptions/x?api-version=1", None)
+    with pytest.raises(AzureOperationError, match="another host"):
+        c._target(f"http://127.0.0.1:{emulator.port}/x", None)  # not https: never
+    assert c._target(f"{emulator.base_url}/x?a=1", None) == "/x?a=1"
+
+
+def test_query_and_path_are_encoded_and_an_arm_error_is_one_line_with_its_code(emulator):  # noqa: F811
+    c = client(emulator)
+    target = c._target("/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions",
+                       {"$filter": "roleName eq 'O''Brien role'"})
+    assert target.endswith("?api-version=2022-04-01&$filter=roleName%20eq%20'O''Brien%20role'")
+    sent = []
+    c = client(emulator, on_send=lambda: sent.append(1))
+    with pytest.raises(AzureOperationError) as e:
+        c.request("GET", "/subscriptions/not-a-guid/providers/Microsoft.Authorization/roleDefinitions/x",
+                  action="get role definition x")
+    assert e.value.status_code in (400, 404) and e.value.error_code
+    assert str(e.value).startswith("get role definition x: ") and "\n" not in str(e.value)
+    assert len(sent) == 1  # a 4xx is not retried
+
+
+def test_5xx_is_retried_and_then_reported(emulator, monkeypatch):  # noqa: F811
+    import rbactool.arm_http as arm_http
+
+    monkeypatch.setattr(arm_http, "BACKOFF_FACTOR", 0.01)  # 0, 0.02, 0.04 s instead of 0, 1.6, 3.2 s
+    emulator.add_fault(method="GET", path_contains="roleDefinitions", status=503, code="ServerBusy", message="busy",
+                       times=0)
+    sent = []
+    c = client(emulator, on_send=lambda: sent.append(1), retry_after=lambda v: 0.0)
+    with pytest.raises(AzureOperationError) as e:
+        c.request("GET", f"/subscriptions/{emulator.subscription_id}/providers/Microsoft.Authorization/"
+                  "roleDefinitions", action="list")
+    assert e.value.status_code == 503 and e.value.error_code == "ServerBusy" and not e.value.connection
+    assert len(sent) == 4  # one try and three retries, as azure-core's RetryPolicy
+
+
+def test_error_bodies_with_and_without_arm_shape():
+    assert error_of(409, "Conflict", b'{"error": {"code": "RoleAssignmentExists", "message": "exists"}}') == \
+        ("RoleAssignmentExists", "exists")
+    assert error_of(400, "Bad", b'{"code": "X", "message": "m"}') == ("X", "m")
+    assert error_of(502, "Bad Gateway", b"<html>") == (None, "Operation returned an invalid status 'Bad Gateway'")
+
+
+def test_proxies_from_the_environment(monkeypatch):
+    for k in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(k, raising=False)
+    assert _proxy_for("management.azure.com") is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://user:p%40ss@proxy.corp:3128")
+    host, port, headers = _proxy_for("management.azure.com")
+    assert (host, port) == ("proxy.corp", 3128) and headers["Proxy-Authorization"].startswith("Basic ")
+    monkeypatch.setenv("NO_PROXY", "localhost,.azure.com")
+    assert _proxy_for("management.azure.com") is None
+
+
+def test_azure_commands_with_a_static_token_import_no_sdk(emulator):  # noqa: F811
+    argv = ["rbactool", "assign", "-i", SP, "--principal-type", "ServicePrincipal", "--role", "Reader",
+            "-s", emulator.subscription_id]
+    code = (
+        "import sys, runpy\n"
+        f"sys.argv = {argv!r}\n"
+        "try:\n    runpy.run_module('rbactool', run_name='__main__')\n"
+        "except SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('azure', 'requests', 'urllib3', 'jinja2'))\n"
+        "assert not bad, bad\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       env={**os.environ, **emulator.env()})
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_builtin_role_by_name_builds_one_model_not_all():
+    from rbactool.builtins import _load
+
+    fresh = _load.__wrapped__(None)
+    role = fresh.resolve("azureml data scientist")
+    assert role is not None and role.name == "AzureML Data Scientist" and not role.is_custom
+    assert len(fresh._built) == 1
+    assert fresh.resolve(role.role_id) is role and fresh.resolve(f"/providers/x/roleDefinitions/{role.role_id}") is role
+    assert len(fresh) == len(fresh.all()) == 928 and len(fresh._built) == 928
