@@ -148,7 +148,7 @@ def ensure_role(
     if not role.is_custom:
         raise InputError(f"role {role.name!r} is a built-in role: only custom roles can be created")
     scope = lookup_scope(role)
-    if load_builtin_roles().by_name(role.name) is not None:
+    if load_builtin_roles().has_name(role.name):
         raise InputError(f"{role.name!r} is the name of a built-in role: choose another name for a custom role")
     given = role.role_id if role.role_id and is_guid(role.role_id) else None
     guid = given or role_definition_guid(role.name, role.assignable_scopes[0])
