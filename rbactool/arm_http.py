@@ -186,10 +186,10 @@ class ArmClient:
 
     # ---- requests
     def request(self, method: str, path: str, *, action: str, query: dict[str, str] | None = None,
-                body: Any = None, not_found: bool = False) -> tuple[int, Any]:
+                body: Any = None, not_found: bool = False, api_version: str = API_VERSION) -> tuple[int, Any]:
         """(status, parsed JSON or None). *path* is below the endpoint (or an absolute nextLink);
         *not_found*: a 404 is returned, not raised."""
-        target = self._target(path, query)
+        target = self._target(path, query, api_version)
         data = None if body is None else json.dumps(body).encode("utf-8")
         status_retries, connect_retries, history = STATUS_RETRIES, self._connect_retries, 0
         while True:
@@ -222,11 +222,13 @@ class ArmClient:
                 code = "AuthenticationFailed"
             raise arm_error(action, status, code, message)
 
-    def pages(self, path: str, *, action: str, query: dict[str, str] | None = None) -> Iterator[dict]:
-        """Every item of a list, following ``nextLink`` (only to this endpoint)."""
+    def pages(self, path: str, *, action: str, query: dict[str, str] | None = None, api_version: str = API_VERSION,
+              limit: int = MAX_PAGES) -> Iterator[dict]:
+        """Every item of a list, following ``nextLink`` (only to this endpoint; at most *limit* pages)."""
         link: str | None = path
-        for _ in range(MAX_PAGES):
-            _, doc = self.request("GET", link, action=action, query=query if link is path else None)
+        for _ in range(limit):
+            _, doc = self.request("GET", link, action=action, query=query if link is path else None,
+                                  api_version=api_version)
             if not isinstance(doc, dict) or not isinstance(doc.get("value", []), list):
                 raise AzureOperationError(f"{action}: {self.endpoint} answered a list that is not a list")
             for item in doc.get("value") or []:
@@ -237,15 +239,15 @@ class ArmClient:
                 return
             if not isinstance(link, str):
                 raise AzureOperationError(f"{action}: {self.endpoint} answered a nextLink that is not a URL")
-        raise AzureOperationError(f"{action}: more than {MAX_PAGES:,} pages from {self.endpoint}")
+        raise AzureOperationError(f"{action}: more than {limit:,} pages from {self.endpoint}")
 
-    def _target(self, path: str, query: dict[str, str] | None) -> str:
+    def _target(self, path: str, query: dict[str, str] | None, api_version: str = API_VERSION) -> str:
         if "://" in path:  # a nextLink: the same endpoint only, never another host with our token
             parts = urlsplit(path)
             if parts.scheme != "https" or ((parts.hostname or "").lower(), parts.port or 443) != self._origin:
                 raise AzureOperationError(f"{self.endpoint} answered a nextLink to another host; not followed")
             return parts.path + (f"?{parts.query}" if parts.query else "")
-        params = {"api-version": API_VERSION, **(query or {})}
+        params = {"api-version": api_version, **(query or {})}
         q = "&".join(f"{k}={quote(v, safe=_QUERY_SAFE)}" for k, v in params.items())
         return f"{self.base_path}{quote(path, safe=_PATH_SAFE)}?{q}"
 

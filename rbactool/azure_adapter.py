@@ -412,6 +412,24 @@ class AzureGateway:
             {k: p[k] for k in _PERMISSION_KEYS if k in p}
             for p in self._list(f"{str(s).rstrip('/')}{AUTHORIZATION}/permissions", action)])
 
+    # ---- any ARM collection or resource (snapshot reads: subscriptions, management groups, deny
+    # assignments, PIM instances) through the same client: credential, retries, counting, Retry-After cap
+    def get_collection(self, path: str, api_version: str, params: dict[str, str] | None = None,
+                       *, limit: int = 10_000) -> list[dict]:
+        """Every item of an ARM list (``value``), following ``nextLink`` (at most *limit* pages)."""
+        action = f"list {path}"
+        return self._call(action, lambda: list(self.http.pages(path, action=action, query=dict(params or {}),
+                                                               api_version=api_version, limit=limit)))
+
+    def get_json(self, path: str, api_version: str, params: dict[str, str] | None = None) -> dict:
+        action = f"read {path}"
+
+        def call():
+            _, doc = self.http.request("GET", path, action=action, query=dict(params or {}), api_version=api_version)
+            return doc if isinstance(doc, dict) else {}
+
+        return self._call(action, call)
+
     def caller(self) -> dict[str, Any]:
         """Who the credential resolves to, from the token's claims (the token itself is never shown)."""
         token = self._call("get an access token",

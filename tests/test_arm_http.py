@@ -116,3 +116,22 @@ def test_a_builtin_role_by_name_builds_one_model_not_all():
     assert len(fresh._built) == 1
     assert fresh.resolve(role.role_id) is role and fresh.resolve(f"/providers/x/roleDefinitions/{role.role_id}") is role
     assert len(fresh) == len(fresh.all()) == 928 and len(fresh._built) == 928
+
+
+def test_any_collection_and_resource_with_its_own_api_version(emulator):  # noqa: F811
+    """What main's snapshot reads through (AzureGateway.get_collection / get_json)."""
+    from rbactool.azure_adapter import AzureGateway, StaticTokenCredential, connection_settings
+
+    emulator.configure(page_size=300)
+    gw = AzureGateway(connection_settings(endpoint=emulator.base_url, ca_bundle=emulator.ca_path),
+                      credential=StaticTokenCredential(emulator.token))
+    roles = gw.get_collection(f"/subscriptions/{emulator.subscription_id}/providers/Microsoft.Authorization/"
+                              "roleDefinitions", "2022-05-01-preview", {"$filter": "type eq 'BuiltInRole'"})
+    assert len(roles) == 928 and gw.requests == 4  # 300 + 300 + 300 + 28
+    reader = gw.get_json(f"/subscriptions/{emulator.subscription_id}/providers/Microsoft.Authorization/"
+                         "roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7", "2022-05-01-preview")
+    assert reader["properties"]["roleName"] == "Reader"
+    assert "api-version=2022-05-01-preview" in emulator.requests()[-1]["query"]
+    with pytest.raises(AzureOperationError) as e:
+        gw.get_json("/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/nope", "2022-04-01")
+    assert e.value.status_code and str(e.value).startswith("read /subscriptions/x")
