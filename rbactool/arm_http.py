@@ -27,6 +27,7 @@ import logging
 import os
 import socket
 import ssl
+import sys
 import threading
 import time
 import uuid
@@ -52,7 +53,7 @@ MAX_PAGES = 10_000
 #: Characters left as they are in a path (RFC 3986 pchar, and '%' for ids Azure already encoded).
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 _QUERY_SAFE = "/:@!$'()*+,;=-._~"
-_USER_AGENT = "rbactool/0.1 (python)"
+_USER_AGENT = f"rbactool python/{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 class ConnectionFailed(Exception):
