@@ -21,7 +21,7 @@ No ``azure.*`` import here; nothing is logged but the method and path.
 
 from __future__ import annotations
 
-import http.client
+import contextlib
 import json
 import logging
 import os
@@ -110,6 +110,153 @@ def error_of(status: int, reason: str, body: bytes) -> tuple[str | None, str]:
     return None, f"Operation returned an invalid status '{reason or status}'"
 
 
+MAX_LINE = 65_536
+MAX_HEADERS = 100
+
+
+class MalformedAnswer(OSError):
+    """An answer that is not HTTP/1.1 as rbactool reads it (or exceeds its limits)."""
+
+
+class _Connection:
+    """One HTTPS connection speaking HTTP/1.1 with keep-alive: just what ARM needs (``http.client``
+    would import the email package and compile its regular expressions on every start)."""
+
+    def __init__(self, host: str, port: int, ctx: ssl.SSLContext, proxy: tuple[str, int, dict[str, str]] | None):
+        self.host, self.port, self._ctx, self._proxy = host, port, ctx, proxy
+        self._sock: ssl.SSLSocket | None = None
+        self._file = None
+
+    def _open(self) -> None:
+        if self._proxy is None:
+            raw = socket.create_connection((self.host, self.port), timeout=TIMEOUT_S)
+        else:
+            raw = socket.create_connection(self._proxy[:2], timeout=TIMEOUT_S)
+            try:
+                self._tunnel(raw)
+            except BaseException:
+                raw.close()
+                raise
+        try:
+            self._sock = self._ctx.wrap_socket(raw, server_hostname=self.host)
+        except BaseException:
+            raw.close()
+            raise
+        self._file = self._sock.makefile("rb")
+
+    def _tunnel(self, raw: socket.socket) -> None:
+        target = f"{self.host}:{self.port}"
+        head = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in self._proxy[2].items()) + "\r\n"
+        raw.sendall(head.encode("latin-1"))
+        reader = raw.makefile("rb")
+        status, _, _ = _status_line(reader)
+        _headers(reader)
+        if status != 200:
+            raise MalformedAnswer(f"the proxy refused the tunnel to {target} (HTTP {status})")
+
+    def request(self, method: str, target: str, body: bytes | None, headers: dict[str, str]):
+        """Send one request; returns (status, reason, headers (lower-case), body, keep-alive)."""
+        if self._sock is None:
+            self._open()
+        host = self.host if self.port == 443 else f"{self.host}:{self.port}"
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", *(f"{k}: {v}" for k, v in headers.items()),
+                 f"Content-Length: {len(body or b'')}"]
+        self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b""))
+        return self._response(method)
+
+    def _response(self, method: str):
+        while True:
+            status, reason, version = _status_line(self._file)
+            head = _headers(self._file)
+            if not 100 <= status < 200:
+                break
+        if method == "HEAD" or status in (204, 304):
+            body = b""
+        elif "chunked" in head.get("transfer-encoding", "").lower():
+            body = _chunked(self._file)
+        elif "content-length" in head:
+            try:
+                n = int(head["content-length"])
+            except ValueError:
+                raise MalformedAnswer("a Content-Length that is not a number") from None
+            if not 0 <= n <= MAX_INPUT_BYTES:
+                raise MalformedAnswer(f"an answer larger than {MAX_INPUT_BYTES:,} bytes")
+            body = _exactly(self._file, n)
+        else:  # until the server closes
+            body = self._file.read(MAX_INPUT_BYTES + 1)
+            if len(body) > MAX_INPUT_BYTES:
+                raise MalformedAnswer(f"an answer larger than {MAX_INPUT_BYTES:,} bytes")
+            head["connection"] = "close"
+        conn = head.get("connection", "").lower()
+        keep = "close" not in conn and (version == "HTTP/1.1" or "keep-alive" in conn)
+        return status, reason, head, body, keep
+
+    def close(self) -> None:
+        for thing in (self._file, self._sock):
+            if thing is not None:
+                with contextlib.suppress(OSError):
+                    thing.close()
+        self._sock = self._file = None
+
+
+def _line(reader) -> bytes:
+    line = reader.readline(MAX_LINE + 1)
+    if len(line) > MAX_LINE:
+        raise MalformedAnswer("a header line longer than 64 KiB")
+    return line
+
+
+def _status_line(reader) -> tuple[int, str, str]:
+    line = _line(reader)
+    if not line:
+        raise ConnectionResetError("the server closed the connection without an answer")
+    parts = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not (parts[1].isdigit() and len(parts[1]) == 3):
+        raise MalformedAnswer(f"not an HTTP answer: {line[:40]!r}")
+    return int(parts[1]), parts[2] if len(parts) > 2 else "", parts[0]
+
+
+def _headers(reader) -> dict[str, str]:
+    head: dict[str, str] = {}
+    for _ in range(MAX_HEADERS + 1):
+        line = _line(reader)
+        if line in (b"\r\n", b"\n", b""):
+            return head
+        name, sep, value = line.decode("latin-1").partition(":")
+        if not sep:
+            raise MalformedAnswer("a header line without a colon")
+        key = name.strip().lower()
+        head[key] = f"{head[key]}, {value.strip()}" if key in head else value.strip()
+    raise MalformedAnswer(f"more than {MAX_HEADERS} header lines")
+
+
+def _exactly(reader, n: int) -> bytes:
+    data = reader.read(n)
+    if len(data) != n:
+        raise ConnectionResetError("the connection closed in the middle of the answer")
+    return data
+
+
+def _chunked(reader) -> bytes:
+    parts, total = [], 0
+    while True:
+        size_text = _line(reader).split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise MalformedAnswer("a chunk size that is not a number") from None
+        if size == 0:
+            _headers(reader)  # trailers
+            return b"".join(parts)
+        total += size
+        if total > MAX_INPUT_BYTES:
+            raise MalformedAnswer(f"an answer larger than {MAX_INPUT_BYTES:,} bytes")
+        parts.append(_exactly(reader, size))
+        if _line(reader) not in (b"\r\n", b"\n"):
+            raise MalformedAnswer("a chunk not followed by a line break")
+
+
 class ArmClient:
     """One ARM endpoint: ``request`` and ``pages``. *token* gives a bearer token, *on_send* is
     called before every attempt (counting, the shared throttling gate), *on_throttled* with the
@@ -134,21 +281,15 @@ class ArmClient:
         self._retry_after = retry_after
         self._cancel = cancel
         self._connect_retries = connect_retries
-        self._conn: http.client.HTTPSConnection | None = None
+        self._conn: _Connection | None = None
         self._used = False  # the connection has carried an answer: a failure may be a stale keep-alive
         self._lock = threading.Lock()
 
     # ---- the connection
-    def _connection(self) -> http.client.HTTPSConnection:
+    def _connection(self) -> _Connection:
         if self._conn is None:
             ctx = ssl.create_default_context(cafile=_ca_file(self._ca_bundle))
-            proxy = _proxy_for(self.host)
-            if proxy:
-                conn = http.client.HTTPSConnection(proxy[0], proxy[1], timeout=TIMEOUT_S, context=ctx)
-                conn.set_tunnel(self.host, self.port, headers=proxy[2])
-            else:
-                conn = http.client.HTTPSConnection(self.host, self.port, timeout=TIMEOUT_S, context=ctx)
-            self._conn, self._used = conn, False
+            self._conn, self._used = _Connection(self.host, self.port, ctx, _proxy_for(self.host)), False
         return self._conn
 
     def close(self) -> None:
@@ -165,24 +306,21 @@ class ArmClient:
             conn, reused = self._connection(), self._used
             sent = False
             try:
-                conn.request(method, target, body=body, headers=headers)
+                if conn._sock is None:
+                    conn._open()
+                    reused = False
                 sent = True
-                response = conn.getresponse()
-                data = response.read(MAX_INPUT_BYTES + 1)
-            except (OSError, http.client.HTTPException) as e:
+                status, reason, head, data, keep = conn.request(method, target, body, headers)
+            except OSError as e:
                 self.close()
                 # a kept-alive connection the server has closed: send again at once, on a new one
-                if reused and attempt == 1 and isinstance(e, (http.client.RemoteDisconnected, ConnectionResetError,
-                                                              BrokenPipeError)):
+                if reused and attempt == 1 and isinstance(e, (ConnectionResetError, BrokenPipeError)):
                     continue
                 raise ConnectionFailed(_describe(e), sent=sent) from e
-            if len(data) > MAX_INPUT_BYTES:
-                self.close()
-                raise ConnectionFailed(f"the answer is larger than {MAX_INPUT_BYTES:,} bytes", sent=True)
             self._used = True
-            if response.will_close:
+            if not keep:
                 self.close()
-            return response.status, response.reason, {k.lower(): v for k, v in response.getheaders()}, data
+            return status, reason, head, data
         raise AssertionError("unreachable")  # pragma: no cover
 
     # ---- requests

@@ -3,6 +3,7 @@ what it refuses to follow, proxies, and that a command with a static token impor
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -135,3 +136,83 @@ def test_any_collection_and_resource_with_its_own_api_version(emulator):  # noqa
     with pytest.raises(AzureOperationError) as e:
         gw.get_json("/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/nope", "2022-04-01")
     assert e.value.status_code and str(e.value).startswith("read /subscriptions/x")
+
+
+def test_through_an_https_proxy_tunnel(run, emulator, monkeypatch):  # noqa: F811
+    """$HTTPS_PROXY: a CONNECT tunnel, TLS to the emulator inside it (the certificate still checked)."""
+    import socket
+    import threading
+
+    seen = []
+    srv = socket.create_server(("127.0.0.1", 0))
+
+    def pipe(a, b):
+        with contextlib.suppress(OSError):
+            while data := a.recv(65536):
+                b.sendall(data)
+        with contextlib.suppress(OSError):
+            b.shutdown(socket.SHUT_WR)
+
+    def serve():
+        with contextlib.suppress(OSError):
+            while True:
+                client_sock, _ = srv.accept()
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += client_sock.recv(4096)
+                seen.append(head.split(b"\r\n")[0].decode())
+                upstream = socket.create_connection(("127.0.0.1", emulator.port))
+                client_sock.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                threading.Thread(target=pipe, args=(client_sock, upstream), daemon=True).start()
+                threading.Thread(target=pipe, args=(upstream, client_sock), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{srv.getsockname()[1]}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    try:
+        r = run("list", "definitions", "-n", "Reader", "-o", "json", env=emulator.env())
+    finally:
+        srv.close()
+    assert r.exit_code == 0, r.stderr
+    assert [d["roleName"] for d in r.json()] == ["Reader"]
+    assert seen == [f"CONNECT 127.0.0.1:{emulator.port} HTTP/1.1"]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", (200, b"{}", True)),
+    (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", (201, b"", True)),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;x=y\r\n{\"\r\n3\r\na\":\r\n2\r\n1}\r\n0\r\nT: 1\r\n\r\n",
+     (200, b'{"a":1}', True)),
+    (b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n", (204, b"", False)),
+    (b"HTTP/1.0 200 OK\r\n\r\n[1]", (200, b"[1]", False)),  # until the server closes
+])
+def test_answers_are_read_as_http_1_1(raw, expected):
+    import io
+
+    from rbactool.arm_http import _Connection
+
+    c = _Connection("h", 443, None, None)
+    c._file = io.BytesIO(raw)
+    status, _, _, body, keep = c._response("GET")
+    assert (status, body, keep) == expected
+
+
+@pytest.mark.parametrize("raw", [
+    b"SSH-2.0-OpenSSH\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 101 + b"\r\n",
+    b"HTTP/1.1 200 OK\r\nX" + b"y" * 70_000 + b"\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+])
+def test_malformed_or_oversized_answers_are_connection_failures(raw):
+    import io
+
+    from rbactool.arm_http import _Connection
+
+    c = _Connection("h", 443, None, None)
+    c._file = io.BytesIO(raw)
+    with pytest.raises(OSError):
+        c._response("GET")
