@@ -54,12 +54,17 @@ def run(argv: list[str], env: dict, *, check: bool = True) -> tuple[float, subpr
 
 
 def az_login(az: str, emu, env: dict) -> None:
-    """A custom cloud for the emulator (no discovery), then a service-principal login against its fake Entra."""
+    """A custom cloud for the emulator (endpoints discovered from its /metadata/endpoints; without
+    that, registered by hand, which leaves az no Microsoft Graph), then a service-principal login
+    against the emulator's fake Entra ID."""
     base = emu.base_url
-    run([az, "cloud", "register", "-n", "RbactoolEmulator", "--skip-endpoint-discovery",
-         "--endpoint-resource-manager", f"{base}/", "--endpoint-active-directory", base,
-         "--endpoint-active-directory-resource-id", "https://management.azure.com/",
-         "--endpoint-active-directory-graph-resource-id", "https://graph.windows.net/"], env)
+    _, r = run([az, "cloud", "register", "-n", "RbactoolEmulator", "--endpoint-resource-manager", f"{base}/",
+                "-o", "none"], env, check=False)
+    if r.returncode != 0:
+        run([az, "cloud", "register", "-n", "RbactoolEmulator", "--skip-endpoint-discovery",
+             "--endpoint-resource-manager", f"{base}/", "--endpoint-active-directory", base,
+             "--endpoint-active-directory-resource-id", "https://management.azure.com/",
+             "--endpoint-active-directory-graph-resource-id", "https://graph.windows.net/"], env)
     run([az, "cloud", "set", "-n", "RbactoolEmulator"], env)
     run([az, "login", "--service-principal", "-u", "bench-client", "-p", "any-secret", "--tenant", emu.tenant_id,
          "-o", "none"], env)
@@ -81,7 +86,11 @@ def main() -> None:
         if az:
             az_env = {**env, "AZURE_CONFIG_DIR": str(Path(tmp) / "az"), "REQUESTS_CA_BUNDLE": emu.ca_path,
                       "AZURE_CORE_INSTANCE_DISCOVERY": "false", "AZURE_CORE_COLLECT_TELEMETRY": "false",
-                      "AZURE_CORE_ONLY_SHOW_ERRORS": "true", "AZURE_CORE_NO_COLOR": "true"}
+                      "AZURE_CORE_ONLY_SHOW_ERRORS": "true", "AZURE_CORE_NO_COLOR": "true",
+                      "AZURE_CORE_SURVEY_MESSAGE": "false",
+                      # anything az tries beyond loopback (its version check) fails at once on a closed port
+                      "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+                      "NO_PROXY": "127.0.0.1,localhost,::1"}
             az_login(az, emu, az_env)
             tools["az"] = ([az], az_env)
 
