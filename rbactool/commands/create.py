@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from pathlib import Path
 
 import click
@@ -13,16 +12,6 @@ from rbactool.commands.azure_options import connection, connection_options, outp
 from rbactool.commands.options import config_options, run_gate, scope_options, scope_values, template_dir_option
 
 logger = logging.getLogger(__name__)
-
-
-def _preload_catalog(source) -> None:
-    """Load the catalog (cached by rbactool.catalog) for the gate; a failure is the gate's to report."""
-    from rbactool import api
-
-    try:
-        api.load_catalog(source=source)
-    except Exception:  # noqa: BLE001 - the gate loads it again and reports the error in one line
-        logger.debug("catalog preload failed; the gate reports it", exc_info=True)
 
 
 def load_roles_arg(ctx, source: str | None, roles_spec: Path | None, set_values, scope: dict,
@@ -73,15 +62,11 @@ def create_command(ctx, role, roles_spec, subscription, resource_group, manageme
     from rbactool.operations_format import role_result_line, role_results_dict
 
     scope = scope_values(ctx, subscription, resource_group, management_group)
-    azure = connection(cloud, arm_endpoint, ca_bundle, retry_timeout, subscription)  # no request yet
-    source = azure.catalog_source()
-    preload = threading.Thread(target=_preload_catalog, args=(source,), daemon=True)
-    preload.start()  # reading the catalog overlaps reading the config and the roles
     config = load_config(config_path, no_config=no_config, fail_on=fail_on)
     roles = load_roles_arg(ctx, role, roles_spec, set_values, scope, template_dirs)
-    preload.join()
+    azure = connection(cloud, arm_endpoint, ca_bundle, retry_timeout, subscription)  # no request yet
     # Validate before touching Azure, through the same gate and .rbactool.yaml as `rbactool validate`.
-    _, catalog = run_gate(roles, source, config, no_config=no_config, what="the roles to create",
+    _, catalog = run_gate(roles, azure.catalog_source(), config, no_config=no_config, what="the roles to create",
                           bypass="--force", force=force)
     results = azure.create_roles(roles, dry_run=dry_run, wait=wait, checked=True)
     if fmt == "json":
