@@ -216,3 +216,21 @@ def test_malformed_or_oversized_answers_are_connection_failures(raw):
     c._file = io.BytesIO(raw)
     with pytest.raises(OSError):
         c._response("GET")
+
+
+def test_request_counts_of_assign_and_list_by_name(run, emulator):  # noqa: F811
+    env = emulator.env()
+    scope = f"/subscriptions/{emulator.subscription_id}/resourceGroups/ml-rg"
+    emulator.clear_requests()
+    r = run("assign", "-i", SP, "--principal-type", "ServicePrincipal", "--role", "AzureML Data Scientist",
+            "--scope", scope, env=env)
+    assert r.exit_code == 0 and r.stdout.startswith("created"), r.stderr
+    # the deterministic name, the principal's assignments (one made elsewhere), the PUT: the built-in role offline
+    assert [(e["method"], "roleDefinitions" in e["path"]) for e in emulator.requests()] == \
+        [("GET", False), ("GET", False), ("PUT", False)]
+    emulator.clear_requests()
+    assert run("assign", "-i", SP, "--role", "AzureML Data Scientist", "--scope", scope, env=env).exit_code == 0
+    assert [e["method"] for e in emulator.requests()] == ["GET"]
+    emulator.clear_requests()
+    assert run("list", "definitions", "-n", "Reader", env=env).exit_code == 0
+    assert len(emulator.requests()) == 1
