@@ -678,12 +678,12 @@ class Azure:
                                 name=name)
 
     def list_assignments(self, scope: str | None = None, *, principal_id: str | None = None,
-                         role: str | None = None):
-        """Role assignments at, above and below *scope* (default: the subscription)."""
+                         role: str | None = None, below: bool = True):
+        """Role assignments at, above and (with *below*) below *scope* (default: the subscription)."""
         from rbactool.operations import list_assignments
 
         return list_assignments(self.gateway, scope or self._subscription_scope(), principal_id=principal_id,
-                                role=role)
+                                role=role, below=below)
 
     def role_names(self, assignments: Iterable[Assignment], scope: str) -> dict[str, str]:
         """Role GUID (lower case) -> role name for *assignments* (built-ins offline, custom ones read once)."""

@@ -18,11 +18,12 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from rbactool import waits
 from rbactool.arm_errors import explain
@@ -30,7 +31,6 @@ from rbactool.assignments import Assignment
 from rbactool.errors import AzureOperationError, InputError
 from rbactool.model import RoleDefinition, role_from_dict, to_arm_dict
 from rbactool.readers import loads_json
-from rbactool.redact import redact_configured
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -49,6 +49,13 @@ class Cloud:
     authority_host: str
     audience: str
 
+
+#: Microsoft Graph of each cloud (``--groups``); another ARM endpoint names its own in /metadata/endpoints.
+GRAPH = {"AzureCloud": "https://graph.microsoft.com", "AzureUSGovernment": "https://graph.microsoft.us",
+         "AzureChinaCloud": "https://microsoftgraph.chinacloudapi.cn"}
+ENV_GRAPH = "RBACTOOL_GRAPH_ENDPOINT"
+GRAPH_TYPES = ["user", "group", "servicePrincipal", "device", "directoryObjectPartnerReference"]
+RESOURCE_GRAPH_API = "2022-10-01"
 
 CLOUDS = {
     "AzureCloud": Cloud("AzureCloud", "https://management.azure.com", "login.microsoftonline.com",
@@ -117,6 +124,13 @@ def _jwt_claims(token: str) -> dict[str, Any]:
         return {}
 
 
+class AccessToken(NamedTuple):
+    """azure-core's ``AccessToken`` (token, expires_on), without importing azure-core for a static token."""
+
+    token: str
+    expires_on: int
+
+
 class StaticTokenCredential:
     """A TokenCredential for a bearer token given in RBACTOOL_ACCESS_TOKEN (tests and CI)."""
 
@@ -125,9 +139,7 @@ class StaticTokenCredential:
         exp = _jwt_claims(token).get("exp")
         self._expires_on = int(exp) if isinstance(exp, (int, float)) else int(time.time()) + 3600
 
-    def get_token(self, *scopes: str, **kwargs: Any):
-        from azure.core.credentials import AccessToken
-
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         return AccessToken(self._token, max(self._expires_on, int(time.time()) + 600))
 
     def __repr__(self) -> str:  # never show the token
@@ -157,7 +169,9 @@ def make_credential(conn: Connection):
 
 def _one_line(text: str) -> str:
     """Secrets redacted (before any cut: a cut token would no longer be recognised), on one line."""
-    return " ".join(redact_configured(str(text)).split())
+    from rbactool.arm_http import one_line
+
+    return one_line(text)
 
 
 def azure_error(e, action: str, conn: Connection) -> AzureOperationError:
@@ -203,6 +217,7 @@ def azure_error(e, action: str, conn: Connection) -> AzureOperationError:
 MAX_RETRY_AFTER = waits.MAX_RETRY_AFTER
 #: Retries of a request that got no answer at all (azure-core's default is 3, with back-off).
 CONNECT_RETRIES = 1
+AUTHORIZATION = "/providers/Microsoft.Authorization"
 
 
 def retry_after(value: float | str) -> float:
@@ -210,99 +225,79 @@ def retry_after(value: float | str) -> float:
     return waits.retry_after_seconds(value, MAX_RETRY_AFTER)
 
 
-def _capped_retry_policy(gateway: AzureGateway):
-    """azure-core's RetryPolicy, with Retry-After capped and waits that Ctrl-C (apply's cancel) ends."""
-    from azure.core.pipeline.policies import RetryPolicy
-
-    class CappedRetryPolicy(RetryPolicy):
-        def get_retry_after(self, response):
-            value = super().get_retry_after(response)
-            return None if value is None else retry_after(value)
-
-        def sleep(self, settings, transport, response=None):
-            delay = (self.get_retry_after(response) if response is not None else None) \
-                or self.get_backoff_time(settings)
-            if delay > 0:
-                waits.pause(delay, gateway._gate.cancel if gateway._gate is not None else None)
-
-    # Retryable answers (429, 5xx) keep azure-core's retries. Connection failures (refused, reset, TLS)
-    # get one immediate retry each, not three with growing back-off: an endpoint that is gone must
-    # fail an item in about a second, so apply's circuit breaker (plan.apply_plan) can stop the run.
-    return CappedRetryPolicy(retry_backoff_max=30, retry_connect=CONNECT_RETRIES, retry_read=CONNECT_RETRIES)
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
-def _counting_policy(gateway: AzureGateway):
-    """Counts the requests sent; with a shared ThrottleGate, waits on it and holds it on a 429."""
-    from azure.core.pipeline.policies import SansIOHTTPPolicy
-
-    class _Count(SansIOHTTPPolicy):
-        def on_request(self, request):
-            if gateway._gate is not None:
-                gateway._gate.wait()
-            gateway.requests += 1
-            logger.debug("%s %s", request.http_request.method, request.http_request.url.split("?")[0])
-
-        def on_response(self, request, response):
-            if gateway._gate is not None and response.http_response.status_code == 429:
-                gateway._gate.hold(retry_after(response.http_response.headers.get("Retry-After", "1")))
-
-    return _Count()
-
-
-def _assignment_from_sdk(a) -> Assignment:
+def _assignment_from_arm(doc: dict) -> Assignment:
+    props = doc.get("properties") if isinstance(doc.get("properties"), dict) else {}
     return Assignment(
-        id=a.id,
-        name=a.name,
-        scope=a.scope,
-        role_definition_id=a.role_definition_id,
-        principal_id=a.principal_id,
-        principal_type=a.principal_type,
-        description=a.description,
-        condition=a.condition,
-        condition_version=a.condition_version,
-        created_on=a.created_on.isoformat() if getattr(a, "created_on", None) else None,
+        id=_text(doc.get("id")) or "",
+        name=_text(doc.get("name")) or "",
+        scope=_text(props.get("scope")) or "",
+        role_definition_id=_text(props.get("roleDefinitionId")) or "",
+        principal_id=_text(props.get("principalId")) or "",
+        principal_type=_text(props.get("principalType")),
+        description=_text(props.get("description")),
+        condition=_text(props.get("condition")),
+        condition_version=_text(props.get("conditionVersion")),
+        created_on=_text(props.get("createdOn")),
     )
 
 
-def _role_from_sdk(r) -> RoleDefinition:
-    return role_from_dict(r.serialize(keep_readonly=True), source="azure")
+_ROLE_PROPERTIES = ("roleName", "description", "type", "permissions", "assignableScopes", "createdOn", "updatedOn",
+                    "createdBy", "updatedBy")
+#: What API 2022-04-01 has of a permission block (its model has no condition: none is read or written).
+_PERMISSION_KEYS = ("actions", "notActions", "dataActions", "notDataActions")
+
+
+def _permissions(blocks: Any) -> Any:
+    if not isinstance(blocks, list):
+        return blocks
+    return [{k: b[k] for k in _PERMISSION_KEYS if b.get(k) is not None} if isinstance(b, dict) else b for b in blocks]
+
+
+def _role_from_arm(doc: dict) -> RoleDefinition:
+    """A role definition as ARM answers it, with the fields of API 2022-04-01's model only."""
+    props = doc.get("properties") if isinstance(doc.get("properties"), dict) else {}
+    kept = {k: props[k] for k in _ROLE_PROPERTIES if props.get(k) is not None}
+    if "permissions" in kept:
+        kept["permissions"] = _permissions(kept["permissions"])
+    top = {k: doc[k] for k in ("id", "name", "type") if doc.get(k) is not None}
+    return role_from_dict({**top, "properties": kept}, source="azure")
 
 
 class AzureGateway:
-    """Role definitions and assignments through azure-mgmt-authorization (API 2022-04-01)."""
+    """Role definitions and assignments through ARM's REST API (2022-04-01), over ``arm_http``."""
 
-    def __init__(self, conn: Connection, *, credential=None, transport=None, gate=None):
+    def __init__(self, conn: Connection, *, credential=None, gate=None):
         self.conn = conn
         self._credential = credential
-        self._transport = transport
         self._gate = gate  # a shared waits.ThrottleGate (plan.apply): a 429 pauses every worker
-        self._clients: dict[str, Any] = {}  # subscription (lower case) -> SDK client
-        self.requests = 0  # HTTP requests sent, counted by a pipeline policy
+        self._http = None
+        self._graph = None
+        self.requests = 0  # HTTP requests sent (every attempt)
 
     @property
-    def client(self):
-        """The SDK client for the connection's subscription (made on first use)."""
-        return self.client_for(self.conn.subscription or PLACEHOLDER_SUBSCRIPTION)
+    def http(self):
+        """The HTTPS client (``arm_http.ArmClient``), made on first use; no connection until a request."""
+        if self._http is None:
+            from rbactool.arm_http import ArmClient, token_source
 
-    def client_for(self, subscription: str):
-        """An SDK client bound to *subscription*, configured only through its constructor (one per
-        subscription, sharing the credential; no setting of a client is changed after it is made)."""
-        key = subscription.lower()
-        if key not in self._clients:
-            from azure.mgmt.authorization.v2022_04_01 import AuthorizationManagementClient
+            gate = self._gate
+            self._http = ArmClient(
+                self.conn.endpoint, ca_bundle=self.conn.ca_bundle,
+                token=token_source(self.credential, f"{self.conn.cloud.audience}/.default"),
+                on_send=self._on_send, on_throttled=gate.hold if gate is not None else (lambda _: None),
+                retry_after=retry_after, cancel=lambda: gate.cancel if gate is not None else None,
+                connect_retries=CONNECT_RETRIES,
+            )
+        return self._http
 
-            kwargs: dict[str, Any] = {
-                "base_url": self.conn.endpoint,
-                "credential_scopes": [f"{self.conn.cloud.audience}/.default"],
-                "per_retry_policies": [_counting_policy(self)],
-                "retry_policy": _capped_retry_policy(self),
-            }
-            if self.conn.ca_bundle:
-                kwargs["connection_verify"] = self.conn.ca_bundle
-            if self._transport is not None:
-                kwargs["transport"] = self._transport
-            self._clients[key] = AuthorizationManagementClient(self.credential, subscription, **kwargs)
-        return self._clients[key]
+    def _on_send(self) -> None:
+        if self._gate is not None:
+            self._gate.wait()
+        self.requests += 1
 
     @property
     def credential(self):
@@ -311,70 +306,71 @@ class AzureGateway:
         return self._credential
 
     def _call(self, action: str, fn: Callable[[], T]) -> T:
-        from azure.core.exceptions import AzureError
-
         try:
             return fn()
-        except AzureError as e:
-            raise azure_error(e, action, self.conn) from e
+        except AzureOperationError:
+            raise
+        except Exception as e:
+            core = sys.modules.get("azure.core.exceptions")  # loaded if the credential (azure-identity) raised it
+            if core is not None and isinstance(e, core.AzureError):
+                raise azure_error(e, action, self.conn) from e
+            raise
+
+    def _get(self, path: str, action: str) -> dict | None:
+        status, doc = self.http.request("GET", path, action=action, not_found=True)
+        return doc if status != 404 and isinstance(doc, dict) else None
+
+    def _list(self, path: str, action: str, filter: str | None = None, **query: str) -> list[dict]:  # noqa: A002
+        if filter:
+            query["$filter"] = filter
+        return list(self.http.pages(path, action=action, query=query))
 
     # ---- role definitions
     def list_role_definitions(self, scope: str, filter: str | None = None) -> list[RoleDefinition]:  # noqa: A002
-        return self._call(
-            f"list role definitions at {scope}",
-            lambda: [_role_from_sdk(r) for r in self.client.role_definitions.list(scope, filter=filter)],
-        )
+        action = f"list role definitions at {scope}"
+        return self._call(action, lambda: [_role_from_arm(r) for r in self._list(
+            f"{scope.rstrip('/')}{AUTHORIZATION}/roleDefinitions", action, filter)])
 
     def get_role_definition(self, scope: str, guid: str) -> RoleDefinition | None:
         """The role, or None when ARM answers 404 (unknown, or not replicated yet)."""
-        from azure.core.exceptions import ResourceNotFoundError
+        action = f"get role definition {guid}"
 
         def call():
-            try:
-                return _role_from_sdk(self.client.role_definitions.get(scope, guid))
-            except ResourceNotFoundError:
-                return None
+            doc = self._get(f"{scope.rstrip('/')}{AUTHORIZATION}/roleDefinitions/{guid}", action)
+            return _role_from_arm(doc) if doc is not None else None
 
-        return self._call(f"get role definition {guid}", call)
+        return self._call(action, call)
 
     def put_role_definition(self, scope: str, guid: str, role: RoleDefinition) -> RoleDefinition:
-        from azure.mgmt.authorization.v2022_04_01 import models
-
-        body = to_arm_dict(role)
-        body = {"properties": {k: v for k, v in body["properties"].items()
-                               if k in ("roleName", "description", "type", "permissions", "assignableScopes")}}
-        sdk_role = models.RoleDefinition.deserialize(body)
-        return self._call(
-            f"write role definition {role.name!r}",
-            lambda: _role_from_sdk(self.client.role_definitions.create_or_update(scope, guid, sdk_role)),
-        )
+        props = to_arm_dict(role)["properties"]
+        body = {"properties": {k: (_permissions(v) if k == "permissions" else v) for k, v in props.items()
+                               if k in ("roleName", "description", "type", "permissions", "assignableScopes")
+                               and v is not None}}
+        action = f"write role definition {role.name!r}"
+        return self._call(action, lambda: _role_from_arm(self.http.request(
+            "PUT", f"{scope.rstrip('/')}{AUTHORIZATION}/roleDefinitions/{guid}", action=action, body=body)[1] or {}))
 
     def delete_role_definition(self, scope: str, guid: str) -> bool:
         """True when a role was deleted, False when there was none."""
-        return self._call(
-            f"delete role definition {guid}",
-            lambda: self.client.role_definitions.delete(scope, guid) is not None,
-        )
+        action = f"delete role definition {guid}"
+        return self._call(action, lambda: self.http.request(
+            "DELETE", f"{scope.rstrip('/')}{AUTHORIZATION}/roleDefinitions/{guid}", action=action)[0] == 200)
 
     # ---- role assignments
     def list_role_assignments(self, scope: str, filter: str | None = None) -> list[Assignment]:  # noqa: A002
-        return self._call(
-            f"list role assignments at {scope}",
-            lambda: [_assignment_from_sdk(a)
-                     for a in self.client.role_assignments.list_for_scope(scope, filter=filter)],
-        )
+        action = f"list role assignments at {scope}"
+        return self._call(action, lambda: [_assignment_from_arm(a) for a in self._list(
+            f"{scope.rstrip('/')}{AUTHORIZATION}/roleAssignments", action, filter)])
 
     def get_role_assignment(self, scope: str, name: str) -> Assignment | None:
         """The assignment *name* at *scope*, or None when ARM answers 404 (none by that name there)."""
-        from azure.core.exceptions import ResourceNotFoundError
+        action = f"get role assignment {name}"
 
         def call():
-            try:
-                return _assignment_from_sdk(self.client.role_assignments.get(scope, name))
-            except ResourceNotFoundError:
-                return None
+            doc = self._get(f"{scope.rstrip('/')}{AUTHORIZATION}/roleAssignments/{name}", action)
+            return _assignment_from_arm(doc) if doc is not None else None
 
-        return self._call(f"get role assignment {name}", call)
+        return self._call(action, call)
 
     def put_role_assignment(
         self,
@@ -389,104 +385,120 @@ class AzureGateway:
         condition_version: str | None = None,
     ) -> tuple[bool, Assignment]:
         """PUT an assignment; returns (created, assignment): created is False on an identical re-PUT (200)."""
-        from azure.mgmt.authorization.v2022_04_01 import models
-
-        params = models.RoleAssignmentCreateParameters(
-            role_definition_id=role_definition_id,
-            principal_id=principal_id,
-            # Always explicit: the SDK's default is "User", which breaks service principals and groups.
-            principal_type=principal_type,
-            description=description,
-            condition=condition,
-            condition_version=condition_version,
-        )
+        # principalType only when given: never a default (the SDK's "User" breaks service principals and groups)
+        fields = {"roleDefinitionId": role_definition_id, "principalId": principal_id, "principalType": principal_type,
+                  "description": description, "condition": condition, "conditionVersion": condition_version}
+        body = {"properties": {k: v for k, v in fields.items() if v is not None}}
+        action = f"assign role at {scope}"
 
         def call():
-            status, result = self.client.role_assignments.create(
-                scope, name, params,
-                cls=lambda response, deserialized, headers: (response.http_response.status_code, deserialized),
-            )
-            return status == 201, _assignment_from_sdk(result)
+            status, doc = self.http.request("PUT", f"{scope.rstrip('/')}{AUTHORIZATION}/roleAssignments/{name}",
+                                            action=action, body=body)
+            return status == 201, _assignment_from_arm(doc if isinstance(doc, dict) else {})
 
-        return self._call(f"assign role at {scope}", call)
+        return self._call(action, call)
 
     def delete_role_assignment(self, assignment_id: str) -> bool:
-        return self._call(
-            f"delete role assignment {assignment_id}",
-            lambda: self.client.role_assignments.delete_by_id(assignment_id) is not None,
-        )
+        action = f"delete role assignment {assignment_id}"
+        return self._call(action, lambda: self.http.request("DELETE", assignment_id, action=action)[0] == 200)
 
     # ---- other
     def list_provider_operations(self) -> list[dict]:
-        return self._call(
-            "list provider operations",
-            lambda: [p.serialize(keep_readonly=True)
-                     for p in self.client.provider_operations_metadata.list(expand="resourceTypes")],
-        )
+        action = "list provider operations"
+        return self._call(action, lambda: self._list(f"{AUTHORIZATION}/providerOperations", action,
+                                                     **{"$expand": "resourceTypes"}))
 
     def list_permissions(self, scope: str) -> list[dict]:
         """Effective permissions of the caller at a resource-group or resource scope."""
         from rbactool.scopes import RESOURCE, RESOURCE_GROUP, parse_scope
 
         s = parse_scope(scope)
-        perms = self.client_for(s.subscription).permissions  # permissions are listed per subscription
-        if s.kind == RESOURCE_GROUP:
-            pager = lambda: perms.list_for_resource_group(s.resource_group)  # noqa: E731
-        elif s.kind == RESOURCE and s.resource_group:
-            namespace, pairs = s.resources[-1]
-            parent = "/".join(f"{t}/{n}" for t, n in pairs[:-1])
-            rtype, rname = pairs[-1]
-            pager = lambda: perms.list_for_resource(  # noqa: E731
-                s.resource_group, namespace, parent, rtype, rname)
-        else:
+        if not (s.kind == RESOURCE_GROUP or (s.kind == RESOURCE and s.resource_group)):
             raise InputError(f"permission checks need a resource-group or resource scope, got {scope}")
-        return self._call(f"list permissions at {scope}",
-                          lambda: [p.serialize(keep_readonly=True) for p in pager()])
+        action = f"list permissions at {scope}"
+        return self._call(action, lambda: [
+            {k: p[k] for k in _PERMISSION_KEYS if k in p}
+            for p in self._list(f"{str(s).rstrip('/')}{AUTHORIZATION}/permissions", action)])
 
-    # ---- any ARM collection (snapshot reads: subscriptions, management groups, deny assignments,
-    # PIM instances) through the same pipeline: credential, retries, counting, Retry-After cap
+    # ---- any ARM collection or resource (snapshot reads: subscriptions, management groups, deny
+    # assignments, PIM instances) through the same client: credential, retries, counting, Retry-After cap
     def get_collection(self, path: str, api_version: str, params: dict[str, str] | None = None,
                        *, limit: int = 10_000) -> list[dict]:
         """Every item of an ARM list (``value``), following ``nextLink`` (at most *limit* pages)."""
-        from azure.core.exceptions import HttpResponseError
-        from azure.core.rest import HttpRequest
-        from azure.mgmt.core.exceptions import ARMErrorFormat
-
-        url: str | None = f"{self.conn.endpoint.rstrip('/')}{path}"
-        query: dict[str, str] | None = {"api-version": api_version, **(params or {})}
-        items: list[dict] = []
-        for _ in range(limit):
-            if url is None:
-                break
-            request = HttpRequest("GET", url, params=query)
-
-            def call(request=request):
-                response = self.client._send_request(request)  # the generated client's raw-request helper
-                if response.status_code >= 400:
-                    raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-                return response.json()
-
-            page = self._call(f"list {path}", call)
-            items += page.get("value", []) if isinstance(page, dict) else []
-            url = page.get("nextLink") if isinstance(page, dict) else None
-            query = None  # a nextLink is absolute and carries its own query
-        return items
+        action = f"list {path}"
+        return self._call(action, lambda: list(self.http.pages(path, action=action, query=dict(params or {}),
+                                                               api_version=api_version, limit=limit)))
 
     def get_json(self, path: str, api_version: str, params: dict[str, str] | None = None) -> dict:
-        from azure.core.exceptions import HttpResponseError
-        from azure.core.rest import HttpRequest
-        from azure.mgmt.core.exceptions import ARMErrorFormat
-
-        request = HttpRequest("GET", f"{self.conn.endpoint.rstrip('/')}{path}",
-                              params={"api-version": api_version, **(params or {})})
+        action = f"read {path}"
 
         def call():
-            response = self.client._send_request(request)  # the generated client's raw-request helper
-            if response.status_code >= 400:
-                raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-            return response.json()
+            _, doc = self.http.request("GET", path, action=action, query=dict(params or {}), api_version=api_version)
+            return doc if isinstance(doc, dict) else {}
 
-        return self._call(f"read {path}", call)
+        return self._call(action, call)
+
+    # ---- Azure Resource Graph (snapshot --source resource-graph)
+    def resource_graph(self, query: str, subscriptions, skip_token: str | None) -> dict:
+        """One page (at most 1,000 rows, ``objectArray``) of a Resource Graph query."""
+        body: dict[str, Any] = {"query": query, "options": {"$top": 1000, "resultFormat": "objectArray"}}
+        if subscriptions:
+            body["subscriptions"] = list(subscriptions)
+        if skip_token:
+            body["options"]["$skipToken"] = skip_token
+        action = "query Azure Resource Graph"
+
+        def call():
+            _, doc = self.http.request("POST", "/providers/Microsoft.ResourceGraph/resources", action=action,
+                                       body=body, api_version=RESOURCE_GRAPH_API)
+            return doc if isinstance(doc, dict) else {}
+
+        return self._call(action, call)
+
+    # ---- Microsoft Graph (snapshot --groups): names, types and group memberships
+    def graph_endpoint(self) -> str:
+        """$RBACTOOL_GRAPH_ENDPOINT, the cloud's Graph, or what another ARM endpoint's
+        ``/metadata/endpoints`` names (as ``az cloud register`` reads it)."""
+        if os.environ.get(ENV_GRAPH):
+            return os.environ[ENV_GRAPH].rstrip("/")
+        if self.conn.endpoint.rstrip("/") == self.conn.cloud.arm_endpoint.rstrip("/"):
+            return GRAPH[self.conn.cloud.name]
+        doc = self.get_json("/metadata/endpoints", "2022-09-01")
+        graph = doc.get("graph") or doc.get("microsoftGraphResourceId")
+        if not isinstance(graph, str) or not graph.startswith("https://"):
+            raise AzureOperationError(f"{self.conn.endpoint}/metadata/endpoints names no Microsoft Graph endpoint; "
+                                      f"set {ENV_GRAPH}")
+        return graph.rstrip("/")
+
+    @property
+    def graph(self):
+        if self._graph is None:
+            from rbactool.arm_http import ArmClient, token_source
+
+            base = self.graph_endpoint()
+            self._graph = ArmClient(base, ca_bundle=self.conn.ca_bundle,
+                                    token=token_source(self.credential, f"{base}/.default"), on_send=self._on_send,
+                                    retry_after=retry_after, connect_retries=CONNECT_RETRIES)
+        return self._graph
+
+    def graph_objects(self, ids) -> list[dict]:
+        """``directoryObjects/getByIds`` for up to 1,000 object ids."""
+        action = "read directory objects from Microsoft Graph"
+
+        def call():
+            _, doc = self.graph.request("POST", "/v1.0/directoryObjects/getByIds", action=action,
+                                        body={"ids": list(ids), "types": GRAPH_TYPES}, api_version=None)
+            value = doc.get("value") if isinstance(doc, dict) else None
+            return [o for o in value or [] if isinstance(o, dict)]
+
+        return self._call(action, call)
+
+    def graph_members(self, group_id: str) -> list[dict]:
+        """The direct members of a group (every page)."""
+        action = f"read the members of group {group_id} from Microsoft Graph"
+        return self._call(action, lambda: list(self.graph.pages(
+            f"/v1.0/groups/{group_id}/members", action=action, api_version=None, next_key="@odata.nextLink",
+            query={"$select": "id,displayName,userPrincipalName,appDisplayName"})))
 
     def caller(self) -> dict[str, Any]:
         """Who the credential resolves to, from the token's claims (the token itself is never shown)."""

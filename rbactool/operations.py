@@ -30,7 +30,6 @@ from rbactool.assignments import (
     role_definition_id,
     role_guid_of,
 )
-from rbactool.builtins import load_builtin_roles
 from rbactool.errors import EMPTY_CONDITION, AzureOperationError, InputError
 from rbactool.managed import carry_marker, owner, strip_marker
 from rbactool.model import RoleDefinition, dedupe
@@ -54,6 +53,14 @@ class Gateway(Protocol):
 
 def _quiet(_: str) -> None:
     return None
+
+
+def load_builtin_roles():
+    """The built-in roles (imported on first use: listing definitions or creating roles needs none of
+    the catalog's modules)."""
+    from rbactool.builtins import load_builtin_roles as load
+
+    return load()
 
 
 # --------------------------------------------------------------------------- role definitions
@@ -130,28 +137,54 @@ def ensure_role(
     backoff: Backoff = DEFAULT_BACKOFF,
     progress: Progress = _quiet,
 ) -> RoleResult:
-    """Create or update a custom role so Azure holds exactly *role*; no write when it already does."""
+    """Create or update a custom role so Azure holds exactly *role*; no write when it already does.
+
+    One GET of the role's id (the file's ``Id``, else the deterministic one) finds a role rbactool
+    made; a new role is then PUT at once. Role names are unique in a tenant and ARM refuses a
+    second one (``RoleDefinitionWithSameNameExists``): only then is the name looked up (one list),
+    and a role of that name made elsewhere (az, the portal) is updated in place. A dry run, which
+    cannot ask ARM, lists by name first.
+    """
     if not role.is_custom:
         raise InputError(f"role {role.name!r} is a built-in role: only custom roles can be created")
     scope = lookup_scope(role)
-    existing = find_role_by_name(gw, role.name, scope)
-    if existing is not None and not existing.is_custom:
+    if load_builtin_roles().has_name(role.name):
         raise InputError(f"{role.name!r} is the name of a built-in role: choose another name for a custom role")
+    given = role.role_id if role.role_id and is_guid(role.role_id) else None
+    guid = given or role_definition_guid(role.name, role.assignable_scopes[0])
+    existing = gw.get_role_definition(scope, guid)
+    if existing is not None and existing.name.lower() != role.name.lower():
+        # role ids are tenant-wide: never write over another role (a file's Id, or a role renamed since)
+        if given:
+            raise InputError(f"the role file's Id {guid} belongs to role {existing.name!r}: remove the Id "
+                             f"(rbactool picks one for {role.name!r}) or fix the name")
+        raise InputError(f"role id {guid}, which rbactool derives from {role.name!r}, belongs to role "
+                         f"{existing.name!r} (renamed since?): rename it back, or delete it")
+    if existing is not None and not existing.is_custom:
+        raise InputError(f"the role file's Id {guid} is the built-in role {existing.name!r}: remove the Id")
+    if existing is None and dry_run:
+        existing = find_role_by_name(gw, role.name, scope)
+        if existing is not None and not existing.is_custom:
+            raise InputError(f"{role.name!r} is the name of a built-in role: choose another name for a custom role")
+        if existing is None:
+            return RoleResult("would-create", replace(role, role_id=guid, resource_id=None))
     if existing is None:
-        guid = role.role_id if role.role_id and is_guid(role.role_id) else \
-            role_definition_guid(role.name, role.assignable_scopes[0])
-        if role.role_id:  # role ids are tenant-wide: never write over another role with the file's Id
-            other = gw.get_role_definition(scope, guid)
-            if other is not None and other.name.lower() != role.name.lower():
-                raise InputError(f"the role file's Id {guid} belongs to role {other.name!r}: remove the Id "
-                                 f"(rbactool picks one for {role.name!r}) or fix the name")
         desired = replace(role, role_id=guid, resource_id=None)
-        if dry_run:
-            return RoleResult("would-create", desired)
-        stored = gw.put_role_definition(role.assignable_scopes[0], guid, desired)
-        if wait:
-            wait_for_role(gw, stored, backoff=backoff, progress=progress)
-        return RoleResult("created", stored)
+        try:
+            stored = gw.put_role_definition(role.assignable_scopes[0], guid, desired)
+        except AzureOperationError as e:
+            if e.error_code != "RoleDefinitionWithSameNameExists":
+                raise
+            existing = find_role_by_name(gw, role.name, scope)  # made under another id: update that one
+            if existing is None:
+                raise  # outside the scopes looked at (or a deleted role's name, still reserved)
+            if not existing.is_custom:
+                raise InputError(f"{role.name!r} is the name of a built-in role: choose another name for a custom "
+                                 "role") from e
+        else:
+            if wait:
+                wait_for_role(gw, stored, backoff=backoff, progress=progress)
+            return RoleResult("created", stored)
     desired = replace(role, role_id=existing.role_id, resource_id=existing.resource_id)
     if same_definition(existing, desired):
         return RoleResult("unchanged", existing, existing)
@@ -166,15 +199,14 @@ def ensure_role(
 
 def wait_for_role(gw: Gateway, role: RoleDefinition, *, backoff: Backoff = DEFAULT_BACKOFF,
                   progress: Progress = _quiet) -> None:
-    """Poll until *role* is readable and listable by name, as written, at each assignable scope."""
+    """Poll until *role* is listed by name, as written, at each assignable scope: one read per
+    scope, the one ``assign`` makes to find a custom role by name (lists lag behind writes)."""
     pending = list(dict.fromkeys(role.assignable_scopes))
     delays = backoff.delays()
     while pending:
         scope = pending[0]
-        got = gw.get_role_definition(scope, role.role_id)
-        listed = got is not None and same_definition(got, role) and any(
-            r.role_id == role.role_id for r in gw.list_role_definitions(scope, f"roleName eq {odata_quote(role.name)}")
-        )
+        listed = any(r.role_id == role.role_id and same_definition(r, role)
+                     for r in gw.list_role_definitions(scope, f"roleName eq {odata_quote(role.name)}"))
         if listed:
             pending.pop(0)
             continue
@@ -608,11 +640,17 @@ def list_definitions(gw: Gateway, scope: str, *, custom_only: bool = False,
 
 
 def list_assignments(gw: Gateway, scope: str, *, principal_id: str | None = None,
-                     role: str | None = None) -> list[Assignment]:
-    """Role assignments at, above and below *scope* (of one principal, of one role), by scope."""
+                     role: str | None = None, below: bool = True) -> list[Assignment]:
+    """Role assignments at, above and (with *below*) below *scope* (of one principal, of one role), by scope."""
     target = str(parse_scope(scope))
-    flt = f"principalId eq {odata_quote(principal_id)}" if principal_id else None
+    if principal_id:  # ARM refuses "atScope() and principalId eq": below the scope is dropped here
+        flt: str | None = f"principalId eq {odata_quote(principal_id)}"
+    else:
+        flt = None if below else "atScope()"
     found = gw.list_role_assignments(target, flt)
+    if not below:
+        inside = target.lower().rstrip("/") + "/"
+        found = [a for a in found if not (a.scope or "").lower().rstrip("/").startswith(inside)]
     if role:
         guid = resolve_role(gw, role, target).guid.lower()
         found = [a for a in found if a.role_guid.lower() == guid]

@@ -3,10 +3,23 @@ Pure: strings and dicts, nothing printed."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rbactool.assignments import PRINCIPAL_TYPES, Assignment  # noqa: F401 (PRINCIPAL_TYPES: assign --principal-type)
 from rbactool.model import RoleDefinition, to_flat_dict
-from rbactool.operations import AssignResult, ResolvedRole, RoleResult
 from rbactool.readers import clip
+
+if TYPE_CHECKING:  # imported when used: `list` and `create` need nothing of rbactool.operations to print
+    from rbactool.operations import AssignResult, ResolvedRole, RoleResult
+
+
+def tsv(rows: list[list[str]], headers: list[str]) -> str:
+    """az's ``-o tsv``: one line per row, the columns tab-separated, no header (a tab or line break
+    inside a value becomes a blank, so every row stays one line); empty when there are no rows."""
+    def cell(value) -> str:
+        return str(value).replace("\t", " ").replace("\r", " ").replace("\n", " ")
+
+    return "".join("\t".join(cell(c) for c in r) + "\n" for r in rows)
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
@@ -92,18 +105,26 @@ def unassign_text(removed: list[Assignment], role: ResolvedRole | None, principa
 # --------------------------------------------------------------------------- list / whoami
 
 
+def definitions_rows(roles: list[RoleDefinition]) -> tuple[list[list[str]], list[str]]:
+    return ([[r.name, r.role_type, r.role_id or "", ", ".join(r.assignable_scopes)] for r in roles],
+            ["Name", "Type", "Id", "AssignableScopes"])
+
+
 def definitions_table(roles: list[RoleDefinition]) -> str:
-    return table([[r.name, r.role_type, r.role_id or "", ", ".join(r.assignable_scopes)] for r in roles],
-                 ["Name", "Type", "Id", "AssignableScopes"])
+    return table(*definitions_rows(roles))
 
 
 def definitions_json(roles: list[RoleDefinition]) -> list[dict]:
     return [to_flat_dict(r) for r in roles]
 
 
+def assignments_rows(found: list[Assignment], names: dict[str, str]) -> tuple[list[list[str]], list[str]]:
+    return ([[a.principal_id, a.principal_type or "", names.get(a.role_guid.lower(), a.role_guid), a.scope]
+             for a in found], ["Principal", "Type", "Role", "Scope"])
+
+
 def assignments_table(found: list[Assignment], names: dict[str, str]) -> str:
-    return table([[a.principal_id, a.principal_type or "", names.get(a.role_guid.lower(), a.role_guid), a.scope]
-                  for a in found], ["Principal", "Type", "Role", "Scope"])
+    return table(*assignments_rows(found, names))
 
 
 def whoami_text(endpoint: str, cloud, claims: dict) -> str:

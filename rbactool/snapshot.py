@@ -227,6 +227,10 @@ ARG_QUERIES = {
     "subscriptions": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions'",
 }
 MAX_ARG_PAGES = 100_000
+#: What a role definition row keeps (Resource Graph adds others, e.g. isServiceRole).
+_ROLE_PROPERTIES = ("roleName", "description", "type", "permissions", "assignableScopes")
+_PERMISSION_KEYS = {k.lower(): k for k in ("actions", "notActions", "dataActions", "notDataActions", "condition",
+                                           "conditionVersion")}
 
 
 def _arg_rows(c: _Collector, reader: EstateReader, what: str, subscriptions: Sequence[str]) -> list[dict]:
@@ -267,8 +271,13 @@ def _from_resource_graph(c: _Collector, reader: EstateReader, subs: list[str], s
         est.scopes.append(ScopeNode(f"/subscriptions/{sub}", SUBSCRIPTION, parent, row.get("name") or sub))
         found.append(sub)
     for row in _arg_rows(c, reader, "roleDefinitions", subs):
+        props = row.get("properties") or {}
         doc = {"id": row.get("id"), "name": row.get("name"), "type": "Microsoft.Authorization/roleDefinitions",
-               "properties": row.get("properties") or {}}
+               "properties": {k: props[k] for k in _ROLE_PROPERTIES if props.get(k) is not None}}
+        if isinstance(doc["properties"].get("permissions"), list):  # Resource Graph's keys vary in case
+            doc["properties"]["permissions"] = [
+                {_PERMISSION_KEYS[k.lower()]: v for k, v in b.items() if k.lower() in _PERMISSION_KEYS}
+                for b in doc["properties"]["permissions"] if isinstance(b, dict)]
         try:
             role = role_from_dict(doc, source="resource-graph")
         except InputError as e:

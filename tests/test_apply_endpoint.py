@@ -40,9 +40,14 @@ class Doomed:
         conns: list[socket.socket] = []
         self._conns = conns
 
+        self.dying = threading.Event()
+        doomed = self
+
         class Tracking(server.RequestHandlerClass):
             def setup(self):
                 conns.append(self.request)
+                if doomed.dying.is_set():  # accepted while the listener closes: cut at once
+                    doomed.cut()
                 super().setup()
 
         server.RequestHandlerClass = Tracking
@@ -52,19 +57,28 @@ class Doomed:
         def handle(request):
             with self._lock:
                 self.served += 1
-                if self.served == self.after:
+                first = self.served == self.after
+            if self.served >= self.after:  # from now on nothing is answered: every connection is cut
+                self.dying.set()
+                self.cut()
+                if first:
                     threading.Thread(target=self.kill, daemon=True).start()
             return inner(request)
 
         app.handle = handle
 
-    def kill(self) -> None:
-        server = self.handle.emulator._server
-        server.shutdown()
-        server.server_close()  # new connections: refused
+    def cut(self) -> None:
         for c in list(self._conns):  # open keep-alive connections and requests in flight: cut
             with contextlib.suppress(OSError):
                 c.shutdown(socket.SHUT_RDWR)
+
+    def kill(self) -> None:
+        self.dying.set()
+        self.cut()
+        server = self.handle.emulator._server
+        server.shutdown()
+        server.server_close()  # new connections: refused
+        self.cut()
         self.killed.set()
 
     def stop(self) -> None:

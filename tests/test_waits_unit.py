@@ -61,14 +61,15 @@ def test_the_adapter_caps_with_its_module_setting(monkeypatch):
     assert adapter.retry_after("3600") == 0.5
 
 
-def test_a_client_per_subscription_set_through_its_constructor():
+def test_one_https_client_per_gateway_made_on_first_use_without_connecting():
     from rbactool.azure_adapter import AzureGateway, StaticTokenCredential, connection_settings
 
-    gw = AzureGateway(connection_settings(endpoint="https://localhost:1", subscription="sub-a"),
+    gw = AzureGateway(connection_settings(endpoint="https://localhost:1/base/", subscription="sub-a"),
                       credential=StaticTokenCredential("t"))
-    a, b = gw.client, gw.client_for("sub-b")
-    assert a is gw.client_for("SUB-A") and a is not b
-    assert a._config.subscription_id == "sub-a" and b._config.subscription_id == "sub-b"
+    assert gw._http is None
+    client = gw.http
+    assert client is gw.http and client._conn is None and gw.requests == 0
+    assert (client.host, client.port, client.base_path) == ("localhost", 1, "/base")
 
 
 def test_a_pool_makes_gateways_sharing_connection_and_gate_and_counts_their_requests():

@@ -7,7 +7,13 @@ import logging
 
 import click
 
-from rbactool.commands.azure_options import assignment_target_options, connection, connection_options, target_scope
+from rbactool.commands.azure_options import (
+    assignment_target_options,
+    connection,
+    connection_options,
+    output_option,
+    target_scope,
+)
 from rbactool.commands.options import template_dir_option
 from rbactool.errors import EMPTY_CONDITION
 from rbactool.operations_format import PRINCIPAL_TYPES
@@ -23,13 +29,15 @@ def _role_ref(azure, role: str, scope: str, template_dirs):
 
 
 @click.command("assign")
-@click.option("--identity", "-i", required=True, metavar="OBJECT_ID",
-              help="Object id of the user, group or service principal (not an application id).")
+@click.option("--identity", "-i", "--assignee-object-id", "--assignee", "identity", required=True, metavar="OBJECT_ID",
+              help="Object id of the user, group or service principal (not an application id). "
+                   "Aliases (az): --assignee-object-id, --assignee (an object id only: no Graph lookup).")
 @click.option("--role", "-r", required=True, metavar="ROLE",
               help="Built-in or custom role name, role GUID or id, role file, or template name.")
 @assignment_target_options
-@click.option("--principal-type", type=click.Choice(PRINCIPAL_TYPES),
-              help="The identity's type; recommended for new identities (ARM then skips the directory lookup).")
+@click.option("--principal-type", "--assignee-principal-type", "principal_type", type=click.Choice(PRINCIPAL_TYPES),
+              help="The identity's type; recommended for new identities (ARM then skips the directory lookup). "
+                   "Alias: --assignee-principal-type (az).")
 @click.option("--description", metavar="TEXT",
               help="Description (an existing one is kept unless given; apply's ownership marker is always kept).")
 @click.option("--condition", metavar="EXPR", help="ABAC condition (an existing one is kept unless given).")
@@ -37,7 +45,7 @@ def _role_ref(azure, role: str, scope: str, template_dirs):
 @click.option("--clear-condition", is_flag=True,
               help="Remove the assignment's condition. This widens access: the role then applies unconditionally.")
 @click.option("--dry-run", is_flag=True, help="Make no writes; print what would happen.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_option("text", "json")
 @template_dir_option
 @connection_options
 def assign_command(identity, role, scope, subscription, resource_group, workspace, online_endpoint, principal_type,

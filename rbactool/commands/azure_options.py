@@ -43,6 +43,12 @@ def assignment_target_options(fn):
     ))
 
 
+def output_option(*choices: str):
+    """--format, with az's spellings -o/--output; the first choice is the default."""
+    return click.option("--format", "-o", "--output", "fmt", type=click.Choice(choices), default=choices[0],
+                        show_default=True, help="Output format (-o/--output: az's spelling).")
+
+
 def progress(message: str) -> None:
     click.echo(f"... {message}", err=True)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from rbactool.commands.azure_options import connection, connection_options
+from rbactool.commands.azure_options import connection, connection_options, output_option
 from rbactool.commands.options import config_options, run_gate, scope_options, scope_values, template_dir_option
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def load_roles_arg(ctx, source: str | None, roles_spec: Path | None, set_values,
               help="Wait until Azure serves the role at every assignable scope.")
 @click.option("--force", is_flag=True, help="Create even when validation finds errors (at or above --fail-on).")
 @config_options("Refuse to create when a finding is at or above this type")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_option("text", "json")
 @connection_options
 @click.pass_context
 def create_command(ctx, role, roles_spec, subscription, resource_group, management_group, set_values, template_dirs,
