@@ -41,7 +41,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Check role definitions offline against the operations catalog and Azure's rules.",
     ),
     "explain": (
-        "validate", "explain_command", "Show what a permission string or a role grants, operation by operation."
+        "explain", "explain_command", "Show what a permission string or a role grants, operation by operation."
     ),
     "emulator": ("emulator", "emulator_command", "Run a local HTTPS emulator of the ARM Microsoft.Authorization API."),
 }

@@ -302,6 +302,29 @@ _RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("BUILTIN_NAME_CLASH", WARNING, "naming", "Custom role named like a built-in role",
      "Role names are unique in a tenant, built-in roles included: ARM is expected to refuse a custom role "
      "whose name is a built-in role's (RoleDefinitionWithSameNameExists), and reviewers confuse the two."),
+    # ---- inputs (rbactool.documents, rbactool.lenient)
+    ("UNKNOWN_FIELD", WARNING, "structure", "Field that ARM and the az CLI ignore",
+     "The role object holds a field its shape does not define (a typo such as `Action`, or an extra "
+     "key). ARM and the az CLI ignore it, so whatever it was meant to say has no effect. Remove it or "
+     "fix its name."),
+    ("UNRESOLVED_EXPRESSION", SUGGESTION, "structure", "Expression rbactool did not evaluate",
+     "A value is an ARM template expression (`[...]`) or a Terraform interpolation (`${...}`) that "
+     "rbactool does not evaluate (or that needs --subscription, --resource-group or --management-group, "
+     "or a parameter with no default). The role is checked without that value; pass the scope options, "
+     "or validate the deployed or rendered role, to check it too."),
+    ("JSON_NOT_STRICT", WARNING, "structure", "JSON with comments or trailing commas",
+     "The file holds `//` or `/* */` comments or trailing commas. rbactool reads it and checks the role, "
+     "but `az role definition create` and ARM reject such JSON as written: remove them."),
+    ("NO_ROLE_DEFINITIONS", SUGGESTION, "structure", "Template or Terraform file holds no role definition",
+     "The ARM template, Terraform file or plan holds no Microsoft.Authorization/roleDefinitions "
+     "(azurerm_role_definition) resource: there is nothing to validate in it."),
+    ("FILE_UNREADABLE", ERROR, "structure", "File cannot be read",
+     "The file could not be read or parsed (not UTF-8, invalid JSON or HCL, beyond the input limits, not "
+     "a regular file). The other files were still validated; the run exits 3 after reporting everything."),
+    ("BICEP_NOT_COMPILED", WARNING, "structure", "Bicep file not compiled",
+     "A directory run found a `.bicep` file but no `bicep` executable on PATH, so its roles were not "
+     "checked. Compile it (`az bicep build --file X`, `bicep build X`) and validate the JSON, or put "
+     "`bicep` on PATH."),
     # ---- the validator itself
     ("INTERNAL_ERROR", ERROR, "internal", "A check crashed",
      "A check raised an exception. The other checks still ran. Please report it with the input."),

@@ -173,6 +173,25 @@ def json_files_under(directory: str | os.PathLike, *, what: str = "role file",
     return out
 
 
+def files_under(directory: str | os.PathLike, suffixes: tuple[str, ...]) -> list[Path]:
+    """Every file under *directory* (recursively, sorted) whose name ends with one of *suffixes*
+    (case-insensitive). Unlike ``json_files_under``, one that is not a regular file is listed, not
+    refused: the reader refuses it in one line, for that file alone."""
+    import stat as st
+
+    out = []
+    for f in sorted(Path(directory).rglob("*")):
+        if not f.name.lower().endswith(suffixes):
+            continue
+        try:
+            if st.S_ISDIR(f.stat().st_mode):
+                continue
+        except OSError:
+            pass  # a dangling symlink: listed, and refused when read
+        out.append(f)
+    return out
+
+
 def read_json_file(path: str | os.PathLike, *, what: str = "file", where: str | None = None,
                    limit: int = MAX_INPUT_BYTES, error: type[InputError] = InputError) -> Any:
     """A JSON file, gzip-compressed or not (rbactool's caches), with every limit of this module;
@@ -416,3 +435,62 @@ def loads_yaml(text: str, where: str, error: type[InputError] = InputError) -> A
         raise error(f"{where}: invalid YAML: {clip(str(e), 80)}") from e
     check_value(doc, where, error, duplicates=False)
     return doc
+
+
+# --------------------------------------------------------------------------- lenient JSON
+
+_LENIENT_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*.*?\*/|[,\]}]|[^\s"/,\]}]+|\S', re.S)
+
+
+def strip_json_extensions(text: str) -> tuple[str, list[str]]:
+    """*text* with ``//`` and ``/* */`` comments and trailing commas blanked out (same length, line
+    breaks kept, so line, column and SARIF positions are unchanged), and what was removed (each
+    kind once, with its first line). Linear in the length of *text*; strings are left alone."""
+    out = list(text) if ("/" in text or "," in text) else None
+    if out is None:
+        return text, []
+    found: dict[str, int] = {}
+    pending: int | None = None
+
+    def blank(start: int, end: int) -> None:
+        for i in range(start, end):
+            if out[i] != "\n":
+                out[i] = " "
+
+    for m in _LENIENT_RE.finditer(text):
+        tok = m.group()
+        if tok.startswith("//") or tok.startswith("/*"):
+            found.setdefault("a comment", text.count("\n", 0, m.start()) + 1)
+            blank(m.start(), m.end())
+        elif tok == ",":
+            pending = m.start()
+        elif tok in ("]", "}"):
+            if pending is not None:
+                found.setdefault("a trailing comma", text.count("\n", 0, pending) + 1)
+                out[pending] = " "
+            pending = None
+        else:
+            pending = None
+    if not found:
+        return text, []
+    return "".join(out), [f"{what} (line {line})" for what, line in found.items()]
+
+
+def loads_json_lenient(text: str, where: str, error: type[InputError] = InputError, *,
+                       duplicates: bool = True) -> tuple[Any, list[str]]:
+    """``loads_json``; JSON that fails only for comments or trailing commas (JSONC, as editors and
+    published examples write it) is read with them blanked out. Returns (document, what was
+    blanked: empty for strict JSON). Every limit still applies; other errors are the strict ones."""
+    try:
+        return loads_json(text, where, error, duplicates=duplicates), []
+    except InputError as e:
+        if "not valid JSON" not in str(e):
+            raise
+        original = e
+        stripped, notes = strip_json_extensions(text)
+        if not notes:
+            raise
+    try:
+        return loads_json(stripped, where, error, duplicates=duplicates), notes
+    except InputError:
+        raise original from None

@@ -27,7 +27,9 @@ logger = logging.getLogger(__name__)
 def convert_command(ctx, files, fmt, output, in_place, check):
     """Rewrite role files canonically: fixed key order, 2-space indent, trailing newline,
     permission strings de-duplicated case-insensitively. Reads every shape (az CLI, ARM,
-    `az role definition list`); FILE may be - for stdin.
+    `az role definition list`); FILE may be - for stdin. From an ARM template, a .bicep file or
+    Terraform (.tf, `terraform show -json`) it extracts the roles as a list (ARM resources, az
+    for Terraform; --format to choose); --check and --in-place take role files only.
 
     \b
     Examples:
@@ -43,7 +45,7 @@ def convert_command(ctx, files, fmt, output, in_place, check):
     results = []
     for path in files:
         doc = api.read_document(path)
-        results.append((path, doc.text, api.canonical_text(doc.text, doc.where, fmt)))
+        results.append((path, doc.text, api.canonical_text(doc.text, doc.where, fmt, extract=not (check or in_place))))
     if check:
         changed = [p for p, text, new in results if text != new]
         for p in changed:
