@@ -102,7 +102,7 @@ def read_json_roles(text: str, *, name: str, where: str, ctx: Any, shape: str | 
         problems.append(Problem("JSON_NOT_STRICT", "/", f"the file holds {' and '.join(notes)}: rbactool reads it, "
                                 "but `az` and ARM reject JSON with comments or trailing commas as written"))
     problems.extend(Problem("DUPLICATE_KEY", clip_pointer(p), f"key {clip(k)} is given twice in one object: JSON "
-                            "readers disagree on which one counts (rbactool and the az CLI keep the last); remove one")
+                            "readers disagree on which one counts (rbactool and the az CLI keep the last); remove one", k)
                     for p, k in duplicate_keys(doc))
     if not isinstance(doc, (dict, list)):
         raise RoleFormatError(f"{where}: a role definition must be a JSON object or array, got a "
@@ -201,13 +201,15 @@ def strict_roles(text: str, *, name: str, where: str | None = None,
                  refuse: frozenset[str] | None = REFUSED) -> Document:
     """``read_roles``, refusing (RoleFormatError, one line) a document with a problem in *refuse*
     (None: any problem but NO_ROLE_DEFINITIONS)."""
-    from rbactool.readers import clip_pointer
+    from rbactool.readers import clip, clip_pointer
 
     where = where or name
     doc = read_roles(text, name=name, where=where, scope=scope)
     for p in doc.problems:
         if (refuse is None and p.code != "NO_ROLE_DEFINITIONS") or (refuse is not None and p.code in refuse):
-            at = "" if p.pointer == "/" else f" {clip_pointer(p.pointer)}"
+            if p.code == "DUPLICATE_KEY":
+                raise RoleFormatError(f"{where}: duplicate key {clip(p.value)} at {clip_pointer(p.pointer)}")
+            at = "" if p.pointer == "/" else f" {clip_pointer(p.pointer)}:"
             raise RoleFormatError(f"{where}:{at} {p.message}")
     return doc
 

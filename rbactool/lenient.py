@@ -79,8 +79,9 @@ class _Fields:
         for key in obj:
             c = canon.get(key.lower() if ci else key)
             if c is None:
+                listed = f" (known: {', '.join(sorted(known))})" if len(key) <= 60 else ""
                 reader.add("UNKNOWN_FIELD", f"{pointer}/{pointer_token(key)}",
-                           f"unknown field {clip(key)}: ARM ignores it (known: {', '.join(sorted(known))})")
+                           f"unknown field {clip(key)}: ARM ignores it{listed}")
                 continue
             if c in self.real:
                 reader.add("ROLE_UNREADABLE", f"{pointer}/{pointer_token(key)}",
