@@ -23,7 +23,6 @@ RoleFormatError.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -64,7 +63,7 @@ class Document:
 
 
 def suffix_of(name: str) -> str:
-    rel = name.rsplit(":", 1)[-1] if ":" in name and not os.path.exists(name) else name
+    rel = name.rsplit(":", 1)[-1] if ":" in name and not Path(name).exists() else name
     return Path(rel).suffix.lower()
 
 
@@ -102,8 +101,8 @@ def read_json_roles(text: str, *, name: str, where: str, ctx: Any, shape: str | 
         problems.append(Problem("JSON_NOT_STRICT", "/", f"the file holds {' and '.join(notes)}: rbactool reads it, "
                                 "but `az` and ARM reject JSON with comments or trailing commas as written"))
     problems.extend(Problem("DUPLICATE_KEY", clip_pointer(p), f"key {clip(k)} is given twice in one object: JSON "
-                            "readers disagree on which one counts (rbactool and the az CLI keep the last); remove one", k)
-                    for p, k in duplicate_keys(doc))
+                            "readers disagree on which one counts (rbactool and the az CLI keep the last); "
+                            "remove one", k) for p, k in duplicate_keys(doc))
     if not isinstance(doc, (dict, list)):
         raise RoleFormatError(f"{where}: a role definition must be a JSON object or array, got a "
                               f"{type(doc).__name__.replace('str', 'string')}")

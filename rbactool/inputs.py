@@ -42,7 +42,8 @@ from rbactool.model import RoleDefinition
 __all__ = [
     "BUILTIN", "CREATE_KINDS", "DIFF_KINDS", "DIRECTORY", "EXPLAIN_KINDS", "FILE", "KINDS", "PATTERN",
     "PLACEHOLDER_SUBSCRIPTION", "REVISION", "STDIN", "TEMPLATE", "VALIDATE_KINDS", "Document", "RenderOptions",
-    "Resolved", "classify", "document_entries", "document_names", "read_document", "read_documents", "resolve", "role_reference",
+    "Resolved", "classify", "document_entries", "document_names", "read_document", "read_documents", "resolve",
+    "role_reference",
 ]
 
 STDIN = "stdin"
@@ -223,7 +224,8 @@ def resolve(argument: str, kinds: frozenset[str] = DIFF_KINDS, options: RenderOp
     return Resolved(kind, argument, roles, pattern, shape)
 
 
-def _read(kind: str, argument: str, options: RenderOptions) -> tuple[tuple[RoleDefinition, ...], str | None, str | None]:
+def _read(kind: str, argument: str,
+          options: RenderOptions) -> tuple[tuple[RoleDefinition, ...], str | None, str | None]:
     from rbactool.documents import REFUSED, strict_roles
 
     refuse = REFUSED if options.placeholder else None  # create (no placeholder) refuses every problem

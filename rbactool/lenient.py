@@ -19,8 +19,16 @@ from typing import Any
 
 from rbactool.arm_templates import Unresolved
 from rbactool.model import (
-    BUILTIN_ROLE, CUSTOM_ROLE, ROLE_DEFINITION_TYPE, SHAPE_ARM, SHAPE_AZ, SHAPE_AZ_LIST, SHAPE_TERRAFORM,
-    Permission, RoleDefinition, guid_from_id,
+    BUILTIN_ROLE,
+    CUSTOM_ROLE,
+    ROLE_DEFINITION_TYPE,
+    SHAPE_ARM,
+    SHAPE_AZ,
+    SHAPE_AZ_LIST,
+    SHAPE_TERRAFORM,
+    Permission,
+    RoleDefinition,
+    guid_from_id,
 )
 from rbactool.readers import clip, pointer_token
 

@@ -144,7 +144,8 @@ def apply_config(
 
 
 #: Findings about a missing value, not made for a field whose value is an unresolved expression.
-_MISSING_CODES = {"name": "MISSING_NAME", "permissions": "NO_PERMISSIONS", "assignable_scopes": "MISSING_ASSIGNABLE_SCOPES"}
+_MISSING_CODES = {"name": "MISSING_NAME", "permissions": "NO_PERMISSIONS",
+                  "assignable_scopes": "MISSING_ASSIGNABLE_SCOPES"}
 
 
 def role_findings(role: RoleDefinition, catalog: Catalog, *, file: str | None = None) -> list[Finding]:
