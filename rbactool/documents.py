@@ -200,16 +200,24 @@ def strict_roles(text: str, *, name: str, where: str | None = None,
                  refuse: frozenset[str] | None = REFUSED) -> Document:
     """``read_roles``, refusing (RoleFormatError, one line) a document with a problem in *refuse*
     (None: any problem but NO_ROLE_DEFINITIONS)."""
+    where = where or name
+    return refuse_problems(read_roles(text, name=name, where=where, scope=scope), where, refuse)
+
+
+def refuse_problems(doc: Document, where: str, refuse: frozenset[str] | None = REFUSED) -> Document:
+    """*doc*, or RoleFormatError for its first problem in *refuse* (None: any but NO_ROLE_DEFINITIONS;
+    an unresolved resource ``name``, the GUID a template computes at deployment, is never refused)."""
     from rbactool.readers import clip, clip_pointer
 
-    where = where or name
-    doc = read_roles(text, name=name, where=where, scope=scope)
     for p in doc.problems:
+        if p.code == "UNRESOLVED_EXPRESSION" and p.pointer.endswith("/name") and doc.shape not in ("terraform",):
+            continue
         if (refuse is None and p.code != "NO_ROLE_DEFINITIONS") or (refuse is not None and p.code in refuse):
             if p.code == "DUPLICATE_KEY":
                 raise RoleFormatError(f"{where}: duplicate key {clip(p.value)} at {clip_pointer(p.pointer)}")
             at = "" if p.pointer == "/" else f" {clip_pointer(p.pointer)}:"
-            raise RoleFormatError(f"{where}:{at} {p.message}")
+            message = p.message.split("; the rest of the role is checked")[0]
+            raise RoleFormatError(f"{where}:{at} {message}")
     return doc
 
 
@@ -226,10 +234,11 @@ def canonical_text(text: str, source: str, shape: str | None = None, *, extract:
     is refused, since it is not a role file to rewrite."""
     from rbactool.model import dumps_json, dumps_role, to_dict
 
-    doc = strict_roles(text, name=source, where=source, scope=scope, refuse=None)
+    doc = read_roles(text, name=source, where=source, scope=scope)
     if doc.shape not in ROLE_FILE_SHAPES and not extract:
-        raise InputError(f"{source}: an {SHAPE_WORDS[doc.shape]}, not a role file: convert extracts its roles "
+        raise InputError(f"{source}: {SHAPE_WORDS[doc.shape]}, not a role file: convert extracts its roles "
                          "(to stdout or -o), it does not rewrite it")
+    refuse_problems(doc, source, refuse=None)
     roles = doc.roles
     if not roles:
         raise RoleFormatError(f"{source}: the file holds no role definition to convert")

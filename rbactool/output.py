@@ -94,7 +94,7 @@ def input_lines(report: Report, style: Style = _plain) -> list[str]:
     """One line per input that is not a plain role file (templates, Terraform, unreadable files)."""
     out = []
     for i in report.inputs:
-        if i.shape in ("az", "arm", "az-list", "roles-spec"):
+        if i.shape in ("az", "az-list", "roles-spec"):
             continue
         detail = f"{_plural(i.roles, 'role')}" if i.shape is not None else "could not be read"
         out.append(style(f"{i.file}: {shape_words(i.shape)}, {detail}", "dim"))
