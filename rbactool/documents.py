@@ -81,7 +81,8 @@ def read_roles(text: str, *, name: str, where: str | None = None,
 
         return _collect("terraform", hcl_roles(text, where, ctx), SHAPE_TERRAFORM, [], None,
                         source=name, what="azurerm_role_definition resource")
-    return read_json_roles(text, name=name, where=where, ctx=ctx)
+    return read_json_roles(text, name=name, where=where, ctx=ctx,
+                           shape="bicep" if suffix_of(name) == ".bicep" else None)
 
 
 def read_json_roles(text: str, *, name: str, where: str, ctx: Any, shape: str | None = None) -> Document:
