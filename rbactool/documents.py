@@ -68,10 +68,11 @@ def suffix_of(name: str) -> str:
 
 
 def read_roles(text: str, *, name: str, where: str | None = None,
-               scope: Mapping[str, str | None] | None = None) -> Document:
+               scope: Mapping[str, str | None] | None = None, pending: Any = None) -> Document:
     """Every role of one document. *name* (a path, ``REV:path`` or ``-``) picks HCL for ``.tf``;
     *where* names it in errors; *scope* (``subscription``, ``resource_group``,
-    ``management_group``) resolves the ARM and Terraform expressions that need it."""
+    ``management_group``) resolves the ARM and Terraform expressions that need it; *pending* is a
+    ``.tf`` file's parse started earlier (``terraform.start_parse``)."""
     from rbactool.arm_templates import ExpressionContext
 
     where = where or name
@@ -79,7 +80,7 @@ def read_roles(text: str, *, name: str, where: str | None = None,
     if suffix_of(name) == ".tf":
         from rbactool.terraform import hcl_roles
 
-        return _collect("terraform", hcl_roles(text, where, ctx), SHAPE_TERRAFORM, [], None,
+        return _collect("terraform", hcl_roles(text, where, ctx, pending), SHAPE_TERRAFORM, [], None,
                         source=name, what="azurerm_role_definition resource")
     return read_json_roles(text, name=name, where=where, ctx=ctx,
                            shape="bicep" if suffix_of(name) == ".bicep" else None)

@@ -78,30 +78,92 @@ def _depth(text: str) -> int:
     return best
 
 
-def parse_hcl(text: str, where: str) -> dict:
-    """The python-hcl2 document of *text*, parsed in a bounded child process."""
+class PendingParse:
+    """A parse running in its child process (``start_parse``); ``result()`` waits for it."""
+
+    def __init__(self, text: str, where: str):
+        self.where = where
+        self.error: RoleFormatError | None = None
+        self.proc: subprocess.Popen | None = None
+        try:
+            _precheck(text, where)
+        except RoleFormatError as e:
+            self.error = e
+            return
+        kwargs: dict[str, Any] = {}
+        if sys.platform != "win32":
+            kwargs["preexec_fn"] = _limit_memory
+        self.data = text.encode("utf-8")
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-E", "-s", "-c", _WORKER], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+        except OSError as e:
+            self.error = RoleFormatError(f"{where}: cannot run the HCL parser: {e.strerror or e}")
+            return
+        import threading
+        import time
+
+        self.started = time.monotonic()
+        self.writer = threading.Thread(target=self._write, daemon=True)
+        self.writer.start()  # the child reads while the caller goes on
+
+    def _write(self) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        stdin = self.proc.stdin
+        try:
+            stdin.write(self.data)
+            stdin.close()
+        except OSError:  # the child died (memory limit): result() reports it
+            pass
+        self.proc.stdin = None  # written and closed: communicate() only reads
+
+    def result(self) -> dict:
+        if self.error is not None:
+            raise self.error
+        assert self.proc is not None
+        import time
+
+        where = self.where
+        try:
+            self.writer.join(max(0.05, PARSE_TIMEOUT - (time.monotonic() - self.started)))
+            if self.writer.is_alive():  # the child does not even read its input
+                raise subprocess.TimeoutExpired("hcl2", PARSE_TIMEOUT)
+            stdout, _ = self.proc.communicate(timeout=max(0.05, PARSE_TIMEOUT - (time.monotonic() - self.started)))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.writer.join(2)
+            try:
+                self.proc.communicate(timeout=5)
+            except (ValueError, OSError, subprocess.TimeoutExpired):
+                pass
+            raise RoleFormatError(f"{where}: the HCL parser took longer than {PARSE_TIMEOUT:g} s") from None
+        from rbactool.readers import loads_json
+
+        if self.proc.returncode != 0 or not stdout:
+            raise RoleFormatError(f"{where}: the HCL parser failed (exit {self.proc.returncode}; too large or "
+                                  "too deep?)")
+        out = loads_json(stdout.decode("utf-8", "replace"), where, RoleFormatError)
+        if "error" in out:
+            raise RoleFormatError(f"{where}: not valid HCL: {shorten(str(out['error']), 240)}")
+        return out["doc"]
+
+
+def start_parse(text: str, where: str) -> PendingParse:
+    """Start parsing *text* in a bounded child process; ``.result()`` is ``parse_hcl``'s answer
+    (a caller with several .tf files starts them all, then collects: they parse side by side)."""
+    return PendingParse(text, where)
+
+
+def _precheck(text: str, where: str) -> None:
     if len(text.encode("utf-8")) > MAX_TF_BYTES:
         raise RoleFormatError(f"{where}: a .tf file larger than the {MAX_TF_BYTES:,}-byte limit")
     if _depth(text) > MAX_TF_DEPTH:
         raise RoleFormatError(f"{where}: nested deeper than {MAX_TF_DEPTH} levels")
-    kwargs: dict[str, Any] = {}
-    if sys.platform != "win32":
-        kwargs["preexec_fn"] = _limit_memory
-    try:
-        proc = subprocess.run([sys.executable, "-E", "-s", "-c", _WORKER], input=text.encode("utf-8"),
-                              capture_output=True, timeout=PARSE_TIMEOUT, check=False, **kwargs)
-    except subprocess.TimeoutExpired:
-        raise RoleFormatError(f"{where}: the HCL parser took longer than {PARSE_TIMEOUT:g} s") from None
-    except OSError as e:
-        raise RoleFormatError(f"{where}: cannot run the HCL parser: {e.strerror or e}") from e
-    from rbactool.readers import loads_json
 
-    if proc.returncode != 0 or not proc.stdout:
-        raise RoleFormatError(f"{where}: the HCL parser failed (exit {proc.returncode}; too large or too deep?)")
-    out = loads_json(proc.stdout.decode("utf-8", "replace"), where, RoleFormatError)
-    if "error" in out:
-        raise RoleFormatError(f"{where}: not valid HCL: {shorten(str(out['error']), 240)}")
-    return out["doc"]
+
+def parse_hcl(text: str, where: str) -> dict:
+    """The python-hcl2 document of *text*, parsed in a bounded child process."""
+    return start_parse(text, where).result()
 
 
 # --------------------------------------------------------------------------- HCL values
@@ -220,10 +282,12 @@ def _blocks(doc: dict, kind: str) -> Iterator[dict]:
             yield item
 
 
-def hcl_roles(text: str, where: str, ctx: ExpressionContext) -> list[tuple[str, dict]]:
+def hcl_roles(text: str, where: str, ctx: ExpressionContext,
+              pending: PendingParse | None = None) -> list[tuple[str, dict]]:
     """(pseudo JSON pointer ``/resource/azurerm_role_definition/NAME``, attributes with expressions
-    resolved or Unresolved) for each ``azurerm_role_definition`` in a ``.tf`` file."""
-    doc = parse_hcl(text, where)
+    resolved or Unresolved) for each ``azurerm_role_definition`` in a ``.tf`` file (*pending*: its
+    parse, started earlier with ``start_parse``)."""
+    doc = (pending or start_parse(text, where)).result()
     variables: dict[str, Any] = {}
     for block in _blocks(doc, "variable"):
         for name, body in block.items():

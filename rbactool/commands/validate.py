@@ -71,19 +71,22 @@ def validate_command(ctx, files, specs, fmt, fail_on, config_path, no_config, ig
     if not files and not specs:
         raise click.UsageError("give at least one FILE, DIR, '-' or --roles SPEC (or --list-rules)")
 
+    from concurrent.futures import ThreadPoolExecutor
+
     from rbactool import api
     from rbactool.commands.options import announce_gate
-
-    config = api.load_config(config_path, no_config=no_config, fail_on=fail_on,
-                             catalog_max_age_days=catalog_max_age_days)
-    extra_ignores = api.ignore_codes(ignore_codes)
-    source = api.catalog_source(catalog_path)
-    catalog = api.load_catalog(source=source)
 
     if files.count("-") > 1:
         raise click.UsageError("'-' (standard input) can be given only once")
     scope = scope_values(ctx, subscription, resource_group, management_group)
-    docs = api.read_role_documents(files, specs, scope=scope)
+    with ThreadPoolExecutor(1) as pool:  # documents are read (.tf files parse in child processes) meanwhile
+        reading = pool.submit(api.read_role_documents, files, specs, scope=scope)
+        config = api.load_config(config_path, no_config=no_config, fail_on=fail_on,
+                                 catalog_max_age_days=catalog_max_age_days)
+        extra_ignores = api.ignore_codes(ignore_codes)
+        source = api.catalog_source(catalog_path)
+        catalog = api.load_catalog(source=source)
+        docs = reading.result()
 
     announce_gate(config, no_config, source)
     report = api.validate_roles(docs.roles, catalog=catalog, config=config, extra_findings=docs.findings,
