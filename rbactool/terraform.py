@@ -20,6 +20,7 @@ that, ``resource_changes[].change.after``) and ``values.root_module``, child mod
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -132,10 +133,8 @@ class PendingParse:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.writer.join(2)
-            try:
+            with contextlib.suppress(ValueError, OSError, subprocess.TimeoutExpired):
                 self.proc.communicate(timeout=5)
-            except (ValueError, OSError, subprocess.TimeoutExpired):
-                pass
             raise RoleFormatError(f"{where}: the HCL parser took longer than {PARSE_TIMEOUT:g} s") from None
         from rbactool.readers import loads_json
 
