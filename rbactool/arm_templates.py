@@ -179,12 +179,18 @@ class ExpressionContext:
     def _named(self, kind: str, key: str) -> Any:
         ident = (kind, key.lower())
         if ident in self._cache:
-            return self._cache[ident]
+            value = self._cache[ident]
+            if isinstance(value, _Stop):
+                raise _Stop(str(value))
+            return value
         if ident in self._active:
             raise _Stop(f"{kind}('{key}') refers to itself")
         self._active.add(ident)
         try:
             value = self._lookup(kind, key)
+        except _Stop as e:
+            self._cache[ident] = e  # a failure is remembered too: never evaluated twice
+            raise
         finally:
             self._active.discard(ident)
         self._cache[ident] = value
@@ -207,6 +213,8 @@ class ExpressionContext:
             if value is _MISSING:
                 raise _Stop(f"variable '{key}' is not declared")
         resolved = self.resolve(value)
+        if too_large(resolved):
+            raise _Stop(f"{kind}('{key}') is larger than {MAX_NODES:,} values")
         bad = _first_unresolved(resolved)
         if bad is not None:
             raise _Stop(f"{kind}('{key}'): {bad.why}")
@@ -221,6 +229,29 @@ def _ci_get(mapping: Mapping[str, Any], key: str) -> Any:
         return mapping[key]
     lower = key.lower()
     return next((v for k, v in mapping.items() if isinstance(k, str) and k.lower() == lower), _MISSING)
+
+
+MAX_NODES = 10_000
+
+
+def too_large(value: Any, limit: int = MAX_NODES) -> bool:
+    """More than *limit* values, or strings of more than MAX_RESULT characters in all (a value built
+    of shared parts can be exponentially larger than its text): counted with an early stop."""
+    stack, nodes, chars = [value], 0, 0
+    while stack:
+        v = stack.pop()
+        nodes += 1
+        if nodes > limit:
+            return True
+        if isinstance(v, str):
+            chars += len(v)
+            if chars > MAX_RESULT * 4:
+                return True
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
 
 
 def _first_unresolved(value: Any) -> Unresolved | None:

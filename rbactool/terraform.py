@@ -186,6 +186,7 @@ class _Scope:
     def __init__(self, ctx: ExpressionContext, variables: dict, locals_: dict):
         self.ctx, self.variables, self.locals = ctx, variables, locals_
         self.active: set[str] = set()
+        self.cache: dict[str, Any] = {}
 
     def reference(self, ref: str, text: str) -> Any:
         parts = ref.split(".")
@@ -211,13 +212,23 @@ class _Scope:
             if parts[1] not in table:
                 why = "has no default" if parts[0] == "var" else "is not declared in this file"
                 return Unresolved(text, f"{ref} {why}")
-            if ref in self.active:
-                return Unresolved(text, f"{ref} refers to itself")
-            self.active.add(ref)
-            try:
-                value = self.value(table[parts[1]], 0)
-            finally:
-                self.active.discard(ref)
+            if ref in self.cache:
+                value = self.cache[ref]
+            else:
+                if ref in self.active:
+                    return Unresolved(text, f"{ref} refers to itself")
+                self.active.add(ref)
+                try:
+                    value = self.value(table[parts[1]], 0)
+                finally:
+                    self.active.discard(ref)
+                from rbactool.arm_templates import MAX_NODES, too_large
+
+                if too_large(value):
+                    value = Unresolved(text, f"{ref} is larger than {MAX_NODES:,} values")
+                self.cache[ref] = value
+            if isinstance(value, Unresolved):
+                return Unresolved(text, value.why)
             from rbactool.arm_templates import _first_unresolved
 
             bad = _first_unresolved(value)
@@ -251,6 +262,8 @@ class _Scope:
             if not isinstance(value, (str, int, float)) or isinstance(value, bool):
                 return Unresolved(raw, "interpolates a value that is not a string")
             pieces.append(str(value))
+            if sum(map(len, pieces)) > 64 * 1024:
+                return Unresolved(raw, "the interpolated string is longer than 65,536 characters")
             pos = m.end()
         rest = body[pos:]
         if "${" in rest:

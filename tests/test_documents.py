@@ -406,3 +406,21 @@ def test_python_dash_m_reads_a_tf_file_cold(tmp_path):
                         "--no-config", "-s", SUB], capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode == 1, r.stderr
     assert json.loads(r.stdout)["summary"]["roles"] == 2
+
+
+def test_shared_value_bombs_are_bounded(run, tmp_path):
+    variables = {"a0": ["x"], **{f"a{i}": [f"[variables('a{i - 1}')]", f"[variables('a{i - 1}')]"]
+                                 for i in range(1, 64)}}
+    path = write(tmp_path / "t.json", template(role_resource(scopes=["[variables('a63')[0]]", SCOPE]),
+                                               variables=variables))
+    _, data = validate(run, path)
+    [f] = [f for f in data["findings"] if f["code"] == "UNRESOLVED_EXPRESSION"]
+    assert "larger than" in f["message"]
+    tf = tmp_path / "bomb.tf"
+    tf.write_text("locals {\n  a0 = \"xxxxxxxx\"\n" + "".join(
+        f'  a{i} = "${{local.a{i - 1}}}${{local.a{i - 1}}}"\n' for i in range(1, 64)) + "}\n"
+        'resource "azurerm_role_definition" "x" {\n  name = local.a63\n  scope = "' + SCOPE + '"\n'
+        '  permissions {\n    actions = ["Microsoft.Compute/virtualMachines/read"]\n  }\n}\n')
+    _, data = validate(run, tf)
+    [f] = [f for f in data["findings"] if f["code"] == "UNRESOLVED_EXPRESSION"]
+    assert f["pointer"] == "/resource/azurerm_role_definition/x/name" and "longer than" in f["message"]
