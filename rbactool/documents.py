@@ -63,8 +63,11 @@ class Document:
 
 
 def suffix_of(name: str) -> str:
+    """The lower-case suffix of a path or of ``REV:path`` (``.tf``, ``.json``; ``""`` for none)."""
     rel = name.rsplit(":", 1)[-1] if ":" in name and not Path(name).exists() else name
-    return Path(rel).suffix.lower()
+    base = rel.replace("\\", "/").rsplit("/", 1)[-1]
+    dot = base.rfind(".")
+    return base[dot:].lower() if dot > 0 else ""
 
 
 def read_roles(text: str, *, name: str, where: str | None = None,

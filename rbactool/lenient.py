@@ -77,12 +77,22 @@ def _jtype(v: Any) -> str:
         type(v), "a number")
 
 
+_CANON: dict[tuple[tuple[str, ...], bool], dict[str, str]] = {}
+
+
+def _canon(known: tuple[str, ...], ci: bool) -> dict[str, str]:
+    key = (known, ci)
+    if key not in _CANON:
+        _CANON[key] = {(k.lower() if ci else k): k for k in known}
+    return _CANON[key]
+
+
 class _Fields:
     """One object's keys (case-insensitive for the az shape), recording problems."""
 
     def __init__(self, reader: _Reader, obj: dict, pointer: str, known: tuple[str, ...], ci: bool):
         self.r, self.obj, self.pointer, self.ci = reader, obj, pointer, ci
-        canon = {(k.lower() if ci else k): k for k in known}
+        canon = _canon(known, ci)
         self.real: dict[str, str] = {}  # canonical name -> key as written
         for key in obj:
             c = canon.get(key.lower() if ci else key)
@@ -122,9 +132,11 @@ class _Fields:
         """A list of strings: a lone string is read as a one-item list (after its finding); items
         of other types are findings and left out."""
         v = self.raw(key)
-        p = self.ptr(key)
         if v is None:
             return ()
+        if type(v) is list and all(type(s) is str for s in v):
+            return tuple(v)  # the common case: nothing to report
+        p = self.ptr(key)
         if isinstance(v, Unresolved):
             self.r.unresolved(v, p, field)
             return ()

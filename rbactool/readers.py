@@ -244,9 +244,13 @@ class _DupDict(dict):
     __slots__ = ("duplicates",)
 
 
+_DUPLICATES_SEEN = [0]  # objects with a duplicate key built so far (duplicate_keys skips the walk if none)
+
+
 def _object_pairs(pairs):
     if len(pairs) == len({k for k, _ in pairs}):
         return dict(pairs)
+    _DUPLICATES_SEEN[0] += 1
     d = _DupDict()
     dups: list[str] = []
     for k, v in pairs:
@@ -358,6 +362,8 @@ def duplicate_keys(doc: Any) -> list[tuple[str, str]]:
     """(JSON pointer, key) of every duplicate key in a document read with ``duplicates=False``,
     in document order (each key once per object)."""
     out: list[tuple[str, str]] = []
+    if not _DUPLICATES_SEEN[0]:
+        return out  # no object with a duplicate key was ever parsed
     stack: list[tuple[Any, str]] = [(doc, "")]
     while stack:
         value, pointer = stack.pop()
