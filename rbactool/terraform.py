@@ -236,6 +236,13 @@ class _Scope:
         return Unresolved(text, "a Terraform expression rbactool does not evaluate")
 
     def string(self, raw: str) -> Any:
+        if raw.startswith('"<<') and raw.endswith('"') and "\n" in raw:  # a heredoc
+            lines = raw[1:-1].split("\n")[1:-1]
+            if raw.startswith('"<<-'):
+                indent = min((len(x) - len(x.lstrip()) for x in lines if x.strip()), default=0)
+                lines = [x[indent:] for x in lines]
+            text = "\n".join(lines) + "\n"
+            return Unresolved(raw, "a heredoc with interpolations") if "${" in text else text
         if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
             body = raw[1:-1]
         elif raw.startswith("${") and raw.endswith("}"):

@@ -220,11 +220,13 @@ def test_terraform_values(run, tmp_path):
     tf = tmp_path / "r.tf"
     tf.write_text('variable "scope" {\n  default = "' + SCOPE + '"\n}\n'
                   'resource "azurerm_role_definition" "x" {\n  name = "Say \\"hi\\""\n  scope = var.scope\n'
+                  '  description = <<-EOT\n    two\n      lines\n    EOT\n'
                   '  permissions {\n    actions = ["Microsoft.Compute/virtualMachines/read"]\n  }\n}\n')
     r = run("convert", tf, "--format", "az")
     assert r.exit_code == 0, r.stderr
     [role] = json.loads(r.stdout)
     assert role["Name"] == 'Say "hi"' and role["AssignableScopes"] == [SCOPE]  # scope stands in for the list
+    assert role["Description"] == "two\n  lines\n"  # an indented heredoc
 
 
 def test_terraform_plan_and_state_json(run):
