@@ -466,13 +466,15 @@ def strip_json_extensions(text: str) -> tuple[str, list[str]]:
     for m in _LENIENT_RE.finditer(text):
         tok = m.group()
         if tok.startswith("//") or tok.startswith("/*"):
-            found.setdefault("a comment", text.count("\n", 0, m.start()) + 1)
+            if "a comment" not in found:  # the line of the first one only: counting is linear once
+                found["a comment"] = text.count("\n", 0, m.start()) + 1
             blank(m.start(), m.end())
         elif tok == ",":
             pending = m.start()
         elif tok in ("]", "}"):
             if pending is not None:
-                found.setdefault("a trailing comma", text.count("\n", 0, pending) + 1)
+                if "a trailing comma" not in found:
+                    found["a trailing comma"] = text.count("\n", 0, pending) + 1
                 out[pending] = " "
             pending = None
         else:
@@ -498,5 +500,7 @@ def loads_json_lenient(text: str, where: str, error: type[InputError] = InputErr
             raise
     try:
         return loads_json(stripped, where, error, duplicates=duplicates), notes
-    except InputError:
-        raise original from None
+    except InputError as e:
+        if "not valid JSON" in str(e):
+            raise original from None  # invalid for another reason: the strict reader's message
+        raise  # a limit (nesting, sizes) of the JSON as read

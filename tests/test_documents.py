@@ -426,3 +426,12 @@ def test_shared_value_bombs_are_bounded(run, tmp_path):
     _, data = validate(run, tf)
     [f] = [f for f in data["findings"] if f["code"] == "UNRESOLVED_EXPRESSION"]
     assert f["pointer"] == "/resource/azurerm_role_definition/x/name" and "longer than" in f["message"]
+
+
+def test_lenient_json_on_hostile_input_is_bounded(run, tmp_path):
+    many = write(tmp_path / "many.jsonc", "[" + "\n".join('{"Name": "x"}, // c' for _ in range(20000)) + "\n]")
+    r, data = validate(run, many)
+    assert ("JSON_NOT_STRICT", "/") in found(data) and data["summary"]["roles"] == 20000
+    deep = write(tmp_path / "deep.jsonc", "// c\n" + "[" * 300 + "]" * 300)
+    r = run("validate", deep)
+    assert r.exit_code == 3 and "nested deeper than 200" in r.stderr and r.stderr.count("\n") == 1
