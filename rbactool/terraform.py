@@ -40,15 +40,83 @@ MAX_TF_DEPTH = 100
 PARSE_TIMEOUT = 20.0
 MEMORY_LIMIT = 2 * 1024 ** 3
 
-_WORKER = """
+_WORKER = r"""
 import json, sys
 try:
     import hcl2
+    from hcl2.parser import parser
+    from lark import Token, Tree
 except ImportError:
     sys.stdout.write(json.dumps({"error": "python-hcl2 is not installed (pip install python-hcl2)"})); sys.exit(0)
 text = sys.stdin.buffer.read().decode("utf-8")
+
+# hcl2.loads's shape (strings as written, quoted; expressions as "${...}"), from the lark tree
+# directly: python-hcl2's own transform costs as much again as the parse. Anything unexpected
+# falls back to hcl2.loads.
+def src(node):
+    return text[node.meta.start_pos:node.meta.end_pos]
+
+def kids(node):
+    return [c for c in node.children if isinstance(c, Tree) and c.data != "new_line_or_comment"]
+
+def value(node):
+    if node.data == "expr_term":
+        inner = kids(node)
+        if len(inner) == 1 and not any(isinstance(c, Token) and c.type in ("LPAR",) for c in node.children):
+            return value(inner[0])
+        return "${" + src(node) + "}"
+    if node.data == "string":
+        return src(node)
+    if node.data in ("heredoc_template", "heredoc_template_trim"):
+        return '"' + str(node.children[0]).rstrip("\n") + '"'
+    if node.data == "tuple":
+        return [value(c) for c in kids(node)]
+    if node.data == "int_lit":
+        return int(str(node.children[0]))
+    if node.data == "float_lit":
+        return float(str(node.children[0]))
+    if node.data == "identifier":
+        return str(node.children[0])
+    if node.data == "object":
+        out = {}
+        for elem in kids(node):
+            key, val = kids(elem)[0], kids(elem)[-1]
+            key = kids(key)[0] if kids(key) else key
+            key = kids(key)[0] if key.data == "expr_term" and kids(key) else key
+            out[src(key) if key.data == "string" else str(key.children[0])] = value(val)
+        return out
+    if node.data == "literal_value":
+        word = str(node.children[0])
+        return {"true": True, "false": False, "null": None}.get(word, "${" + word + "}")
+    return "${" + src(node) + "}"
+
+def body(node):
+    out = {}
+    for item in kids(node):
+        if item.data == "attribute":
+            name, expr = kids(item)[0], kids(item)[-1]
+            out[str(name.children[0])] = value(expr)
+        elif item.data == "block":
+            parts = kids(item)
+            kind = str(parts[0].children[0])
+            labels = [src(p) if p.data == "string" else str(p.children[0]) for p in parts[1:-1]]
+            inner = body(parts[-1]) if parts[-1].data == "body" else {}
+            inner["__is_block__"] = True
+            for label in reversed(labels):
+                inner = {label: inner}
+            out.setdefault(kind, []).append(inner)
+        else:
+            raise ValueError(item.data)
+    return out
+
 try:
-    doc = hcl2.loads(text)
+    try:
+        tree = parser().parse(text)
+        doc = body(kids(tree)[0]) if kids(tree) else {}
+    except RecursionError:
+        raise
+    except Exception:
+        doc = hcl2.loads(text)
 except RecursionError:
     out = {"error": "nested too deeply"}
 except Exception as e:

@@ -435,3 +435,26 @@ def test_lenient_json_on_hostile_input_is_bounded(run, tmp_path):
     deep = write(tmp_path / "deep.jsonc", "// c\n" + "[" * 300 + "]" * 300)
     r = run("validate", deep)
     assert r.exit_code == 3 and "nested deeper than 200" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_the_tree_walker_agrees_with_python_hcl2(tmp_path):
+    """The child process reads lark's tree directly (python-hcl2's transform costs as much as the
+    parse); it must give what hcl2.loads gives, comments aside."""
+    code = """
+import json, subprocess, sys
+from rbactool.terraform import _WORKER
+import hcl2
+for path in sys.argv[1:]:
+    text = open(path, encoding="utf-8").read()
+    ours = json.loads(subprocess.run([sys.executable, "-c", _WORKER], input=text.encode(), capture_output=True,
+                                     check=True).stdout)["doc"]
+    theirs = hcl2.loads(text)
+    theirs.pop("__comments__", None)
+    print(path, ours == theirs)
+"""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
+                                                                     os.environ.get("PYTHONPATH")]))}
+    r = subprocess.run([sys.executable, "-c", code, str(DOCS / "main.tf"), str(DOCS / "rich.tf")],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert [line.rsplit(" ", 1)[1] for line in r.stdout.splitlines()] == ["True", "True"], r.stdout
