@@ -55,7 +55,8 @@ def report_dict(report: Report, *, catalog_origin: str | None = None) -> dict[st
         "failed": report.failed(),
         "summary": summary,
         "files": list(report.files),
-        "inputs": [{"file": i.file, "shape": i.shape, "roles": i.roles, "error": i.error} for i in report.inputs],
+        "inputs": [{"file": i.file, "shape": i.shape, "roles": i.roles, "error": i.error,
+                    "role_definitions": [{"name": n, "pointer": p} for n, p in i.pointers]} for i in report.inputs],
         "findings": [_finding_dict(f) for f in report.findings],
         "suppressed": [
             {**_finding_dict(s.finding), "reason": s.reason, "suppressed_by": s.by} for s in report.suppressed
@@ -105,6 +106,7 @@ def format_text(report: Report, *, style: Style = _plain, show_suppressed: bool 
     """What each non-role-file input was read as, findings grouped by file and role, then one
     summary line."""
     lines: list[str] = input_lines(report, style)
+    at = {(i.file, name): p for i in report.inputs for name, p in i.pointers if p != "/"}
     last_file: object = object()
     last_role: object = object()
     for f in report.findings:
@@ -114,7 +116,8 @@ def format_text(report: Report, *, style: Style = _plain, show_suppressed: bool 
             last_file, last_role = loc.file, object()
         if loc.role != last_role:
             if loc.role is not None:
-                lines.append("  " + style(f"role {loc.role!r}", "bold"))
+                where_role = f" at {at[loc.file, loc.role]}" if (loc.file, loc.role) in at else ""
+                lines.append("  " + style(f"role {loc.role!r}", "bold") + style(where_role, "dim"))
             last_role = loc.role
         where = f" {loc.pointer}" if loc.pointer else ""
         lines.append(f"    {style(f.type, f.type)} {f.code}{style(where, 'dim')}: {f.message}")

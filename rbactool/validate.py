@@ -324,6 +324,8 @@ class InputFile:
     shape: str | None
     roles: int = 0
     error: str | None = None
+    #: (role name, JSON pointer of the role in the document) for each role read.
+    pointers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -383,7 +385,8 @@ def read_role_documents(names: Sequence[str], specs: Sequence[str | os.PathLike]
             texts[doc.name] = read.text
         roles.extend(read.roles)
         findings.extend(document_findings(read, doc.name))
-        inputs.append(InputFile(name, read.shape, len(read.roles)))
+        inputs.append(InputFile(name, read.shape, len(read.roles),
+                                pointers=tuple((r.name, r.pointer_prefix or "/") for r in read.roles)))
     files = [name for name, _ in entries]
     for spec_path in specs:
         spec_roles = [replace(r.role, source=str(spec_path)) for r in render_spec(load_spec(spec_path))]

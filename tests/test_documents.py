@@ -99,7 +99,11 @@ def test_unknown_top_level_field_alone_is_only_a_warning(run, tmp_path):
 def test_template_roles_with_pointers_and_unresolved_expressions(run):
     r, data = validate(run, DOCS / "template.json")
     assert data["inputs"][0] == {"file": str(DOCS / "template.json"), "shape": "arm-template", "roles": 2,
-                                 "error": None}
+                                 "error": None, "role_definitions": [
+                                     {"name": "Template VM Reader", "pointer": "/resources/1"},
+                                     {"name": "Nested Operator", "pointer": "/resources/2/properties/template/resources/0"}]}
+    text = run("validate", DOCS / "template.json", "--no-config").stdout
+    assert "role 'Nested Operator' at /resources/2/properties/template/resources/0" in text
     unresolved = found(data, "UNRESOLVED_EXPRESSION")
     assert ("UNRESOLVED_EXPRESSION", "/resources/1/properties/assignableScopes/0") in unresolved
     assert ("UNRESOLVED_EXPRESSION", "/resources/1/properties/assignableScopes/2") in unresolved
