@@ -27,7 +27,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -236,14 +236,17 @@ def canonical_text(text: str, source: str, shape: str | None = None, *, extract:
     indent, permission strings de-duplicated; *shape* None keeps the document's own shape. The
     roles of a template, a ``.bicep`` or a Terraform file come out as a list (ARM resources by
     default; az for Terraform); with ``extract=False`` (``--check``, ``--in-place``) such a document
-    is refused, since it is not a role file to rewrite."""
+    is refused, since it is not a role file to rewrite. JSON with comments or trailing commas comes
+    out as strict JSON (the comments are dropped)."""
     from rbactool.model import dumps_json, dumps_role, to_dict
 
     doc = read_roles(text, name=source, where=source, scope=scope)
     if doc.shape not in ROLE_FILE_SHAPES and not extract:
         raise InputError(f"{source}: {SHAPE_WORDS[doc.shape]}, not a role file: convert extracts its roles "
                          "(to stdout or -o), it does not rewrite it")
-    refuse_problems(doc, source, refuse=None)
+    # convert writes strict JSON: comments and trailing commas are what it removes, not a refusal
+    refuse_problems(replace(doc, problems=tuple(p for p in doc.problems if p.code != "JSON_NOT_STRICT")),
+                    source, refuse=None)
     roles = doc.roles
     if not roles:
         raise RoleFormatError(f"{source}: the file holds no role definition to convert")

@@ -462,3 +462,26 @@ for path in sys.argv[1:]:
                        capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, r.stderr
     assert [line.rsplit(" ", 1)[1] for line in r.stdout.splitlines()] == ["True", "True"], r.stdout
+
+
+@pytest.mark.parametrize("name, shape, roles", [
+    ("arm-resource.json", "arm", 1), ("arm-resources.json", "arm", 2), ("template.json", "arm-template", 2),
+    ("template-v2.json", "arm-template", 1), ("commented.jsonc", "az", 1), ("main.tf", "terraform", 2),
+    ("plan.json", "terraform-json", 2), ("state.json", "terraform-json", 1),
+])
+def test_every_shape_through_every_command(run, name, shape, roles):
+    scope = ["-s", SUB, "-m", "platform"]
+    _, data = validate(run, DOCS / name, *scope)
+    assert (data["inputs"][0]["shape"], data["summary"]["roles"]) == (shape, roles)
+    out = run("explain", DOCS / name, "--format", "json", *scope)
+    assert out.exit_code == 0, out.stderr
+    assert (out.json()["shape"], len(out.json()["roles"])) == (shape, roles)
+    same = run("diff", DOCS / name, DOCS / name, "--format", "json", "--exit-code", *scope)
+    assert same.exit_code == 0 and same.json()["differs"] is False, same.stderr
+    converted = run("convert", DOCS / name, "--format", "az", *scope)
+    if name in ("template.json", "main.tf"):  # a value convert cannot write as written: refused in one line
+        assert converted.exit_code == 3 and converted.stderr.count("\n") == 1 and "not evaluated" in converted.stderr
+    else:
+        assert converted.exit_code == 0, converted.stderr
+        doc = json.loads(converted.stdout)
+        assert len(doc if isinstance(doc, list) else [doc]) == roles
