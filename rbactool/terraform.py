@@ -186,6 +186,14 @@ class PendingParse:
             pass
         self.proc.stdin = None  # written and closed: communicate() only reads
 
+    def cancel(self) -> None:
+        """Stop the child (its result is not wanted)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            with contextlib.suppress(ValueError, OSError, subprocess.TimeoutExpired):
+                self.writer.join(2)
+                self.proc.communicate(timeout=5)
+
     def result(self) -> dict:
         if self.error is not None:
             raise self.error

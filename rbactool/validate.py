@@ -364,29 +364,33 @@ def read_role_documents(names: Sequence[str], specs: Sequence[str | os.PathLike]
     entries = document_entries(names)
     single = len(entries) == 1 and not entries[0][1] and not specs
     prefetched = _prefetch(entries)
-    for name, in_directory in entries:
-        if in_directory and suffix_of(name) == ".bicep" and bicep_executable() is None:
-            findings.append(make_finding("BICEP_NOT_COMPILED", bicep_hint(name).removeprefix(f"{name}: "),
-                                         file=name))
-            inputs.append(InputFile(name, "bicep"))
-            continue
-        where = "<stdin>" if name == "-" else name
-        try:
-            doc, pending = prefetched.pop(name) if name in prefetched else (read_document(name), None)
-            read = read_document_roles(doc.text, doc.name, where=doc.where, scope=scope, pending=pending)
-        except InputError as e:
-            if single:
-                raise
-            message = str(e).removeprefix(f"{where}: ")
-            findings.append(make_finding("FILE_UNREADABLE", message, file=name))
-            inputs.append(InputFile(name, None, 0, message))
-            continue
-        if read.text is not None:
-            texts[doc.name] = read.text
-        roles.extend(read.roles)
-        findings.extend(document_findings(read, doc.name))
-        inputs.append(InputFile(name, read.shape, len(read.roles),
-                                pointers=tuple((r.name, r.pointer_prefix or "/") for r in read.roles)))
+    try:
+        for name, in_directory in entries:
+            if in_directory and suffix_of(name) == ".bicep" and bicep_executable() is None:
+                findings.append(make_finding("BICEP_NOT_COMPILED", bicep_hint(name).removeprefix(f"{name}: "),
+                                             file=name))
+                inputs.append(InputFile(name, "bicep"))
+                continue
+            where = "<stdin>" if name == "-" else name
+            try:
+                doc, pending = prefetched.pop(name) if name in prefetched else (read_document(name), None)
+                read = read_document_roles(doc.text, doc.name, where=doc.where, scope=scope, pending=pending)
+            except InputError as e:
+                if single:
+                    raise
+                message = str(e).removeprefix(f"{where}: ")
+                findings.append(make_finding("FILE_UNREADABLE", message, file=name))
+                inputs.append(InputFile(name, None, 0, message))
+                continue
+            if read.text is not None:
+                texts[doc.name] = read.text
+            roles.extend(read.roles)
+            findings.extend(document_findings(read, doc.name))
+            inputs.append(InputFile(name, read.shape, len(read.roles),
+                                    pointers=tuple((r.name, r.pointer_prefix or "/") for r in read.roles)))
+    finally:
+        for _, pending in prefetched.values():  # not consumed (an error): no child left running
+            pending.cancel()
     files = [name for name, _ in entries]
     for spec_path in specs:
         spec_roles = [replace(r.role, source=str(spec_path)) for r in render_spec(load_spec(spec_path))]
