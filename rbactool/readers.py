@@ -173,23 +173,22 @@ def json_files_under(directory: str | os.PathLike, *, what: str = "role file",
     return out
 
 
-def files_under(directory: str | os.PathLike, suffixes: tuple[str, ...]) -> list[Path]:
-    """Every file under *directory* (recursively, sorted) whose name ends with one of *suffixes*
-    (case-insensitive). Unlike ``json_files_under``, one that is not a regular file is listed, not
-    refused: the reader refuses it in one line, for that file alone."""
-    import stat as st
+#: Directories a directory run does not descend into: git's own, Terraform's module and provider
+#: cache (copies of other people's .tf files), npm's packages.
+SKIPPED_DIRECTORIES = frozenset({".git", ".terraform", "node_modules"})
 
+
+def files_under(directory: str | os.PathLike, suffixes: tuple[str, ...]) -> list[Path]:
+    """Every file under *directory* (recursively, sorted; not in ``SKIPPED_DIRECTORIES``) whose name
+    ends with one of *suffixes* (case-insensitive). Unlike ``json_files_under``, one that is not a
+    regular file is listed, not refused: the reader refuses it in one line, for that file alone.
+    Symlinked directories are not followed (as ``Path.rglob``)."""
     out = []
-    for f in sorted(Path(directory).rglob("*")):
-        if not f.name.lower().endswith(suffixes):
-            continue
-        try:
-            if st.S_ISDIR(f.stat().st_mode):
-                continue
-        except OSError:
-            pass  # a dangling symlink: listed, and refused when read
-        out.append(f)
-    return out
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRECTORIES]
+        out.extend(Path(root) / n for n in names if n.lower().endswith(suffixes))
+        # a directory named *.json is walked, not read; a symlink to one is neither
+    return sorted(out)
 
 
 def read_json_file(path: str | os.PathLike, *, what: str = "file", where: str | None = None,

@@ -485,3 +485,12 @@ def test_every_shape_through_every_command(run, name, shape, roles):
         assert converted.exit_code == 0, converted.stderr
         doc = json.loads(converted.stdout)
         assert len(doc if isinstance(doc, list) else [doc]) == roles
+
+
+def test_directory_runs_skip_tool_caches(run, tmp_path):
+    shutil.copy(DOCS / "arm-resources.json", tmp_path / "roles.json")
+    for cache in (".terraform/modules/x", ".git", "node_modules/pkg"):
+        (tmp_path / cache).mkdir(parents=True)
+        (tmp_path / cache / "bad.json").write_text("{")
+    r, data = validate(run, tmp_path)
+    assert [i["file"] for i in data["inputs"]] == [str(tmp_path / "roles.json")] and r.exit_code == 1
