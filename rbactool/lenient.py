@@ -278,9 +278,11 @@ def _az(r: _Reader, item: dict, prefix: str) -> RoleDefinition:
     f = _Fields(r, item, prefix, _AZ_TOP, ci=True)
     name = _name(r, f, "Name" if f.has("Name") else "RoleName")
     is_custom = f.raw("IsCustom")
+    written = None
     if is_custom is not None and not isinstance(is_custom, bool):
-        r.add("SCHEMA_VIOLATION", f.ptr("IsCustom"), f"must be true or false, got {_jtype(is_custom)}",
-              _value(is_custom))
+        # the az CLI never sends IsCustom (it always creates a CustomRole): the IsCustom check judges
+        # what was written (``RoleDefinition.is_custom_written``), as for the strict reader
+        written = (is_custom if isinstance(is_custom, str) else json.dumps(is_custom, default=str))[:200]
     flat = [k for k in _AZ_TOP[5:9] if f.has(k)]
     if f.has("Permissions"):
         if flat:
@@ -296,7 +298,7 @@ def _az(r: _Reader, item: dict, prefix: str) -> RoleDefinition:
         name=name, description=f.string("Description") or "", permissions=perms,
         assignable_scopes=f.strings("AssignableScopes", "assignable_scopes"),
         role_id=guid_from_id(raw_id), resource_id=raw_id if raw_id and "/" in raw_id else None,
-        is_custom=is_custom if isinstance(is_custom, bool) else True,
+        is_custom=is_custom if isinstance(is_custom, bool) else True, is_custom_written=written,
     )
 
 

@@ -92,6 +92,8 @@ class RoleDefinition:
     created_by: str | None = None
     updated_by: str | None = None
     # Where the role came from; not part of equality.
+    #: A non-boolean ``IsCustom`` as written (az shape), e.g. ``'true'``; None when it is a boolean or absent.
+    is_custom_written: str | None = field(default=None, compare=False)
     shape: str = field(default=SHAPE_AZ, compare=False)
     source: str | None = field(default=None, compare=False)
     pointer_prefix: str = field(default="", compare=False)

@@ -355,7 +355,6 @@ def read_role_documents(names: Sequence[str], specs: Sequence[str | os.PathLike]
     from rbactool.documents import bicep_executable, bicep_hint, suffix_of
     from rbactool.errors import InputError
     from rbactool.inputs import document_entries, read_document
-    from rbactool.spec import load_spec, render_spec
 
     roles: list[RoleDefinition] = []
     findings: list[Finding] = []
@@ -392,6 +391,8 @@ def read_role_documents(names: Sequence[str], specs: Sequence[str | os.PathLike]
         for _, pending in prefetched.values():  # not consumed (an error): no child left running
             pending.cancel()
     files = [name for name, _ in entries]
+    if specs:  # the spec and template machinery (Jinja) is imported only when a spec is given
+        from rbactool.spec import load_spec, render_spec
     for spec_path in specs:
         spec_roles = [replace(r.role, source=str(spec_path)) for r in render_spec(load_spec(spec_path))]
         roles.extend(spec_roles)

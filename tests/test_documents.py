@@ -494,3 +494,15 @@ def test_directory_runs_skip_tool_caches(run, tmp_path):
         (tmp_path / cache / "bad.json").write_text("{")
     r, data = validate(run, tmp_path)
     assert [i["file"] for i in data["inputs"]] == [str(tmp_path / "roles.json")] and r.exit_code == 1
+
+
+def test_is_custom_as_a_string_is_left_to_the_is_custom_check():
+    """The lenient reader keeps what was written (``is_custom_written``), as the strict one does:
+    the az CLI never sends IsCustom, so it is not a schema ERROR."""
+    from rbactool.validate import validate_text
+
+    doc = {"Name": "x", "IsCustom": "true", "Actions": ["Microsoft.Compute/virtualMachines/read"],
+           "AssignableScopes": [SCOPE]}
+    [role], findings = validate_text(json.dumps(doc), source="x.json")
+    assert role.is_custom and role.is_custom_written == "true"
+    assert "SCHEMA_VIOLATION" not in {f.code for f in findings}
