@@ -41,14 +41,25 @@ PARSE_TIMEOUT = 20.0
 MEMORY_LIMIT = 2 * 1024 ** 3
 
 _WORKER = r"""
-import json, sys
+import importlib.util, json, os, sys
 try:
-    import hcl2
-    from hcl2.parser import parser
-    from lark import Token, Tree
+    from lark import Lark, Token, Tree
+    spec = importlib.util.find_spec("hcl2")  # where python-hcl2 is, without importing the whole package
+    if spec is None or spec.origin is None:
+        raise ImportError
 except ImportError:
     sys.stdout.write(json.dumps({"error": "python-hcl2 is not installed (pip install python-hcl2)"})); sys.exit(0)
 text = sys.stdin.buffer.read().decode("utf-8")
+PKG = os.path.dirname(spec.origin)
+
+def parser():
+    # python-hcl2's own parser (hcl2.parser.parser: its grammar, options and parser cache), built
+    # without importing the package, whose other modules cost more than lark itself
+    post = importlib.util.spec_from_file_location("_rbactool_hcl2_postlexer", os.path.join(PKG, "postlexer.py"))
+    module = importlib.util.module_from_spec(post)
+    post.loader.exec_module(module)
+    return Lark.open(os.path.join(PKG, "hcl2.lark"), parser="lalr", cache=os.path.join(PKG, ".lark_cache.bin"),
+                     propagate_positions=True, postlex=module.PostLexer())
 
 # hcl2.loads's shape (strings as written, quoted; expressions as "${...}"), from the lark tree
 # directly: python-hcl2's own transform costs as much again as the parse. Anything unexpected
@@ -116,6 +127,7 @@ try:
     except RecursionError:
         raise
     except Exception:
+        import hcl2
         doc = hcl2.loads(text)
 except RecursionError:
     out = {"error": "nested too deeply"}
