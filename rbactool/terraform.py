@@ -176,7 +176,7 @@ class PendingParse:
             kwargs["preexec_fn"] = _limit_memory
         self.data = text.encode("utf-8")
         try:
-            self.proc = subprocess.Popen([sys.executable, "-E", "-s", "-c", _WORKER], stdin=subprocess.PIPE,
+            self.proc = subprocess.Popen([sys.executable, "-E", "-c", _WORKER], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
         except OSError as e:
             self.error = RoleFormatError(f"{where}: cannot run the HCL parser: {e.strerror or e}")
