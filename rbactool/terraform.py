@@ -1,6 +1,8 @@
 """Terraform: ``azurerm_role_definition`` resources in ``.tf`` files and in ``terraform show -json``.
 
-``.tf`` (HCL2) is parsed by python-hcl2, imported only here and only in a child process: the
+``.tf`` (HCL2) is parsed with python-hcl2's grammar and parser (lark), only in a child process
+(``_WORKER``: it reads lark's tree into ``hcl2.loads``'s shape itself, falling back to
+``hcl2.loads``; rbactool's own process never imports either): the
 file is refused past ``MAX_TF_BYTES`` or ``MAX_TF_DEPTH`` levels of brackets before parsing, and
 the parser runs with a time limit (``PARSE_TIMEOUT``) and, where the platform has it, a memory
 limit, so crafted HCL (python-hcl2 is quadratic in the attributes of one block) cannot hang
