@@ -23,6 +23,7 @@ RoleFormatError.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -48,6 +49,7 @@ SHAPE_WORDS = {
 }
 #: What a directory run reads (``.bicep`` only when ``bicep`` is on PATH; else one finding per file).
 ROLE_FILE_SUFFIXES = (".json", ".jsonc", ".tf")
+_PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][\w.\-\[\]\"' ]*\}")
 BICEP_TIMEOUT = 120.0
 
 
@@ -111,6 +113,8 @@ def read_json_roles(text: str, *, name: str, where: str, ctx: Any, shape: str | 
     if not isinstance(doc, (dict, list)):
         raise RoleFormatError(f"{where}: a role definition must be a JSON object or array, got a "
                               f"{type(doc).__name__.replace('str', 'string')}")
+    if "${" in text:
+        doc = _placeholders(doc)
     if is_template(doc):
         items = [(t.pointer, t.resource) for t in template_roles(doc, ctx)]
         return _collect(shape or "arm-template", items, SHAPE_ARM, problems, used, source=name,
@@ -137,6 +141,22 @@ def read_json_roles(text: str, *, name: str, where: str, ctx: Any, shape: str | 
         out = Document(found, (), (*problems, Problem("EMPTY_DOCUMENT", "/", "the file holds an empty list: no role "
                                                       "to validate")), used)
     return out
+
+
+def _placeholders(value: Any) -> Any:
+    """*value* with every string holding a ``${...}`` placeholder (a JSON file rendered by Terraform's
+    ``templatefile``, envsubst, the ALZ library...) as an Unresolved value: filled in by whatever
+    renders the file, so it is an unresolved expression, not a malformed value."""
+    from rbactool.arm_templates import Unresolved
+
+    if isinstance(value, str):
+        return Unresolved(value, "a ${...} placeholder, filled in by whatever renders this file") \
+            if _PLACEHOLDER.search(value) else value
+    if isinstance(value, dict):
+        return {k: _placeholders(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_placeholders(v) for v in value]
+    return value
 
 
 def _resolved(item: Any, ctx: Any) -> Any:

@@ -339,6 +339,21 @@ def _flat(r: _Reader, item: dict, prefix: str) -> RoleDefinition:
     )
 
 
+def _terraform_scope(r: _Reader, f: _Fields, scope: str | None) -> None:
+    """azurerm creates the role at ``scope`` (the PUT goes to ``{scope}/providers/...``): a value that
+    is not an ARM scope is rejected whatever the assignable scopes say."""
+    from rbactool.errors import InputError
+    from rbactool.scopes import parse_scope
+
+    if scope is None:
+        return
+    try:
+        parse_scope(scope)
+    except InputError as e:
+        r.add("SCHEMA_VIOLATION", f.ptr("scope"), f"azurerm creates the role at this scope, and ARM rejects it: {e}",
+              scope[:200])
+
+
 def _terraform(r: _Reader, item: dict, prefix: str) -> RoleDefinition:
     f = _Fields(r, item, prefix, _TF_TOP, ci=False)
     scopes = f.strings("assignable_scopes", "assignable_scopes")
@@ -349,7 +364,7 @@ def _terraform(r: _Reader, item: dict, prefix: str) -> RoleDefinition:
         elif isinstance(scope, str):
             scopes = (scope,)
     else:
-        f.string("scope")
+        _terraform_scope(r, f, f.string("scope"))
     raw_id = f.string("role_definition_id")
     return RoleDefinition(
         name=_name(r, f, "name"), description=f.string("description") or "",

@@ -506,3 +506,22 @@ def test_is_custom_as_a_string_is_left_to_the_is_custom_check():
     [role], findings = validate_text(json.dumps(doc), source="x.json")
     assert role.is_custom and role.is_custom_written == "true"
     assert "SCHEMA_VIOLATION" not in {f.code for f in findings}
+
+
+def test_template_placeholders_in_json_are_unresolved_expressions(run, tmp_path):
+    """ALZ-library style role files: `${current_scope_resource_id}` is filled in by the module that
+    renders the file; as written it is an unresolved expression, never a malformed scope."""
+    doc = role_resource(scopes=["${current_scope_resource_id}"])
+    r, data = validate(run, write(tmp_path / "alz.json", doc))
+    assert [(f["code"], f["pointer"]) for f in data["findings"]] == [
+        ("UNRESOLVED_EXPRESSION", "/properties/assignableScopes/0")]
+    assert r.exit_code == 0
+
+
+def test_terraform_scope_must_be_an_arm_scope(run, tmp_path):
+    tf = tmp_path / "r.tf"
+    tf.write_text('resource "azurerm_role_definition" "x" {\n  name = "n"\n  scope = "pike"\n'
+                  '  permissions {\n    actions = ["Microsoft.Compute/virtualMachines/read"]\n  }\n'
+                  '  assignable_scopes = ["' + SCOPE + '"]\n}\n')
+    r, data = validate(run, tf)
+    assert found(data) == {("SCHEMA_VIOLATION", "/resource/azurerm_role_definition/x/scope")} and r.exit_code == 1
