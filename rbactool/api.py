@@ -160,12 +160,15 @@ def dumps_roles(roles: Iterable[RoleDefinition], shape: str = "az-list") -> str:
     return _dumps(_roles(roles), shape)
 
 
-def canonical_text(text: str, source: str, shape: str | None = None) -> str:
+def canonical_text(text: str, source: str, shape: str | None = None, *, extract: bool = True,
+                   scope: Mapping[str, str | None] | None = None) -> str:
     """The canonical form of a role document (``rbactool convert``): fixed key order, 2-space
-    indent, permissions de-duplicated; *shape* None keeps the document's own shape."""
-    from rbactool.model import canonical_text as _canonical
+    indent, permissions de-duplicated; *shape* None keeps the document's own shape. The roles of an
+    ARM template, ``.bicep`` or Terraform file are extracted as a list; ``extract=False`` refuses
+    such a document (``convert --check`` / ``--in-place`` rewrite role files only)."""
+    from rbactool.documents import canonical_text as _canonical
 
-    return _canonical(text, source, shape)
+    return _canonical(text, source, shape, extract=extract, scope=scope)
 
 
 def document_names(arguments: Sequence[str]) -> list[str]:
@@ -360,29 +363,33 @@ def ignore_codes(codes: Iterable[str]) -> tuple[Ignore, ...]:
     return cli_ignores(codes)
 
 
-def read_role_documents(names: Sequence[str], specs: Sequence[PathLike] = ()) -> RoleDocuments:
-    """What ``rbactool validate`` checks: each document (``document_names``) read with structure
-    problems as findings, not errors, then each spec's roles; ``.roles``, ``.findings``,
-    ``.texts``, ``.files`` go to ``validate_roles``."""
+def read_role_documents(names: Sequence[str], specs: Sequence[PathLike] = (), *,
+                        scope: Mapping[str, str | None] | None = None) -> RoleDocuments:
+    """What ``rbactool validate`` checks: each document (files, directories, ``-``) read with
+    structure problems as findings, not errors -- a file that cannot be read is a FILE_UNREADABLE
+    finding (``.unreadable``) unless it is the only input -- then each spec's roles; ``.roles``,
+    ``.findings``, ``.texts``, ``.files``, ``.inputs`` go to ``validate_roles``. *scope* resolves
+    template expressions."""
     from rbactool.validate import read_role_documents as _read
 
-    return _read(names, specs)
+    return _read(names, specs, scope=scope)
 
 
 def validate_roles(roles: Iterable[RoleDefinition], *, config: Config | None = None,
                    catalog: Catalog | None = None, fail_on: str | None = None,
                    extra_findings: Iterable[Finding] = (), extra_ignores: Sequence[Ignore] = (),
-                   files: Sequence[str] = ()) -> Report:
+                   files: Sequence[str] = (), inputs: Sequence = ()) -> Report:
     """Every check on every role with the config's overrides and suppressions: the same gate as
     ``rbactool validate``, ``create``, ``plan`` and ``apply``. ``report.failed()`` is the verdict
     (at or above *fail_on*, e.g. ``"security-warning"``, else the config's). *extra_findings*
-    (from ``read_role_documents``) are reported with the rest; *files* names the inputs."""
+    (from ``read_role_documents``) are reported with the rest; *files* names the inputs and
+    *inputs* (``RoleDocuments.inputs``) says what each was read as (``report.unreadable``)."""
     from rbactool.config import parse_fail_on
     from rbactool.validate import USE_FAIL_ON, gate
 
     threshold = USE_FAIL_ON if fail_on is None else parse_fail_on(fail_on)
     return gate(_roles(roles), catalog or load_catalog(), config, fail_on=threshold, extra_findings=extra_findings,
-                extra_ignores=extra_ignores, files=files)
+                extra_ignores=extra_ignores, files=files, inputs=inputs)
 
 
 def effective_operations(role: RoleDefinition, *, catalog: Catalog | None = None):
@@ -415,12 +422,16 @@ def diff_role_sets(old: Iterable[RoleDefinition], new: Iterable[RoleDefinition],
                  pair_single=pair_single, findings=findings, key=spec_key if by_spec_key else None)
 
 
-def explain_target(target: str, *, catalog: Catalog | None = None) -> dict:
+def explain_target(target: str, *, catalog: Catalog | None = None,
+                   scope: Mapping[str, str | None] | None = None) -> dict:
     """What a permission pattern, a role file, a template or a built-in role grants, operation by
-    operation (the JSON ``rbactool explain --format json`` prints)."""
+    operation (the JSON ``rbactool explain --format json`` prints). *scope* (``subscription``,
+    ``resource_group``, ``management_group``) resolves ARM template and Terraform expressions."""
     from rbactool.explain import explain_data
+    from rbactool.inputs import RenderOptions
 
-    return explain_data(target, catalog or load_catalog())
+    options = RenderOptions(scope=dict(scope)) if scope else None
+    return explain_data(target, catalog or load_catalog(), options)
 
 
 # --------------------------------------------------------------------------- Azure

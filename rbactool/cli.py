@@ -42,7 +42,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Check role definitions offline against the operations catalog and Azure's rules.",
     ),
     "explain": (
-        "validate", "explain_command", "Show what a permission string or a role grants, operation by operation."
+        "explain", "explain_command", "Show what a permission string or a role grants, operation by operation."
     ),
     "snapshot": ("snapshot", "snapshot_command", "Read the estate's role assignments and definitions into SQLite."),
     "who-can": ("access", "who_can_command", "Who can perform an operation at a scope, and how (from a snapshot)."),

@@ -73,7 +73,7 @@ def explain_role(role: RoleDefinition, catalog: Catalog) -> dict:
     } for g in eff.grants]
     risky = eff.risky()
     return {
-        "role": role.name, "source": role.source, "builtin": not role.is_custom,
+        "role": role.name, "source": role.source, "pointer": role.pointer_prefix or None, "builtin": not role.is_custom,
         "patterns": patterns,
         "not_patterns": [{"block": n.block, "pattern": n.pattern, "removed": len(n.removed)} for n in eff.not_grants],
         "unresolved": [*eff.unresolved_actions, *eff.unresolved_data_actions],
@@ -100,6 +100,6 @@ def explain_data(target: str, catalog: Catalog, options: RenderOptions | None = 
         kind, roles = "pattern", [pattern_role(checked_pattern(found.pattern or "", catalog))]
     else:
         kind, roles = "roles", list(found.roles)
-    return {"schema_version": 1, "target": target, "kind": kind,
+    return {"schema_version": 1, "target": target, "kind": kind, "shape": found.shape,
             "catalog": {"snapshot_date": catalog.snapshot_date, "origin": catalog.origin},
             "roles": [explain_role(r, catalog) for r in roles]}

@@ -345,6 +345,29 @@ _RULE_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("BUILTIN_NAME_CLASH", WARNING, "naming", "Custom role named like a built-in role",
      "Role names are unique in a tenant, built-in roles included: ARM is expected to refuse a custom role "
      "whose name is a built-in role's (RoleDefinitionWithSameNameExists), and reviewers confuse the two."),
+    # ---- inputs (rbactool.documents, rbactool.lenient)
+    ("UNKNOWN_FIELD", WARNING, "structure", "Field that ARM and the az CLI ignore",
+     "The role object holds a field its shape does not define (a typo such as `Action`, or an extra "
+     "key). ARM and the az CLI ignore it, so whatever it was meant to say has no effect. Remove it or "
+     "fix its name."),
+    ("UNRESOLVED_EXPRESSION", SUGGESTION, "structure", "Expression rbactool did not evaluate",
+     "A value is an ARM template expression (`[...]`) or a Terraform interpolation (`${...}`) that "
+     "rbactool does not evaluate (or that needs --subscription, --resource-group or --management-group, "
+     "or a parameter with no default). The role is checked without that value; pass the scope options, "
+     "or validate the deployed or rendered role, to check it too."),
+    ("JSON_NOT_STRICT", WARNING, "structure", "JSON with comments or trailing commas",
+     "The file holds `//` or `/* */` comments or trailing commas. rbactool reads it and checks the role, "
+     "but `az role definition create` and ARM reject such JSON as written: remove them."),
+    ("NO_ROLE_DEFINITIONS", SUGGESTION, "structure", "Template or Terraform file holds no role definition",
+     "The ARM template, Terraform file or plan holds no Microsoft.Authorization/roleDefinitions "
+     "(azurerm_role_definition) resource: there is nothing to validate in it."),
+    ("FILE_UNREADABLE", ERROR, "structure", "File cannot be read",
+     "The file could not be read or parsed (not UTF-8, invalid JSON or HCL, beyond the input limits, not "
+     "a regular file). The other files were still validated; the run exits 3 after reporting everything."),
+    ("BICEP_NOT_COMPILED", WARNING, "structure", "Bicep file not compiled",
+     "A directory run found a `.bicep` file but no `bicep` executable on PATH, so its roles were not "
+     "checked. Compile it (`az bicep build --file X`, `bicep build X`) and validate the JSON, or put "
+     "`bicep` on PATH."),
     # ---- the validator itself
     ("INTERNAL_ERROR", ERROR, "internal", "A check crashed",
      "A check raised an exception. The other checks still ran. Please report it with the input."),
@@ -366,6 +389,17 @@ _BASED_ON: dict[str, tuple[str, str]] = {
     "ROLE_UNREADABLE": (CANNOT_WORK, "the role is ambiguous as written (e.g. a key twice in different case): what "
                         "the az CLI would send cannot be told"),
     "EMPTY_DOCUMENT": (LIKELY_MISTAKE, "nothing to create; usually a broken template or export"),
+    "UNKNOWN_FIELD": (LIKELY_MISTAKE, "ARM and the az CLI ignore a field the role shape does not define (a typo "
+                      "such as `Action` has no effect)"),
+    "UNRESOLVED_EXPRESSION": (STYLE, "the value is known only at deployment (or needs --subscription/"
+                              "--resource-group/--management-group); the rest of the role is checked"),
+    "JSON_NOT_STRICT": (CANNOT_WORK, "`az role definition create` parses the file as strict JSON and fails on "
+                        "comments or trailing commas; the role's content is still checked"),
+    "NO_ROLE_DEFINITIONS": (LIKELY_MISTAKE, "the template or Terraform file defines no role: nothing to create "
+                            "or check"),
+    "FILE_UNREADABLE": (CANNOT_WORK, "neither az nor ARM can use a file that is not valid JSON/HCL or is beyond "
+                        "the input limits"),
+    "BICEP_NOT_COMPILED": (VALIDATOR, "without bicep on PATH rbactool could not check the file's roles"),
     "DUPLICATE_KEY": (SECURITY, "the az CLI keeps the last value, so a reviewer can read one `Actions` while "
                       "another is sent; ARM accepts what it receives"),
     "MISSING_NAME": (ARM_REJECTS, "RoleDefinitionNameNullOrEmpty (400)"),

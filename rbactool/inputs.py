@@ -4,8 +4,10 @@ A command argument can name, tried in this order:
 
 =============  =====================================================================
 ``-``          standard input (read by ``rbactool.readers.read_stream``, the one stdin reader)
-a file         a role document of any shape (az CLI, ARM, ``az role definition list``)
-a directory    every ``*.json`` under it, recursively, sorted
+a file         a role document of any shape ``rbactool.documents`` reads (az CLI, ARM resource,
+               ``az role definition list``, ARM template, ``.bicep`` with ``bicep`` on PATH,
+               Terraform ``.tf``, ``terraform show -json``)
+a directory    every ``*.json``, ``*.jsonc``, ``*.tf`` (and ``*.bicep``) under it, recursively, sorted
 ``REV:path``   a file at a git revision (``origin/main:roles/scoring.json``, ``rbactool.gitio``)
 a template     a template name, rendered with the ``--set`` values and the scope options
 a built-in     a built-in role name or GUID (the offline snapshot of Azure's built-in roles)
@@ -40,7 +42,8 @@ from rbactool.model import RoleDefinition
 __all__ = [
     "BUILTIN", "CREATE_KINDS", "DIFF_KINDS", "DIRECTORY", "EXPLAIN_KINDS", "FILE", "KINDS", "PATTERN",
     "PLACEHOLDER_SUBSCRIPTION", "REVISION", "STDIN", "TEMPLATE", "VALIDATE_KINDS", "Document", "RenderOptions",
-    "Resolved", "classify", "document_names", "read_document", "read_documents", "resolve", "role_reference",
+    "Resolved", "classify", "document_entries", "document_names", "read_document", "read_documents", "resolve",
+    "role_reference",
 ]
 
 STDIN = "stdin"
@@ -67,7 +70,7 @@ _WORDS = {
     STDIN: "'-'", FILE: "a file", DIRECTORY: "a directory", REVISION: "REV:path",
     TEMPLATE: "a template (see `rbactool templates`)", BUILTIN: "a built-in role", PATTERN: "a permission string",
 }
-_PATH_SUFFIXES = (".json", ".yaml", ".yml")
+_PATH_SUFFIXES = (".json", ".jsonc", ".yaml", ".yml", ".tf", ".bicep")
 _PATH_PREFIXES = ("./", "../", "/", "~")
 
 
@@ -107,6 +110,8 @@ class Resolved:
     argument: str
     roles: tuple[RoleDefinition, ...] = ()
     pattern: str | None = None
+    #: The document shape read (``documents.DOCUMENT_SHAPES``) for files, stdin and revisions.
+    shape: str | None = None
 
     def single(self) -> RoleDefinition:
         """The one role the argument names; a document holding several is refused."""
@@ -119,32 +124,44 @@ class Resolved:
 
 
 def read_document(name: str, *, what: str = "role file") -> Document:
-    """``-`` (standard input) or a file, read once with the readers' size limit."""
+    """``-`` (standard input) or a file, read once with the readers' size limit; a ``.bicep`` file
+    is compiled by ``bicep`` on PATH (``documents.compile_bicep``; without it, InputError)."""
     from rbactool.readers import read_file, read_stream
 
     if name == "-":
         return Document(name, "<stdin>", read_stream(what="standard input", error=RoleFormatError))
+    if name.lower().endswith(".bicep"):
+        from rbactool.documents import compile_bicep
+
+        return Document(name, name, compile_bicep(name))
     return Document(name, name, read_file(name, what=what, error=RoleFormatError))
 
 
 def _directory_files(path: Path, given: str) -> list[str]:
-    from rbactool.readers import json_files_under
+    from rbactool.documents import ROLE_FILE_SUFFIXES
+    from rbactool.readers import files_under
 
-    found = [str(f) for f in json_files_under(path)]  # one that is not a regular file is refused, never skipped
+    found = [str(f) for f in files_under(path, (*ROLE_FILE_SUFFIXES, ".bicep"))]
     if not found:
-        raise InputError(f"{given}: directory contains no *.json role files")
+        raise InputError(f"{given}: directory contains no role files (*.json, *.jsonc, *.tf, *.bicep)")
     return found
 
 
-def document_names(arguments: Sequence[str]) -> list[str]:
-    """Files as given; directories searched recursively for ``*.json`` (sorted); ``-`` for stdin."""
-    out: list[str] = []
+def document_entries(arguments: Sequence[str]) -> list[tuple[str, bool]]:
+    """(name, found in a directory) for every document the arguments name: files as given,
+    directories searched recursively (``*.json``, ``*.jsonc``, ``*.tf``, ``*.bicep``; sorted), ``-``."""
+    out: list[tuple[str, bool]] = []
     for item in arguments:
         if item != "-" and Path(item).is_dir():
-            out.extend(_directory_files(Path(item), item))
+            out.extend((f, True) for f in _directory_files(Path(item), item))
         else:
-            out.append(item)
+            out.append((item, False))
     return out
+
+
+def document_names(arguments: Sequence[str]) -> list[str]:
+    """Files as given; directories searched recursively (``document_entries``); ``-`` for stdin."""
+    return [name for name, _ in document_entries(arguments)]
 
 
 def read_documents(arguments: Sequence[str]) -> list[Document]:
@@ -203,31 +220,51 @@ def resolve(argument: str, kinds: frozenset[str] = DIFF_KINDS, options: RenderOp
     kind = classify(argument, kinds, template_dirs=options.template_dirs)
     if kind is None:
         raise _unresolved(argument, kinds, options)
-    return Resolved(kind, argument, *_read(kind, argument, options))
+    roles, pattern, shape = _read(kind, argument, options)
+    return Resolved(kind, argument, roles, pattern, shape)
 
 
-def _read(kind: str, argument: str, options: RenderOptions) -> tuple[tuple[RoleDefinition, ...], str | None]:
-    from rbactool.model import load_roles, parse_roles
+def _read(kind: str, argument: str,
+          options: RenderOptions) -> tuple[tuple[RoleDefinition, ...], str | None, str | None]:
+    from rbactool.documents import REFUSED, strict_roles
 
-    if kind == STDIN:
-        return tuple(parse_roles(read_document("-").text, source="<stdin>")), None
-    if kind == FILE:
-        return tuple(load_roles(argument)), None
+    refuse = REFUSED if options.placeholder else None  # create (no placeholder) refuses every problem
+    scope = dict(options.scope)
+
+    def roles_of(text: str, name: str, where: str) -> tuple[tuple[RoleDefinition, ...], str]:
+        doc = strict_roles(text, name=name, where=where, scope=scope, refuse=refuse)
+        return doc.roles, doc.shape
+
+    if kind in (STDIN, FILE):
+        doc = read_document(argument)
+        return _pair(roles_of(doc.text, doc.where, doc.where))
     if kind == DIRECTORY:
         files = _directory_files(Path(argument), argument)
-        return tuple(role for f in files for role in load_roles(f)), None
+        roles: list[RoleDefinition] = []
+        for f in files:
+            doc = read_document(f)
+            roles.extend(roles_of(doc.text, doc.name, doc.where)[0])
+        return tuple(roles), None, "directory"
     if kind == REVISION:
         from rbactool import gitio
 
         rev, rel = gitio.split_rev_path(argument)  # type: ignore[misc]
-        return tuple(parse_roles(gitio.read_at_revision(rev, rel), source=argument)), None
+        if rel.lower().endswith(".bicep"):
+            from rbactool.documents import bicep_hint
+
+            raise InputError(bicep_hint(argument))
+        return _pair(roles_of(gitio.read_at_revision(rev, rel), argument, argument))
     if kind == TEMPLATE:
-        return (_render_template(argument, options),), None
+        return (_render_template(argument, options),), None, None
     if kind == BUILTIN:
         from rbactool.builtins import load_builtin_roles
 
-        return (load_builtin_roles().resolve(argument),), None  # type: ignore[return-value]
-    return (), argument.strip()
+        return (load_builtin_roles().resolve(argument),), None, None  # type: ignore[return-value]
+    return (), argument.strip(), None
+
+
+def _pair(found: tuple[tuple[RoleDefinition, ...], str]) -> tuple[tuple[RoleDefinition, ...], None, str]:
+    return found[0], None, found[1]
 
 
 def _render_template(name: str, options: RenderOptions) -> RoleDefinition:

@@ -31,6 +31,8 @@ SHAPE_AZ = "az"
 SHAPE_ARM = "arm"
 SHAPE_AZ_LIST = "az-list"
 SHAPES = (SHAPE_AZ, SHAPE_ARM, SHAPE_AZ_LIST)
+#: Read only (``rbactool.terraform``): ``azurerm_role_definition``'s field names, for pointers.
+SHAPE_TERRAFORM = "terraform"
 
 CUSTOM_ROLE = "CustomRole"
 BUILTIN_ROLE = "BuiltInRole"
@@ -95,6 +97,23 @@ class RoleDefinition:
     shape: str = field(default=SHAPE_AZ, compare=False)
     source: str | None = field(default=None, compare=False)
     pointer_prefix: str = field(default="", compare=False)
+    #: Fields (``name``, ``permissions``, ``assignable_scopes``) whose value is an expression
+    #: rbactool did not evaluate: the checks that a missing value would trigger do not run on them.
+    unresolved: frozenset[str] = field(default=frozenset(), compare=False)
+    #: (list pointer, document index of each item the model kept) for lists that lost items while
+    #: read leniently (an unresolved expression, a non-string): ``document_pointer`` maps back.
+    index_map: tuple[tuple[str, tuple[int, ...]], ...] = field(default=(), compare=False)
+
+    def document_pointer(self, pointer: str | None) -> str | None:
+        """*pointer* (computed from the model's list positions) as a pointer into the document."""
+        if not pointer or not self.index_map:
+            return pointer
+        for base, kept in self.index_map:
+            if pointer.startswith(base + "/"):
+                head, _, rest = pointer[len(base) + 1:].partition("/")
+                if head.isdigit() and int(head) < len(kept):
+                    pointer = f"{base}/{kept[int(head)]}" + (f"/{rest}" if rest else "")
+        return pointer
 
     @property
     def role_type(self) -> str:
@@ -127,6 +146,9 @@ class RoleDefinition:
         at the block itself.
         """
         keys = {a: (camel, pascal) for a, camel, pascal in PERMISSION_FIELDS}
+        if self.shape == SHAPE_TERRAFORM:
+            base = f"{self.pointer_prefix}/permissions/{block}"
+            return base if attr is None else f"{base}/{attr}" + ("" if index is None else f"/{index}")
         if self.shape == SHAPE_ARM:
             base = f"{self.pointer_prefix}/properties/permissions/{block}"
         elif self.shape == SHAPE_AZ and self._flat_source:
@@ -148,6 +170,8 @@ class RoleDefinition:
         camel = {"name": "roleName", "description": "description", "assignable_scopes": "assignableScopes"}
         if self.shape == SHAPE_AZ:
             return f"{self.pointer_prefix}/{az[name]}"
+        if self.shape == SHAPE_TERRAFORM:
+            return f"{self.pointer_prefix}/{name}"
         if self.shape == SHAPE_ARM:
             return f"{self.pointer_prefix}/properties/{camel[name]}"
         return f"{self.pointer_prefix}/{camel[name]}"

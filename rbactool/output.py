@@ -45,7 +45,8 @@ def _finding_dict(f: Finding) -> dict[str, Any]:
 def report_dict(report: Report, *, catalog_origin: str | None = None) -> dict[str, Any]:
     counts = report.counts()
     summary = {t.lower(): counts[t] for t in TYPES}
-    summary.update(files=len(report.files), roles=report.roles_checked, suppressed=len(report.suppressed))
+    summary.update(files=len(report.files), roles=report.roles_checked, suppressed=len(report.suppressed),
+                   unreadable=len(report.unreadable))
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
         "tool": {"name": "rbactool", "version": __version__},
@@ -54,6 +55,8 @@ def report_dict(report: Report, *, catalog_origin: str | None = None) -> dict[st
         "failed": report.failed(),
         "summary": summary,
         "files": list(report.files),
+        "inputs": [{"file": i.file, "shape": i.shape, "roles": i.roles, "error": i.error,
+                    "role_definitions": [{"name": n, "pointer": p} for n, p in i.pointers]} for i in report.inputs],
         "findings": [_finding_dict(f) for f in report.findings],
         "suppressed": [
             {**_finding_dict(s.finding), "reason": s.reason, "suppressed_by": s.by} for s in report.suppressed
@@ -76,12 +79,34 @@ def summary_line(report: Report) -> str:
     line = f"{_plural(len(report.files), 'file')}, {_plural(report.roles_checked, 'role')}: {', '.join(parts)}"
     if report.suppressed:
         line += f" ({len(report.suppressed)} suppressed)"
+    if report.unreadable:
+        line += f"; {_plural(len(report.unreadable), 'file')} could not be read"
     return line
 
 
+def shape_words(shape: str | None) -> str:
+    """How a document shape (``documents.DOCUMENT_SHAPES``) reads in text output."""
+    from rbactool.documents import SHAPE_WORDS
+
+    return "unreadable" if shape is None else SHAPE_WORDS.get(shape, shape)
+
+
+def input_lines(report: Report, style: Style = _plain) -> list[str]:
+    """One line per input that is not a plain role file (templates, Terraform, unreadable files)."""
+    out = []
+    for i in report.inputs:
+        if i.shape in ("az", "az-list", "roles-spec"):
+            continue
+        detail = f"{_plural(i.roles, 'role')}" if i.shape is not None else "could not be read"
+        out.append(style(f"{i.file}: {shape_words(i.shape)}, {detail}", "dim"))
+    return out
+
+
 def format_text(report: Report, *, style: Style = _plain, show_suppressed: bool = False) -> str:
-    """Findings grouped by file and role, then one summary line."""
-    lines: list[str] = []
+    """What each non-role-file input was read as, findings grouped by file and role, then one
+    summary line."""
+    lines: list[str] = input_lines(report, style)
+    at = {(i.file, name): p for i in report.inputs for name, p in i.pointers if p != "/"}
     last_file: object = object()
     last_role: object = object()
     for f in report.findings:
@@ -91,7 +116,8 @@ def format_text(report: Report, *, style: Style = _plain, show_suppressed: bool 
             last_file, last_role = loc.file, object()
         if loc.role != last_role:
             if loc.role is not None:
-                lines.append("  " + style(f"role {loc.role!r}", "bold"))
+                where_role = f" at {at[loc.file, loc.role]}" if (loc.file, loc.role) in at else ""
+                lines.append("  " + style(f"role {loc.role!r}", "bold") + style(where_role, "dim"))
             last_role = loc.role
         where = f" {loc.pointer}" if loc.pointer else ""
         lines.append(f"    {style(f.type, f.type)} {f.code}{style(where, 'dim')}: {f.message}")
@@ -195,6 +221,15 @@ def format_sarif(
                                 "rules": rules}},
             "results": results,
             "columnKind": "unicodeCodePoints",
+            # A file that could not be read makes the run unsuccessful (exit 3), after every result.
+            "invocations": [{
+                "executionSuccessful": not report.unreadable,
+                "toolExecutionNotifications": [{
+                    "level": "error", "descriptor": {"id": "FILE_UNREADABLE"},
+                    "message": {"text": f"{i.file}: {i.error}"},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri_of(i.file)}}}],
+                } for i in report.unreadable],
+            }],
         }],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
@@ -341,9 +376,12 @@ def format_gate_forced(report: Report) -> str:
 def format_explain_text(data: dict) -> str:
     """The text form of ``explain_data``'s result (what `rbactool explain` prints)."""
     lines = []
+    if data.get("shape") and data["shape"] not in ("az", "arm", "az-list"):
+        lines.append(f"{data['target']}: {shape_words(data['shape'])}, {len(data['roles'])} role(s)")
     for r in data["roles"]:
         title = r["role"] if data["kind"] == "roles" else f"permission string {r['role']!r}"
-        lines.append(f"{title}{' (built-in)' if r['builtin'] else ''}")
+        at = f"  at {r['pointer']}" if r.get("pointer") else ""
+        lines.append(f"{title}{' (built-in)' if r['builtin'] else ''}{at}")
         for p in r["patterns"]:
             if data["kind"] == "pattern" and not p["operations"] and not p["removed"]:
                 continue

@@ -173,6 +173,24 @@ def json_files_under(directory: str | os.PathLike, *, what: str = "role file",
     return out
 
 
+#: Directories a directory run does not descend into: git's own, Terraform's module and provider
+#: cache (copies of other people's .tf files), npm's packages.
+SKIPPED_DIRECTORIES = frozenset({".git", ".terraform", "node_modules"})
+
+
+def files_under(directory: str | os.PathLike, suffixes: tuple[str, ...]) -> list[Path]:
+    """Every file under *directory* (recursively, sorted; not in ``SKIPPED_DIRECTORIES``) whose name
+    ends with one of *suffixes* (case-insensitive). Unlike ``json_files_under``, one that is not a
+    regular file is listed, not refused: the reader refuses it in one line, for that file alone.
+    Symlinked directories are not followed (as ``Path.rglob``)."""
+    out = []
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRECTORIES]
+        out.extend(Path(root) / n for n in names if n.lower().endswith(suffixes))
+        # a directory named *.json is walked, not read; a symlink to one is neither
+    return sorted(out)
+
+
 def read_json_file(path: str | os.PathLike, *, what: str = "file", where: str | None = None,
                    limit: int = MAX_INPUT_BYTES, error: type[InputError] = InputError) -> Any:
     """A JSON file, gzip-compressed or not (rbactool's caches), with every limit of this module;
@@ -225,9 +243,13 @@ class _DupDict(dict):
     __slots__ = ("duplicates",)
 
 
+_DUPLICATES_SEEN = [0]  # objects with a duplicate key built so far (duplicate_keys skips the walk if none)
+
+
 def _object_pairs(pairs):
     if len(pairs) == len({k for k, _ in pairs}):
         return dict(pairs)
+    _DUPLICATES_SEEN[0] += 1
     d = _DupDict()
     dups: list[str] = []
     for k, v in pairs:
@@ -342,6 +364,8 @@ def duplicate_keys(doc: Any) -> list[tuple[str, str]]:
     """(JSON pointer, key) of every duplicate key in a document read with ``duplicates=False``,
     in document order (each key once per object)."""
     out: list[tuple[str, str]] = []
+    if not _DUPLICATES_SEEN[0]:
+        return out  # no object with a duplicate key was ever parsed
     stack: list[tuple[Any, str]] = [(doc, "")]
     while stack:
         value, pointer = stack.pop()
@@ -421,3 +445,66 @@ def loads_yaml(text: str, where: str, error: type[InputError] = InputError, *, l
         raise error(f"{where}: invalid YAML: {clip(str(e), 80)}") from e
     check_value(doc, where, error, duplicates=False, max_nodes=max_nodes)
     return doc
+
+
+# --------------------------------------------------------------------------- lenient JSON
+
+_LENIENT_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*.*?\*/|[,\]}]|[^\s"/,\]}]+|\S', re.S)
+
+
+def strip_json_extensions(text: str) -> tuple[str, list[str]]:
+    """*text* with ``//`` and ``/* */`` comments and trailing commas blanked out (same length, line
+    breaks kept, so line, column and SARIF positions are unchanged), and what was removed (each
+    kind once, with its first line). Linear in the length of *text*; strings are left alone."""
+    out = list(text) if ("/" in text or "," in text) else None
+    if out is None:
+        return text, []
+    found: dict[str, int] = {}
+    pending: int | None = None
+
+    def blank(start: int, end: int) -> None:
+        for i in range(start, end):
+            if out[i] != "\n":
+                out[i] = " "
+
+    for m in _LENIENT_RE.finditer(text):
+        tok = m.group()
+        if tok.startswith("//") or tok.startswith("/*"):
+            if "a comment" not in found:  # the line of the first one only: counting is linear once
+                found["a comment"] = text.count("\n", 0, m.start()) + 1
+            blank(m.start(), m.end())
+        elif tok == ",":
+            pending = m.start()
+        elif tok in ("]", "}"):
+            if pending is not None:
+                if "a trailing comma" not in found:
+                    found["a trailing comma"] = text.count("\n", 0, pending) + 1
+                out[pending] = " "
+            pending = None
+        else:
+            pending = None
+    if not found:
+        return text, []
+    return "".join(out), [f"{what} (line {line})" for what, line in found.items()]
+
+
+def loads_json_lenient(text: str, where: str, error: type[InputError] = InputError, *,
+                       duplicates: bool = True) -> tuple[Any, list[str]]:
+    """``loads_json``; JSON that fails only for comments or trailing commas (JSONC, as editors and
+    published examples write it) is read with them blanked out. Returns (document, what was
+    blanked: empty for strict JSON). Every limit still applies; other errors are the strict ones."""
+    try:
+        return loads_json(text, where, error, duplicates=duplicates), []
+    except InputError as e:
+        if "not valid JSON" not in str(e):
+            raise
+        original = e
+        stripped, notes = strip_json_extensions(text)
+        if not notes:
+            raise
+    try:
+        return loads_json(stripped, where, error, duplicates=duplicates), notes
+    except InputError as e:
+        if "not valid JSON" in str(e):
+            raise original from None  # invalid for another reason: the strict reader's message
+        raise  # a limit (nesting, sizes) of the JSON as read

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "CheckContext", "Report", "Suppressed", "ValidationRefused", "apply_config", "gate", "role_findings",
+    "CheckContext", "InputFile", "Report", "Suppressed", "ValidationRefused", "apply_config", "gate", "role_findings",
     "RoleDocuments", "read_role_documents", "run_checks", "validate", "validate_roles", "validate_text",
 ]
 
@@ -63,6 +63,13 @@ class Report:
     files: tuple[str, ...] = ()
     fail_on: str | None = "ERROR"
     catalog_snapshot: str | None = None
+    #: What each input was read as (``InputFile``); empty for reports not built from files.
+    inputs: tuple = ()
+
+    @property
+    def unreadable(self) -> tuple:
+        """The inputs that could not be read (FILE_UNREADABLE): the run exits 3."""
+        return tuple(i for i in self.inputs if i.shape is None)
 
     def failed(self, threshold: str | None = USE_FAIL_ON) -> bool:
         """True when a (non-suppressed) finding is at or above *threshold*: a finding type, None for
@@ -94,6 +101,7 @@ class Report:
             files=tuple(dict.fromkeys((*self.files, *other.files))),
             fail_on=self.fail_on,
             catalog_snapshot=self.catalog_snapshot or other.catalog_snapshot,
+            inputs=(*self.inputs, *other.inputs),
         )
 
 
@@ -135,9 +143,20 @@ def apply_config(
     return sort_findings(active), tuple(suppressed)
 
 
+#: Findings about a missing value, not made for a field whose value is an unresolved expression.
+_MISSING_CODES = {"name": "MISSING_NAME", "permissions": "NO_PERMISSIONS",
+                  "assignable_scopes": "MISSING_ASSIGNABLE_SCOPES"}
+
+
 def role_findings(role: RoleDefinition, catalog: Catalog, *, file: str | None = None) -> list[Finding]:
     """Raw findings of every check on one role (no config applied)."""
-    return run_checks(CheckContext(role, catalog, file=file))
+    found = run_checks(CheckContext(role, catalog, file=file))
+    if role.unresolved:
+        skip = {_MISSING_CODES[f] for f in role.unresolved if f in _MISSING_CODES}
+        found = [f for f in found if f.code not in skip]
+    if role.index_map:
+        found = [f.with_location(pointer=role.document_pointer(f.location.pointer)) for f in found]
+    return found
 
 
 def validate(role: RoleDefinition, catalog: Catalog, config: Config | None = None) -> Report:
@@ -174,8 +193,10 @@ def validate_roles(
     extra_ignores: Sequence[Ignore] = (),
     files: Sequence[str] = (),
     today: _dt.date | None = None,
+    inputs: Sequence = (),
 ) -> Report:
-    """Validate many roles in one report, plus the run-level catalog-age check."""
+    """Validate many roles in one report, plus the run-level catalog-age check. *inputs*
+    (``RoleDocuments.inputs``) says what each file was read as."""
     from rbactool.builtins import pinned
 
     config = config or Config()
@@ -187,7 +208,7 @@ def validate_roles(
             raw.extend(role_findings(role, catalog))
     raw.extend(catalog_age_findings(catalog, config, today))
     active, suppressed = apply_config(raw, config, extra_ignores)
-    return Report(active, suppressed, n, tuple(files), config.fail_on, catalog.snapshot_date)
+    return Report(active, suppressed, n, tuple(files), config.fail_on, catalog.snapshot_date, tuple(inputs))
 
 
 def gate(
@@ -203,6 +224,7 @@ def gate(
     what: str = "the roles",
     bypass: str = "--fail-on none",
     today: _dt.date | None = None,
+    inputs: Sequence = (),
 ) -> Report:
     """The validation gate: every check on every role (once), the config's severity overrides and
     suppressions, and the threshold (*fail_on*: a finding type, None for never, or by default the
@@ -213,61 +235,70 @@ def gate(
     if fail_on != USE_FAIL_ON:
         config = replace(config, fail_on=fail_on)
     report = validate_roles(roles, catalog, config, extra_findings=extra_findings, extra_ignores=extra_ignores,
-                            files=files, today=today)
+                            files=files, today=today, inputs=inputs)
     if refuse and report.failed():
         raise ValidationRefused(report, what, bypass)
     return report
 
 
-def validate_text(text: str, source: str, *, where: str | None = None) -> tuple[list[RoleDefinition], list[Finding]]:
-    """Parse a JSON document into roles; structure problems become findings, not exceptions.
+def validate_text(text: str, source: str, *, where: str | None = None,
+                  scope: Mapping[str, str | None] | None = None) -> tuple[list[RoleDefinition], list[Finding]]:
+    """Parse a document into roles; structure problems become findings, not exceptions.
 
-    The document is read once, by the one JSON reader (``rbactool.readers``): invalid JSON, an
-    empty file or input beyond its limits (nesting, numbers, sizes) raises RoleFormatError, which
-    is invalid input (exit 3). A key given twice in one object is a DUPLICATE_KEY finding (the
-    other checks still run, on the last value, which is what the az CLI would send). Each item of
-    a role list is read on its own, so one broken item does not hide the others. *where* names
-    the input in error messages (default: *source*, which names it in findings).
+    The document is read once, by the one reader (``rbactool.documents``: any shape it knows, JSON
+    through ``rbactool.readers`` with its limits). Invalid JSON or HCL, an empty file or input beyond
+    the limits raises RoleFormatError, which is invalid input (exit 3). Everything else is a finding
+    and never a stop: each role, and each field of it, is read on its own (``rbactool.lenient``), so
+    one broken field or item does not hide the others. *where* names the input in error messages
+    (default: *source*, which names it in findings); *scope* resolves template expressions.
     """
-    from rbactool.errors import RoleFormatError
-    from rbactool.model import parse_document, role_from_dict, roles_from_document
-    from rbactool.readers import clip, clip_pointer, duplicate_keys
+    doc = read_document_roles(text, source, where=where, scope=scope)
+    return list(doc.roles), document_findings(doc, source)
 
-    doc = parse_document(text, source=where or source, duplicates=False)
-    findings: list[Finding] = [
-        make_finding("DUPLICATE_KEY", f"key {clip(key)} is given twice in one object: JSON readers disagree on "
-                     "which one counts (rbactool and the az CLI keep the last); remove one",
-                     file=source, pointer=clip_pointer(pointer))
-        for pointer, key in duplicate_keys(doc)
-    ]
-    try:
-        roles = roles_from_document(doc, source=source)
-    except RoleFormatError:
-        items: list[tuple[str, object]]
-        if isinstance(doc, list):
-            items = [(f"/{i}", item) for i, item in enumerate(doc)]
-        elif isinstance(doc.get("value"), list) and set(doc) <= {"value", "nextLink"}:
-            items = [(f"/value/{i}", item) for i, item in enumerate(doc["value"])]
-        else:
-            items = [("", doc)]
-        roles = []
-        for prefix, item in items:
-            problems = schema_findings(item, source=source, prefix=prefix)
-            if problems:
-                findings.extend(problems)
-                continue
+
+def read_document_roles(text: str, source: str, *, where: str | None = None,
+                        scope: Mapping[str, str | None] | None = None, pending=None):
+    """``rbactool.documents.read_roles`` (the Document: shape, roles, problems)."""
+    from rbactool.documents import read_roles
+
+    return read_roles(text, name=source, where=where or source, scope=scope, pending=pending)
+
+
+#: .tf files whose parse starts before the others are read (each a child process; 2 cores).
+PREFETCH_TF = 4
+
+
+def _prefetch(entries: Sequence[tuple[str, bool]]) -> dict:
+    """name -> (document, pending parse) for the first .tf files: they parse while the rest is read."""
+    from rbactool.documents import suffix_of
+    from rbactool.errors import InputError
+    from rbactool.inputs import read_document
+    from rbactool.terraform import start_parse
+
+    out = {}
+    for name, _ in entries:
+        if len(out) >= PREFETCH_TF:
+            break
+        if name != "-" and suffix_of(name) == ".tf":
             try:
-                role = role_from_dict(item, source=source, pointer_prefix=prefix)
-            except RoleFormatError as e:
-                message = str(e).removeprefix(f"{source}: ")
-                findings.append(make_finding("ROLE_UNREADABLE", message, file=source, pointer=prefix or "/"))
-                continue
-            roles.append(role)  # keep the item's own shape: its pointers must match the document
-        return roles, findings
-    if not roles:
-        return [], [*findings, make_finding("EMPTY_DOCUMENT", "the file holds an empty list: no role to validate",
-                                            file=source, pointer="/")]
-    return roles, findings
+                doc = read_document(name)
+            except InputError:
+                continue  # read again, and reported, in order
+            out[name] = (doc, start_parse(doc.text, doc.where))
+    return out
+
+
+def document_findings(doc, source: str) -> list[Finding]:
+    """The Problems of a ``documents.Document`` as findings, each naming the role it is in."""
+    prefixes = sorted(((r.pointer_prefix, r.name) for r in doc.roles), key=lambda x: -len(x[0]))
+    out = []
+    for p in doc.problems:
+        role = next((name for prefix, name in prefixes if prefix and (p.pointer == prefix or
+                     p.pointer.startswith(prefix + "/"))), None)
+        if role is None and len(doc.roles) == 1 and not doc.roles[0].pointer_prefix and p.pointer != "/":
+            role = doc.roles[0].name
+        out.append(make_finding(p.code, p.message, file=source, role=role, pointer=p.pointer, value=p.value))
+    return out
 
 
 def schema_findings(item: object, *, source: str, prefix: str = "") -> list[Finding]:
@@ -288,34 +319,86 @@ def schema_findings(item: object, *, source: str, prefix: str = "") -> list[Find
 
 
 @dataclass(frozen=True)
+class InputFile:
+    """One input of a validation run: its name, the shape it was read as (``documents.DOCUMENT_SHAPES``;
+    None when it could not be read), how many roles it holds, and why it could not be read."""
+
+    file: str
+    shape: str | None
+    roles: int = 0
+    error: str | None = None
+    #: (role name, JSON pointer of the role in the document) for each role read.
+    pointers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class RoleDocuments:
     """What ``rbactool validate`` reads before the gate: the roles, the findings about the
-    documents' structure, each document's text (for SARIF regions) and every input's name."""
+    documents' structure, each JSON document's text (for SARIF regions), every input's name, and
+    what each input was read as (``inputs``; ``unreadable`` names those that could not be read)."""
 
     roles: tuple[RoleDefinition, ...]
     findings: tuple[Finding, ...]
     texts: dict[str, str]
     files: tuple[str, ...]
+    inputs: tuple[InputFile, ...] = ()
+
+    @property
+    def unreadable(self) -> tuple[InputFile, ...]:
+        return tuple(i for i in self.inputs if i.shape is None)
 
 
-def read_role_documents(names: Sequence[str], specs: Sequence[str | os.PathLike] = ()) -> RoleDocuments:
-    """Read each document (a file, or ``-`` for stdin; see ``inputs.document_names``) with
-    ``validate_text`` (structure problems become findings), then render each roles spec; a spec's
-    roles are named after the spec."""
-    from rbactool.inputs import read_document
+def read_role_documents(names: Sequence[str], specs: Sequence[str | os.PathLike] = (), *,
+                        scope: Mapping[str, str | None] | None = None) -> RoleDocuments:
+    """Read each document -- a file, a directory (``inputs.document_entries``: ``*.json``, ``*.jsonc``,
+    ``*.tf``, and ``*.bicep`` when ``bicep`` is on PATH) or ``-`` -- with ``validate_text``
+    (structure problems become findings), then render each roles spec; a spec's roles are named
+    after the spec. A file that cannot be read is a FILE_UNREADABLE finding and every other file is
+    still read; only a run of exactly one named file raises (one line, exit 3) instead."""
+    from rbactool.documents import bicep_executable, bicep_hint, suffix_of
+    from rbactool.errors import InputError
+    from rbactool.inputs import document_entries, read_document
 
     roles: list[RoleDefinition] = []
     findings: list[Finding] = []
     texts: dict[str, str] = {}
-    for doc in map(read_document, names):
-        texts[doc.name] = doc.text
-        file_roles, problems = validate_text(doc.text, source=doc.name, where=doc.where)
-        roles.extend(file_roles)
-        findings.extend(problems)
-    files = list(names)
+    inputs: list[InputFile] = []
+    entries = document_entries(names)
+    single = len(entries) == 1 and not entries[0][1] and not specs
+    prefetched = _prefetch(entries)
+    try:
+        for name, in_directory in entries:
+            if in_directory and suffix_of(name) == ".bicep" and bicep_executable() is None:
+                findings.append(make_finding("BICEP_NOT_COMPILED", bicep_hint(name).removeprefix(f"{name}: "),
+                                             file=name))
+                inputs.append(InputFile(name, "bicep"))
+                continue
+            where = "<stdin>" if name == "-" else name
+            try:
+                doc, pending = prefetched.pop(name) if name in prefetched else (read_document(name), None)
+                read = read_document_roles(doc.text, doc.name, where=doc.where, scope=scope, pending=pending)
+            except InputError as e:
+                if single:
+                    raise
+                message = str(e).removeprefix(f"{where}: ")
+                findings.append(make_finding("FILE_UNREADABLE", message, file=name))
+                inputs.append(InputFile(name, None, 0, message))
+                continue
+            if read.text is not None:
+                texts[doc.name] = read.text
+            roles.extend(read.roles)
+            findings.extend(document_findings(read, doc.name))
+            inputs.append(InputFile(name, read.shape, len(read.roles),
+                                    pointers=tuple((r.name, r.pointer_prefix or "/") for r in read.roles)))
+    finally:
+        for _, pending in prefetched.values():  # not consumed (an error): no child left running
+            pending.cancel()
+    files = [name for name, _ in entries]
     if specs:  # the spec and template machinery (Jinja) is imported only when a spec is given
         from rbactool.spec import load_spec, render_spec
     for spec_path in specs:
-        roles.extend(replace(r.role, source=str(spec_path)) for r in render_spec(load_spec(spec_path)))
+        spec_roles = [replace(r.role, source=str(spec_path)) for r in render_spec(load_spec(spec_path))]
+        roles.extend(spec_roles)
         files.append(str(spec_path))
-    return RoleDocuments(tuple(roles), tuple(findings), texts, tuple(files))
+        inputs.append(InputFile(str(spec_path), "roles-spec", len(spec_roles)))
+    return RoleDocuments(tuple(roles), tuple(findings), texts, tuple(files), tuple(inputs))

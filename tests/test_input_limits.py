@@ -110,7 +110,13 @@ def test_validate_refuses_hostile_role_files(run, hostile, tmp_path, case):
     folder.mkdir(parents=True)
     shutil.copy(path, folder / path.name)
     shutil.copy(tmp_path / "ok.json", folder.parent / "ok.json")
-    refused(run("validate", folder.parent, "--format", "json"), folder / path.name, phrase)  # a directory
+    # in a directory, the file is one FILE_UNREADABLE finding, the others are still checked, exit 3 after all
+    r = run("validate", folder.parent, "--format", "json")
+    assert r.exit_code == 3, r.stderr[:500]
+    [f] = [f for f in r.json()["findings"] if f["code"] == "FILE_UNREADABLE"]
+    assert f["file"] == str(folder / path.name) and phrase in f["message"] and len(f["message"]) < 400
+    assert r.json()["summary"]["roles"] == 1 and r.json()["failed"] is True
+    assert r.stderr.strip().splitlines()[-1].startswith(f"Error: {folder / path.name}: ")
     refused(run("validate", "-", input=path.read_text()), "<stdin>", phrase)
     refused(run("validate", "--roles", _spec_with_file(tmp_path, path)), path.name, phrase)
 

@@ -83,7 +83,15 @@ def test_a_directory_with_a_json_that_is_not_a_regular_file_is_invalid_input(tmp
     (d / "dir.json").mkdir()  # a directory named *.json is walked, not an error
     shutil.copy(ROLE, d / "dir.json" / "c.json")
     argv = ["validate", d, "--no-config"] if command == "validate" else ["diff", d, d]
-    one_error_line(rbactool(*argv), str(bad_path))
+    if command == "diff":
+        one_error_line(rbactool(*argv), str(bad_path))
+    else:  # validate reports the file as one finding, checks the others, and exits 3 after all of it
+        r = rbactool(*argv, "--format", "json")
+        assert r.returncode == 3, r.stderr
+        data = json.loads(r.stdout)
+        assert [(f["code"], f["file"]) for f in data["findings"]] == [("FILE_UNREADABLE", str(bad_path))]
+        assert data["summary"]["files"] == 3 and data["summary"]["roles"] == 2 and data["summary"]["unreadable"] == 1
+        assert r.stderr.strip().splitlines()[-1].startswith(f"Error: {bad_path}: ") and "Traceback" not in r.stderr
     bad_path.unlink()
     r = rbactool(*argv)
     assert r.returncode in (0, 1), r.stderr

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from rbactool import api
+from rbactool.commands.options import scope_options, scope_values
 from rbactool.errors import EXIT_FINDINGS
 
 SHAPES = ("az", "arm", "az-list")  # the shapes of rbactool.model (SHAPES)
@@ -23,11 +24,14 @@ logger = logging.getLogger(__name__)
               help="Write here instead of stdout (one input file only).")
 @click.option("--in-place", is_flag=True, help="Rewrite each FILE in place (atomically).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if any FILE is not canonical.")
+@scope_options
 @click.pass_context
-def convert_command(ctx, files, fmt, output, in_place, check):
+def convert_command(ctx, files, fmt, output, in_place, check, subscription, resource_group, management_group):
     """Rewrite role files canonically: fixed key order, 2-space indent, trailing newline,
     permission strings de-duplicated case-insensitively. Reads every shape (az CLI, ARM,
-    `az role definition list`); FILE may be - for stdin.
+    `az role definition list`); FILE may be - for stdin. From an ARM template, a .bicep file or
+    Terraform (.tf, `terraform show -json`) it extracts the roles as a list (ARM resources, az
+    for Terraform; --format to choose); --check and --in-place take role files only.
 
     \b
     Examples:
@@ -41,9 +45,11 @@ def convert_command(ctx, files, fmt, output, in_place, check):
     if in_place and "-" in files:
         raise click.UsageError("--in-place cannot rewrite stdin")
     results = []
+    scope = scope_values(ctx, subscription, resource_group, management_group)
     for path in files:
         doc = api.read_document(path)
-        results.append((path, doc.text, api.canonical_text(doc.text, doc.where, fmt)))
+        results.append((path, doc.text, api.canonical_text(doc.text, doc.where, fmt, scope=scope,
+                                                           extract=not (check or in_place))))
     if check:
         changed = [p for p, text, new in results if text != new]
         for p in changed:

@@ -1,5 +1,5 @@
-"""`rbactool validate` and `rbactool explain`: thin click shells over ``rbactool.api``
-(``read_role_documents``, ``validate_roles``, ``explain_target``)."""
+"""`rbactool validate`: a thin click shell over ``rbactool.api`` (``read_role_documents``,
+``validate_roles``); `rbactool explain` is ``commands/explain.py``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from rbactool.commands.options import config_options
-from rbactool.errors import EXIT_FINDINGS
+from rbactool.commands.options import config_options, scope_options, scope_values
+from rbactool.errors import EXIT_FINDINGS, EXIT_INVALID_INPUT
 
 FORMATS = ("text", "json", "sarif")
 _COLORS = {"ERROR": "red", "SECURITY_WARNING": "magenta", "WARNING": "yellow", "SUGGESTION": "cyan"}
@@ -45,17 +45,23 @@ def _styler(color: bool):
                    "catalog_max_age_days in the config].")
 @click.option("--show-suppressed", is_flag=True, help="Text format: also list suppressed findings.")
 @click.option("--list-rules", is_flag=True, help="Print every finding code with its type and explanation, and exit.")
+@scope_options
 @click.pass_context
 def validate_command(ctx, files, specs, fmt, fail_on, config_path, no_config, ignore_codes, catalog_path,
-                     catalog_max_age_days, show_suppressed, list_rules):
+                     catalog_max_age_days, show_suppressed, list_rules, subscription, resource_group,
+                     management_group):
     """Check role definitions offline against the operations catalog and Azure's rules.
 
-    FILE may be the az CLI shape, the ARM resource shape, or the array `az role definition list`
-    prints; a directory is searched for *.json; `-` reads standard input.
+    FILE may be az CLI role JSON, the ARM roleDefinitions resource (alone or in a list), what
+    `az role definition list` prints, an ARM deployment template, a .bicep file (compiled by
+    `bicep` on PATH), a Terraform .tf file or `terraform show -json` output. JSON may hold
+    comments. A directory is searched for *.json, *.jsonc, *.tf (and *.bicep); `-` reads stdin.
+    The scope options resolve template expressions such as subscription().id.
 
     Finding types, most serious first: ERROR (ARM would reject the role), SECURITY_WARNING,
     WARNING, SUGGESTION. Exit codes: 0 no finding at or above --fail-on; 1 findings; 2 usage
-    error; 3 invalid input (unreadable file, invalid JSON, bad config or catalog).
+    error; 3 invalid input (a file that could not be read -- after every other file is
+    reported --, bad config or catalog).
     """
     from rbactool import output
 
@@ -65,23 +71,26 @@ def validate_command(ctx, files, specs, fmt, fail_on, config_path, no_config, ig
     if not files and not specs:
         raise click.UsageError("give at least one FILE, DIR, '-' or --roles SPEC (or --list-rules)")
 
+    from concurrent.futures import ThreadPoolExecutor
+
     from rbactool import api
     from rbactool.commands.options import announce_gate
 
-    config = api.load_config(config_path, no_config=no_config, fail_on=fail_on,
-                             catalog_max_age_days=catalog_max_age_days)
-    extra_ignores = api.ignore_codes(ignore_codes)
-    source = api.catalog_source(catalog_path)
-    catalog = api.load_catalog(source=source)
-
-    names = api.document_names(files)
-    if names.count("-") > 1:
+    if files.count("-") > 1:
         raise click.UsageError("'-' (standard input) can be given only once")
-    docs = api.read_role_documents(names, specs)
+    scope = scope_values(ctx, subscription, resource_group, management_group)
+    with ThreadPoolExecutor(1) as pool:  # documents are read (.tf files parse in child processes) meanwhile
+        reading = pool.submit(api.read_role_documents, files, specs, scope=scope)
+        config = api.load_config(config_path, no_config=no_config, fail_on=fail_on,
+                                 catalog_max_age_days=catalog_max_age_days)
+        extra_ignores = api.ignore_codes(ignore_codes)
+        source = api.catalog_source(catalog_path)
+        catalog = api.load_catalog(source=source)
+        docs = reading.result()
 
     announce_gate(config, no_config, source)
     report = api.validate_roles(docs.roles, catalog=catalog, config=config, extra_findings=docs.findings,
-                                extra_ignores=extra_ignores, files=docs.files)
+                                extra_ignores=extra_ignores, files=docs.files, inputs=docs.inputs)
     texts = docs.texts
     if fmt == "json":
         click.echo(output.format_json(report, catalog_origin=catalog.origin), nl=False)
@@ -90,33 +99,9 @@ def validate_command(ctx, files, specs, fmt, fail_on, config_path, no_config, ig
     else:
         color = sys.stdout.isatty() if ctx.color is None else ctx.color
         click.echo(output.format_text(report, style=_styler(color), show_suppressed=show_suppressed), nl=False)
+    for unreadable in report.unreadable:
+        click.echo(f"Error: {unreadable.file}: {unreadable.error}", err=True)
+    if report.unreadable:
+        ctx.exit(EXIT_INVALID_INPUT)
     if report.failed():
         ctx.exit(EXIT_FINDINGS)
-
-
-# --------------------------------------------------------------------------- explain
-
-
-@click.command("explain")
-@click.argument("target", metavar="FILE|BUILTIN-ROLE|TEMPLATE|PERMISSION")
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
-@click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, envvar="RBACTOOL_CATALOG",
-              help="Operations catalog [default: a cache refreshed from public Azure, else the packaged snapshot].")
-def explain_command(target, fmt, catalog_path):
-    """Show what a permission string or a role grants, operation by operation.
-
-    TARGET is a role file, a built-in role name or GUID ("AzureML Data Scientist"), a template
-    name, or a permission string such as 'Microsoft.Storage/storageAccounts/*/action'.
-    Effective operations honour NotActions per permission block; each operation shows its
-    display name, whether it is a data action, and its risk classes.
-    """
-    import json
-
-    from rbactool.api import explain_target, load_catalog
-    from rbactool.output import format_explain_text
-
-    data = explain_target(target, catalog=load_catalog(catalog_path))
-    if fmt == "json":
-        click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
-    else:
-        click.echo(format_explain_text(data), nl=False)
