@@ -416,3 +416,315 @@ def loads_yaml(text: str, where: str, error: type[InputError] = InputError) -> A
         raise error(f"{where}: invalid YAML: {clip(str(e), 80)}") from e
     check_value(doc, where, error, duplicates=False)
     return doc
+
+
+# --------------------------------------------------------------------------- streams (Activity Log exports)
+
+#: One value read from a stream (an event, a row, a line) may be at most this large.
+MAX_ITEM_BYTES = 1024 * 1024
+#: ... and nested at most this deep (real events are about 4 levels deep).
+MAX_ITEM_DEPTH = 64
+_CHUNK = 1024 * 1024
+
+
+class StreamSyntaxError(InputError):
+    """Invalid JSON in a stream, at ``offset`` (characters from the start)."""
+
+    def __init__(self, message: str, offset: int):
+        super().__init__(message)
+        self.offset = offset
+
+
+class Oversize(InputError):
+    """A value in a stream is larger than the item limit (it was skipped, never held whole)."""
+
+
+def open_binary(path: str | os.PathLike, *, what: str = "file", error: type[InputError] = InputError) -> IO[bytes]:
+    """A regular file opened for streaming, transparently gunzipped when it starts with gzip's
+    magic bytes (whatever its name). Read it in chunks: nothing here loads it whole."""
+    import gzip
+
+    p = Path(path)
+    f = os.fdopen(_open_regular(p, str(p), what, error), "rb")
+    try:
+        magic = f.read(2)
+        f.seek(0)
+    except OSError as e:
+        f.close()
+        raise error(f"{p}: cannot read: {e.strerror or e}") from e
+    if magic == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
+    return f
+
+
+def _walk_depth(value: Any, limit: int) -> bool:
+    """Whether *value* nests deeper than *limit* (iterative)."""
+    stack = [(value, 0)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            if d >= limit:
+                return True
+            stack.extend((x, d + 1) for x in v.values())
+        elif isinstance(v, list):
+            if d >= limit:
+                return True
+            stack.extend((x, d + 1) for x in v)
+    return False
+
+
+class JsonStream:
+    """JSON values read incrementally from a binary stream (UTF-8), each one bounded: at most
+    *item_limit* characters and *max_depth* levels, no ``NaN``/``Infinity``, integers of at most
+    ``MAX_INT_DIGITS`` digits. The buffer never holds more than about two chunks plus one item, so
+    memory does not grow with the stream. Values are parsed by the C decoder; duplicate keys in an
+    item keep the last value (an item is a system-written log record, not a reviewed document).
+
+    ``peek()`` the next non-blank character, ``value()`` one bounded value, ``try_value()`` one
+    value if it fits within the limit, ``skip_value()`` one of any size, ``expect(c)``, ``key()``.
+    """
+
+    def __init__(self, stream: IO[bytes], where: str, *, item_limit: int = MAX_ITEM_BYTES,
+                 max_depth: int = MAX_ITEM_DEPTH, error: type[InputError] = InputError):
+        import codecs
+
+        self.stream, self.where, self.limit, self.max_depth, self.error = stream, where, item_limit, max_depth, error
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self.buf = ""
+        self.pos = 0
+        self.base = 0  # characters dropped from the front of buf
+        self.eof = False
+        self._json = json.JSONDecoder(parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant)
+        self._first = True
+
+    @property
+    def offset(self) -> int:
+        return self.base + self.pos
+
+    def _fill(self) -> bool:
+        """Read one more chunk; False at the end of the stream."""
+        if self.eof:
+            return False
+        try:
+            data = self.stream.read(_CHUNK)
+        except (OSError, EOFError) as e:
+            raise self.error(f"{self.where}: cannot read: {getattr(e, 'strerror', None) or e}") from e
+        except Exception as e:  # zlib.error, gzip.BadGzipFile
+            raise self.error(f"{self.where}: not valid gzip data ({shorten(str(e), 80)})") from e
+        try:
+            text = self._decoder.decode(data, final=not data)
+        except UnicodeDecodeError as e:
+            raise self.error(f"{self.where}: not UTF-8 text near character {self.offset + len(self.buf) - self.pos}")\
+                from e
+        if self._first:
+            text = text.removeprefix("\ufeff")
+            self._first = False
+        if self.pos > _CHUNK:
+            self.base += self.pos
+            self.buf, self.pos = self.buf[self.pos:], 0
+        self.buf += text
+        if not data:
+            self.eof = True
+        return bool(data) or bool(text)
+
+    def peek(self) -> str:
+        """The next character that is not white space ('' at the end); the position moves to it."""
+        while True:
+            buf, n = self.buf, len(self.buf)
+            p = self.pos
+            while p < n and buf[p] in " \t\r\n":
+                p += 1
+            self.pos = p
+            if p < n:
+                return buf[p]
+            if not self._fill():
+                return ""
+
+    def expect(self, chars: str) -> str:
+        c = self.peek()
+        if not c or c not in chars:
+            got = "the end of the input" if not c else clip(c)
+            raise StreamSyntaxError(f"{self.where}: expected {' or '.join(map(repr, chars))}, got {got} "
+                                    f"at character {self.offset}", self.offset)
+        self.pos += 1
+        return c
+
+    def try_value(self) -> tuple[bool, Any]:
+        """(True, value) when the next value is complete within the limit; (False, None) when it is
+        larger (nothing consumed: walk it or ``skip_value``). Invalid JSON: ``StreamSyntaxError``."""
+        self.peek()
+        while True:
+            try:
+                value, end = self._json.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as e:
+                incomplete = e.pos >= len(self.buf) - 1 or e.msg.startswith("Unterminated string")
+                if incomplete and not self.eof:
+                    if len(self.buf) - self.pos >= self.limit:
+                        return False, None
+                    self._fill()
+                    continue
+                raise StreamSyntaxError(f"{self.where}: not valid JSON: {e.msg} at character {self.base + e.pos}",
+                                        self.base + e.pos) from None
+            except RecursionError:
+                if len(self.buf) - self.pos < self.limit and self._fill():
+                    continue
+                raise StreamSyntaxError(f"{self.where}: nested deeper than {self.max_depth} levels at character "
+                                        f"{self.offset}", self.offset) from None
+            except ValueError as e:  # Python's integer-string limit
+                raise StreamSyntaxError(f"{self.where}: {clip(str(e), 80)} at character {self.offset}",
+                                        self.offset) from None
+            if end - self.pos > self.limit:
+                return False, None
+            if end == len(self.buf) and not self.eof and self._fill():
+                continue  # a number (or the value) may go on in the next chunk
+            start, self.pos = self.pos, end
+            self._check(value, start, end)
+            return True, value
+
+    def _check(self, value: Any, start: int, end: int) -> None:
+        buf = self.buf
+        if buf.count("{", start, end) + buf.count("[", start, end) > self.max_depth and \
+                _walk_depth(value, self.max_depth):
+            raise StreamSyntaxError(f"{self.where}: nested deeper than {self.max_depth} levels at character "
+                                    f"{self.base + start}", self.base + start)
+        if _SUSPECT_NUMBER.search(buf, start, end) and _has_refused(value):
+            raise StreamSyntaxError(f"{self.where}: a number that is refused (more than {MAX_INT_DIGITS} digits, "
+                                    f"or not finite) in the value at character {self.base + start}", self.base + start)
+
+    def value(self) -> Any:
+        """The next value, bounded: ``Oversize`` (after skipping it) when it is larger than the limit."""
+        start = self.offset
+        ok, value = self.try_value()
+        if not ok:
+            self.skip_value()
+            raise Oversize(f"{self.where}: a value at character {start} is larger than the {self.limit:,}-character "
+                           "limit (skipped)")
+        return value
+
+    def key(self) -> str:
+        """An object key and its colon."""
+        if self.peek() != '"':
+            raise StreamSyntaxError(f"{self.where}: expected an object key at character {self.offset}", self.offset)
+        k = self.value()
+        self.expect(":")
+        return k
+
+    def skip_value(self) -> None:
+        """Move past the next value of any size without holding it (strings and nesting tracked)."""
+        depth, in_string, escaped = 0, False, False
+        self.peek()
+        started = False
+        while True:
+            buf, n, p = self.buf, len(self.buf), self.pos
+            while p < n:
+                c = buf[p]
+                p += 1
+                if in_string:
+                    if escaped:
+                        escaped = False
+                    elif c == "\\":
+                        escaped = True
+                    elif c == '"':
+                        in_string = False
+                        if depth == 0:
+                            self.pos = p
+                            return
+                elif c == '"':
+                    in_string, started = True, True
+                elif c in "[{":
+                    depth, started = depth + 1, True
+                elif c in "]}":
+                    depth -= 1
+                    if depth <= 0:
+                        self.pos = p
+                        return
+                elif c in ",: \t\r\n" and depth == 0 and started:
+                    self.pos = p - 1
+                    return
+                else:
+                    started = True
+            self.pos = p
+            if not self._fill():
+                return
+
+    def skip_line(self) -> None:
+        """Move past the rest of the current line (to resume after a broken JSON line)."""
+        while True:
+            i = self.buf.find("\n", self.pos)
+            if i >= 0:
+                self.pos = i + 1
+                return
+            self.pos = len(self.buf)
+            if not self._fill():
+                return
+
+
+def _has_refused(value: Any) -> bool:
+    """Whether a parsed item holds a refused number (walked only when its text could hold one)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, _Refused):
+            return True
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
+
+
+_SUSPECT_NUMBER = re.compile(r"NaN|Infinity|[0-9]{21}|[eE][+-]?[0-9]{3}|[0-9.eE+-]{65}")
+
+
+def bounded_lines(stream: IO[bytes], where: str, *, limit: int = MAX_ITEM_BYTES,
+                  error: type[InputError] = InputError):
+    """(line number, text) of each line of a UTF-8 stream, each at most *limit* bytes: a longer
+    one is cut off and yields (number, None) instead, never held whole."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    pending = b""
+    number = 0
+    skipping = False
+    first = True
+    while True:
+        try:
+            data = stream.read(_CHUNK)
+        except Exception as e:  # OSError, EOFError, zlib.error, gzip.BadGzipFile
+            raise error(f"{where}: cannot read: {shorten(str(e), 80)}") from e
+        if not data:
+            break
+        pending += data
+        start = 0
+        while True:
+            i = pending.find(b"\n", start)
+            if i < 0:
+                break
+            number += 1
+            line = pending[start:i + 1]
+            start = i + 1
+            if skipping:
+                skipping = False
+                yield number, None
+                continue
+            if len(line) > limit:
+                yield number, None
+                continue
+            try:
+                text = decoder.decode(line)
+            except UnicodeDecodeError as e:
+                raise error(f"{where}: line {number} is not UTF-8 text") from e
+            if first:
+                text, first = text.removeprefix("\ufeff"), False
+            yield number, text
+        pending = pending[start:]
+        if len(pending) > limit:
+            skipping, pending = True, b""
+    if skipping:
+        yield number + 1, None
+    elif pending:
+        try:
+            text = decoder.decode(pending, final=True)
+        except UnicodeDecodeError as e:
+            raise error(f"{where}: line {number + 1} is not UTF-8 text") from e
+        yield number + 1, text.removeprefix("\ufeff") if first else text
