@@ -48,6 +48,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "who-can": ("access", "who_can_command", "Who can perform an operation at a scope, and how (from a snapshot)."),
     "access": ("access", "access_command", "Everything a principal can do, by scope (from a snapshot)."),
     "escalations": ("access", "escalations_command", "Who can give themselves or others more access (snapshot)."),
+    "usage": ("usage", "usage_command", "What identities used (Activity Log) against what they are granted."),
+    "rightsize": ("usage", "rightsize_command", "Propose a least-privilege custom role from a principal's use."),
     "emulator": ("emulator", "emulator_command", "Run a local HTTPS emulator of the ARM Microsoft.Authorization API."),
 }
 
