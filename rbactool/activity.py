@@ -46,7 +46,9 @@ __all__ = ["OID_CLAIM", "ActivityLog", "Use", "read_activity_logs"]
 OID_CLAIM = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 #: Categories that are a principal's own control-plane calls (a diagnostic record says "Write" etc.).
 _ADMIN = frozenset({"administrative", "write", "delete", "action"})
+_ADMIN_SPELLED = frozenset({"Administrative", "Write", "Delete", "Action"})
 _START = frozenset({"started", "accepted", "in progress"})
+_SUCCEEDED = frozenset({"Succeeded", "Success", "Started", "Accepted"})
 _DENIED = ("forbidden", "unauthorized", "authorizationfailed", "403", "401", "linkedauthorizationfailed")
 _GUID = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", re.IGNORECASE)
 _US_TIME = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}),?\s+(\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?\s*([AP]M)?$", re.I)
@@ -144,7 +146,7 @@ class ActivityLog:
         use = self.uses.get(key)
         if use is None:
             use = self.uses[key] = Use()
-        st = status.lower()
+        st = status if status == "Succeeded" else status.lower()
         if st in _START:
             use.starts += 1
         elif st.startswith("fail") and any(d in substatus for d in _DENIED):
@@ -171,10 +173,15 @@ class _Malformed(Exception):
     pass
 
 
+_EMPTY: dict = {}
+
+
 def _obj(value: Any) -> dict:
     """A nested object, which Log Analytics may give as JSON text (Claims, Authorization, Properties)."""
-    if isinstance(value, dict):
+    if type(value) is dict:
         return value
+    if value is None:
+        return _EMPTY
     if isinstance(value, str) and value[:1] == "{" and len(value) <= MAX_ITEM_BYTES:
         import io
 
@@ -189,9 +196,9 @@ def _obj(value: Any) -> dict:
 
 def _text(value: Any) -> str:
     """A string field, or the ``value`` of a ``{value, localizedValue}`` pair."""
-    if isinstance(value, dict):
+    if type(value) is dict:
         value = value.get("value")
-    return value if isinstance(value, str) else ""
+    return value if type(value) is str else ""
 
 
 _ISO = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.\d*)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$")
@@ -199,8 +206,11 @@ _ISO = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.\d*)?(?:([Zz]
 
 def _time(value: Any) -> str:
     """An event time as ``YYYY-MM-DDTHH:MM:SS`` (UTC, comparable as text); '' when unreadable."""
-    if not isinstance(value, str) or len(value) < 10 or len(value) > 64:
+    if type(value) is not str or len(value) < 10 or len(value) > 64:
         return ""
+    if value[-1] == "Z" and len(value) >= 20 and value[10] == "T" and value[4] == "-" and value[13] == ":" \
+            and value[19] in ".Z" and value[:4].isdigit():
+        return value[:19]  # the common case: 2026-11-02T10:00:00.1234567Z
     t = value.strip()
     m = _ISO.match(t)
     if m:
@@ -236,8 +246,8 @@ def parse_since(value: str) -> str:
 def _fields(e: dict) -> tuple[str, str, str, str, str, str, str, str] | None:
     """(operation, caller, caller source, scope, status, substatus lower, time, evidence assignment) of
     one event in any shape; None for an event of another category (service health, policy...)."""
-    identity = e.get("identity")
-    if isinstance(identity, dict):  # a diagnostic-settings record
+    identity = None if "authorization" in e else e.get("identity")
+    if type(identity) is dict:  # a diagnostic-settings record
         authz = _obj(identity.get("authorization"))
         claims = _obj(identity.get("claims"))
         status, substatus = _text(e.get("resultType")), _text(e.get("resultSignature"))
@@ -245,7 +255,8 @@ def _fields(e: dict) -> tuple[str, str, str, str, str, str, str, str] | None:
         category = _text(e.get("category"))
         props = _obj(e.get("properties"))
         op_name = e.get("operationName")
-    elif "OperationNameValue" in e or "TimeGenerated" in e or "ActivityStatusValue" in e:  # AzureActivity
+    elif "eventTimestamp" not in e and ("OperationNameValue" in e or "TimeGenerated" in e or
+                                        "ActivityStatusValue" in e):  # AzureActivity
         authz = _obj(e.get("Authorization_d") or e.get("Authorization"))
         claims = _obj(e.get("Claims_d") or e.get("Claims"))
         status = _text(e.get("ActivityStatusValue") or e.get("ActivityStatus"))
@@ -263,36 +274,43 @@ def _fields(e: dict) -> tuple[str, str, str, str, str, str, str, str] | None:
         category = _text(e.get("category"))
         props = _obj(e.get("properties"))
         op_name = e.get("operationName")
-    event_category = props.get("eventCategory") if isinstance(props.get("eventCategory"), str) else ""
-    if (event_category or category) and (event_category or category).lower() not in _ADMIN:
+    kind = props.get("eventCategory") or category
+    if kind and type(kind) is str and kind not in _ADMIN_SPELLED and kind.lower() not in _ADMIN:
         return None
-    op = authz.get("action") if isinstance(authz.get("action"), str) and authz.get("action") else _text(op_name)
+    op = authz.get("action")
+    if type(op) is not str or not op:
+        op = _text(op_name)
     if not op:
         raise _Malformed("no operation (authorization.action or operationName)")
     if len(op) > MAX_OPERATION or "/" not in op or not op.isprintable():
         raise _Malformed(f"operation {clip(op)} is not an Azure operation")
-    scope = authz.get("scope") if isinstance(authz.get("scope"), str) and authz.get("scope") else e.get("resourceId")
-    if not isinstance(scope, str) or not scope.startswith("/") or len(scope) > MAX_SCOPE or not scope.isprintable():
+    scope = authz.get("scope")
+    if type(scope) is not str or not scope:
+        scope = e.get("resourceId")
+    if type(scope) is not str or scope[:1] != "/" or len(scope) > MAX_SCOPE or not scope.isprintable():
         raise _Malformed("no scope (authorization.scope or resourceId)" if not scope else
                          f"scope {clip(scope)} is not an ARM scope")
     evidence = _obj(authz.get("evidence"))
     caller, source = _caller(claims, evidence, e.get("caller"))
     if not caller:
         raise _Malformed("no caller (objectidentifier claim, evidence.principalId or caller)")
-    code = props.get("statusCode") if isinstance(props.get("statusCode"), str) else ""
-    assignment = evidence.get("roleAssignmentId")
-    assignment = assignment.replace("-", "").lower() if isinstance(assignment, str) and _GUID.match(
-        assignment.rsplit("/", 1)[-1]) else ""
-    if assignment:
-        assignment = assignment.rsplit("/", 1)[-1]
-    return op, caller, source, scope, status, f"{substatus} {code}".lower(), _time(when), assignment
+    assignment = ""
+    if evidence:
+        found = evidence.get("roleAssignmentId")
+        if type(found) is str and _GUID.match(found.rsplit("/", 1)[-1]):
+            assignment = found.rsplit("/", 1)[-1].replace("-", "").lower()
+    if status in _SUCCEEDED:
+        substatus = ""
+    else:
+        code = props.get("statusCode")
+        substatus = f"{substatus} {code if type(code) is str else ''}".lower()
+    return op, caller, source, scope, status, substatus, _time(when), assignment
 
 
 def _caller(claims: dict, evidence: dict, caller: Any) -> tuple[str, str]:
-    for key, source in ((OID_CLAIM, "claims"), ("oid", "claims")):
-        v = claims.get(key)
-        if isinstance(v, str) and _GUID.match(v):
-            return _guid(v), source
+    v = claims.get(OID_CLAIM) or claims.get("oid")
+    if type(v) is str and _GUID.match(v):
+        return (v if v.islower() and len(v) == 36 else _guid(v)), "claims"
     pid, ptype = evidence.get("principalId"), evidence.get("principalType")
     if isinstance(pid, str) and _GUID.match(pid) and isinstance(ptype, str) and ptype.lower() != "group":
         return _guid(pid), "evidence"
