@@ -387,7 +387,13 @@ def _read_json(js: JsonStream, log: ActivityLog) -> str:
     while (c := js.peek()) != "":
         at = js.offset
         try:
-            if c == "[":
+            if c == "[" and shape.name and shape.name != "json-array":  # a line of JSON lines: one value
+                try:
+                    item = js.value()
+                except Oversize:
+                    item = _Bad(f"a line larger than {js.limit:,} characters (skipped)")
+                _take(log, shape, item, f"{js.where}:{at}")
+            elif c == "[":
                 shape.name = shape.name or "json-array"
                 for where, item in _array(js):
                     _take(log, shape, item, where)
@@ -402,7 +408,7 @@ def _read_json(js: JsonStream, log: ActivityLog) -> str:
                 raise InputError(f"{js.where}: not an Activity Log export ({str(e).removeprefix(js.where + ': ')})") \
                     from None
             log.bad(f"{js.where}:{e.offset}", str(e).removeprefix(js.where + ": "))
-            if c == "[":  # inside one array: nothing after the break can be trusted
+            if shape.name == "json-array":  # inside one array: nothing after the break can be trusted
                 log.problems.append(f"{js.where}: the rest of the file after character {e.offset} was not read")
                 break
             js.skip_line()  # JSON lines: go on with the next line

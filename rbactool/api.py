@@ -50,10 +50,10 @@ if TYPE_CHECKING:  # imported lazily below: `import rbactool` stays fast and off
     from rbactool.operations import AssignResult, ResolvedRole, RoleResult
     from rbactool.plan import ApplyReport, DesiredState, Outcome, Plan
     from rbactool.render import TemplateEntry
-    from rbactool.rightsize import Rightsizing
+    from rbactool.rightsizing import Rightsizing
     from rbactool.scopes import Scope
     from rbactool.spec import RolesSpec
-    from rbactool.usage import UsageReport
+    from rbactool.usage_analysis import UsageReport
     from rbactool.validate import Report, RoleDocuments
 
 __all__ = [
@@ -518,7 +518,7 @@ def usage(snapshot: EstateDB | PathLike, logs: ActivityLog | Iterable[PathLike],
     against what the snapshot grants them: per identity the effective operations granted, those
     used, and a used / granted ratio over the observable ones; per assignment its uses
     (``unobserved_assignments()``: none). ``.to_dict()`` is ``rbactool usage --format json``."""
-    from rbactool.usage import usage_report
+    from rbactool.usage_analysis import usage_report
 
     db = _snapshot(snapshot)
     who = None
@@ -536,7 +536,7 @@ def rightsize(snapshot: EstateDB | PathLike, principal: str, logs: ActivityLog |
     ``dumps_role``), ``.spec`` (a roles spec moving the principal onto it, for ``dumps_spec``),
     ``.diff`` (current effective access vs the proposal) and ``.removals_only``. Reads are kept at
     today's level for the namespaces used; data actions as today unless *data_logs* are given."""
-    from rbactool.rightsize import rightsize as _rightsize
+    from rbactool.rightsizing import rightsize as _rightsize
 
     data = None if data_logs is None else _logs(data_logs, since)
     return _rightsize(_snapshot(snapshot), _logs(logs, since), catalog or load_catalog(), principal,

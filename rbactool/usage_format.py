@@ -6,8 +6,8 @@ import json
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rbactool.rightsize import Rightsizing
-    from rbactool.usage import UsageReport
+    from rbactool.rightsizing import Rightsizing
+    from rbactool.usage_analysis import UsageReport
 
 __all__ = ["to_json", "usage_text", "usage_markdown", "rightsize_text", "rightsize_markdown"]
 

@@ -33,7 +33,7 @@ from rbactool.errors import InputError
 from rbactool.estate import Assignment, EstateDB, scope_key
 from rbactool.model import Permission, RoleDefinition
 from rbactool.scopes import MANAGEMENT_GROUP, RESOURCE_GROUP, SUBSCRIPTION, parse_scope
-from rbactool.usage import LIMITS as USAGE_LIMITS
+from rbactool.usage_analysis import LIMITS as USAGE_LIMITS
 
 if TYPE_CHECKING:
     from rbactool.activity import ActivityLog
@@ -145,7 +145,7 @@ def rightsize(db: EstateDB, log: ActivityLog, catalog: Catalog, principal: str, 
     """Propose a least-privilege custom role for *principal* from its use in *log*."""
     from rbactool.diff import diff_roles
     from rbactool.effective import effective_operations
-    from rbactool.usage import caller_principal
+    from rbactool.usage_analysis import caller_principal
 
     pid = resolve_principal(db, principal)
     directory = Directory(db)
@@ -233,7 +233,7 @@ def _type_of(held: list) -> str:
 
 def _data_actions(eff, data_log: ActivityLog | None, db: EstateDB, pid: str,
                   catalog: Catalog) -> tuple[list[str], dict[str, Any]]:
-    from rbactool.usage import caller_principal
+    from rbactool.usage_analysis import caller_principal
 
     granted = [o.name for o in eff.data_actions] + list(eff.unresolved_data_actions)
     if data_log is None:
