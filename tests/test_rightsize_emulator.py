@@ -97,3 +97,20 @@ def test_rightsize_contributor_to_what_was_used_and_apply_it(az, emulator, tmp_p
     # the apply itself is in the emulator's Activity Log: a role definition write
     ops = {e["authorization"]["action"] for e in emulator.activity_log()}
     assert "Microsoft.Authorization/roleDefinitions/write" in ops
+
+
+def test_the_activity_log_control_api_over_http(emulator):  # noqa: F811
+    import requests
+
+    url = f"{emulator.base_url}/__emulator/activity-log"
+    ok = requests.post(url, json={"events": [{"operation": f"{ML}/onlineEndpoints/write", "caller": DEPLOYER,
+                                              "scope": "/subscriptions/s/resourceGroups/rg"}]},
+                       verify=emulator.ca_path, timeout=10)
+    assert ok.status_code == 201 and ok.json() == {"recorded": 2}   # Started, then Succeeded
+    events = requests.get(url, verify=emulator.ca_path, timeout=10).json()
+    assert [e["status"]["value"] for e in events] == ["Started", "Succeeded"]
+    assert events[1]["claims"][OID] == DEPLOYER
+    bad = requests.post(url, json={"events": [{"operation": 1}]}, verify=emulator.ca_path, timeout=10)
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "InvalidEmulatorRequest"
+    assert requests.delete(url, verify=emulator.ca_path, timeout=10).json() == []
+    assert emulator.activity_log() == []
