@@ -38,6 +38,7 @@ from rbactool.readers import (
     StreamSyntaxError,
     bounded_lines,
     clip,
+    loads_item,
     open_binary,
 )
 
@@ -182,16 +183,13 @@ def _obj(value: Any) -> dict:
         return value
     if value is None:
         return _EMPTY
-    if isinstance(value, str) and value[:1] == "{" and len(value) <= MAX_ITEM_BYTES:
-        import io
-
+    if type(value) is str and value[:1] == "{":
         try:
-            js = JsonStream(io.BytesIO(value.encode("utf-8")), "field")
-            ok, parsed = js.try_value()
-        except InputError:
-            return {}
-        return parsed if ok and isinstance(parsed, dict) else {}
-    return {}
+            parsed = loads_item(value, "field")
+        except (InputError, UnicodeEncodeError):
+            return _EMPTY
+        return parsed if type(parsed) is dict else _EMPTY
+    return _EMPTY
 
 
 def _text(value: Any) -> str:

@@ -712,6 +712,23 @@ class JsonStream:
                 return
 
 
+def loads_item(text: str, where: str) -> Any:
+    """One item of a stream given as text (a Log Analytics ``Claims`` column holds JSON text): at
+    most ``MAX_ITEM_BYTES`` characters, parsed as ``JsonStream`` parses items."""
+    if len(text) > MAX_ITEM_BYTES:
+        raise Oversize(f"{where}: larger than the {MAX_ITEM_BYTES:,}-character limit")
+    if _orjson is not None:
+        try:
+            return _orjson.loads(text)
+        except _orjson.JSONDecodeError:
+            pass
+    js = JsonStream(io.BytesIO(text.encode("utf-8", "surrogatepass")), where)
+    value = js.value()
+    if js.peek():
+        raise StreamSyntaxError(f"{where}: more than one JSON value", js.offset)
+    return value
+
+
 def bounded_lines(stream: IO[bytes], where: str, *, limit: int = MAX_ITEM_BYTES,
                   error: type[InputError] = InputError):
     """(line number, text) of each line of a UTF-8 stream, each at most *limit* bytes: a longer
