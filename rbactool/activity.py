@@ -98,10 +98,12 @@ class ActivityLog:
     def skip(self, why: str) -> None:
         self.skipped[why] = self.skipped.get(why, 0) + 1
 
-    def bad(self, where: str, why: str) -> None:
+    def bad(self, where: str | tuple, why: str) -> None:
+        """Count a malformed event; *where* is text, or parts joined only when it is reported."""
         self.malformed += 1
         if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(f"{where}: {why}")
+            place = where if isinstance(where, str) else "".join(map(str, where))
+            self.problems.append(f"{place}: {why}")
 
     def callers(self) -> set[str]:
         return {c for c, _, _ in self.uses}
@@ -119,7 +121,7 @@ class ActivityLog:
                 "callerFrom": dict(self.caller_sources)}
 
     # ------------------------------------------------------------------ folding one event
-    def add(self, event: Any, where: str) -> None:
+    def add(self, event: Any, where: str | tuple) -> None:
         self.events += 1
         if not isinstance(event, dict):
             self.bad(where, f"an event must be a JSON object, got {type(event).__name__}")
@@ -416,7 +418,7 @@ def _read_json(js: JsonStream, log: ActivityLog) -> str:
     return shape.name or "json"
 
 
-def _take(log: ActivityLog, shape: _Shape, item: Any, where: str) -> None:
+def _take(log: ActivityLog, shape: _Shape, item: Any, where: str | tuple) -> None:
     if isinstance(item, _Bad):
         if not shape.seen_event:
             raise InputError(f"{shape.path}: {item.why}")
@@ -432,7 +434,7 @@ class _Bad:
         self.why = why
 
 
-def _array(js: JsonStream) -> Iterator[tuple[str, Any]]:
+def _array(js: JsonStream) -> Iterator[tuple[tuple, Any]]:
     js.expect("[")
     if js.peek() == "]":
         js.pos += 1
@@ -443,7 +445,7 @@ def _array(js: JsonStream) -> Iterator[tuple[str, Any]]:
             item = js.value()
         except Oversize:
             item = _Bad(f"an event larger than {js.limit:,} characters (skipped)")
-        yield f"{js.where}:{at}", item
+        yield (js.where, ":", at), item
         if js.expect(",]") == "]":
             return
 
@@ -451,7 +453,7 @@ def _array(js: JsonStream) -> Iterator[tuple[str, Any]]:
 _CONTAINERS = ("records", "value")
 
 
-def _object(js: JsonStream) -> Iterator[tuple[str, str, Any]]:
+def _object(js: JsonStream) -> Iterator[tuple[str, str | tuple, Any]]:
     """The events of one top-level object: a container (records / value / tables) or one event."""
     at = js.offset
     ok, doc = js.try_value()
@@ -461,11 +463,11 @@ def _object(js: JsonStream) -> Iterator[tuple[str, str, Any]]:
             for key in _CONTAINERS:
                 if isinstance(doc.get(key), list):
                     for i, item in enumerate(doc[key]):
-                        yield (f"{key}-lines" if key == "records" else "rest-page"), f"{where}/{key}/{i}", item
+                        yield (f"{key}-lines" if key == "records" else "rest-page"), (where, f"/{key}/", i), item
                     return
             if isinstance(doc.get("tables"), list):
                 for i, item in enumerate(_rows_of_tables(doc["tables"], where)):
-                    yield "log-analytics-tables", f"{where}/row/{i}", item
+                    yield "log-analytics-tables", (where, "/row/", i), item
                 return
         yield "json-lines", where, doc
         return
@@ -518,7 +520,7 @@ def _row(names: list[str], row: Any) -> Any:
     return dict(zip(names, row, strict=True))
 
 
-def _tables(js: JsonStream) -> Iterator[tuple[str, Any]]:
+def _tables(js: JsonStream) -> Iterator[tuple[tuple, Any]]:
     js.expect("[")
     if js.peek() == "]":
         js.pos += 1

@@ -271,6 +271,8 @@ def test_rightsize_proposes_what_was_used_validated_through_the_cli(run, tmp_pat
     text = run("rightsize", "--principal", DAVE, log, "--snapshot", known)
     assert text.exit_code == 0 and "removals only" in text.stdout and "Roles spec" in text.stdout
     assert "Activity Log records control-plane writes" in text.stdout
+    md = run("rightsize", "--principal", DAVE, log, "--snapshot", known, "--format", "markdown")
+    assert md.exit_code == 0 and md.stdout.startswith("**rbactool rightsize: dave** — removes access only")
 
 
 def test_rightsize_says_what_it_would_add_and_why(tmp_path, known):
