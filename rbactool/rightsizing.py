@@ -72,6 +72,7 @@ class Rightsizing:
     log: dict[str, Any] = field(default_factory=dict)
     snapshot: dict[str, Any] = field(default_factory=dict)
     limits: tuple[str, ...] = LIMITS
+    assignment_scopes: list[str] = field(default_factory=list)  # one, or one per subscription
 
     @property
     def removals_only(self) -> bool:
@@ -84,6 +85,7 @@ class Rightsizing:
         return {"schema_version": SCHEMA_VERSION, "principalId": self.principal_id,
                 "principalType": self.principal_type, "principalName": self.principal_name,
                 "role": to_az_dict(self.role), "assignmentScope": self.assignment_scope,
+                "assignmentScopes": self.assignment_scopes or [self.assignment_scope],
                 "assignableScopes": list(self.role.assignable_scopes), "replaces": self.replaces,
                 "kept": self.kept, "added": self.added, "reads": self.reads, "dataActions": self.data,
                 "deniedOnly": self.denied, "removalsOnly": self.removals_only,
@@ -202,11 +204,12 @@ def rightsize(db: EstateDB, log: ActivityLog, catalog: Catalog, principal: str, 
             reads.append({"namespace": ns, "kept": "some", "operations": len(held_reads)})
     data_actions, data = _data_actions(eff, data_log, db, pid, catalog)
     spelled = {k: _spelled(db, k, log.scopes) for k in {scope_key(s) for s in scopes_used}}
-    narrow = _narrowest(db, sorted(spelled))
-    spelled.setdefault(narrow, _spelled(db, narrow, log.scopes))
-    for k in db.ancestry(narrow):
-        spelled.setdefault(k, _spelled(db, k, log.scopes))
-    assignable = _assignable(db, narrow, spelled)
+    targets = _targets(db, sorted(spelled), bool(data_actions))
+    for t in targets:
+        for k in db.ancestry(t):
+            spelled.setdefault(k, _spelled(db, k, log.scopes))
+    assignable = tuple(dict.fromkeys(_assignable(db, t, spelled) for t in targets))
+    scopes = [spelled[t] for t in targets]
     role_name = name or f"Right-sized {pname or pid}"[:500]
     window = f"{log.first or '?'} .. {log.last or '?'}"
     role = RoleDefinition(
@@ -214,14 +217,35 @@ def rightsize(db: EstateDB, log: ActivityLog, catalog: Catalog, principal: str, 
         description=(f"Least privilege for {pname or pid} from its Activity Log use ({window}), proposed by "
                      "rbactool rightsize.")[:2000],
         permissions=(Permission(tuple(dict.fromkeys(actions)), (), tuple(data_actions), ()),),
-        assignable_scopes=(assignable,))
+        assignable_scopes=assignable)
     diff = diff_roles(current, role, catalog, findings=False)
     replaces = [{"assignmentId": a.id, "role": r.name, "scope": a.scope, "principalId": a.principal_id,
                  "via": list(via)} for a, r, via in held]
-    spec = _spec(role, pid, ptype or _type_of(held), pname, spelled.get(narrow, narrow))
-    return Rightsizing(pid, ptype, pname, role, spelled.get(narrow, narrow), replaces, list(kept.values()),
+    spec = _spec(role, pid, ptype or _type_of(held), pname, scopes)
+    return Rightsizing(pid, ptype, pname, role, scopes[0], replaces, list(kept.values()),
                        list(added.values()), reads, data, sorted(denied, key=str.lower), diff, spec, current,
-                       log=log.summary(), snapshot=snapshot_info(db))
+                       log=log.summary(), snapshot=snapshot_info(db), assignment_scopes=scopes)
+
+
+def _targets(db: EstateDB, keys: list[str], data: bool) -> list[str]:
+    """Where to assign: the narrowest scope covering every use; one per subscription instead when
+    that is a management group and the role has data actions (Azure refuses a custom role with
+    DataActions assignable at a management group), or when nothing below the root covers them all."""
+    narrow = _narrowest(db, keys)
+    if narrow != "/" and not (data and _kind(narrow) == MANAGEMENT_GROUP):
+        return [narrow]
+    groups: dict[str, list[str]] = {}
+    for k in keys:
+        parts = k.split("/")
+        groups.setdefault(parts[2] if len(parts) > 2 and parts[1] == "subscriptions" else k, []).append(k)
+    return [_narrowest(db, ks) for _, ks in sorted(groups.items())]
+
+
+def _kind(key: str) -> str:
+    try:
+        return parse_scope(key).kind
+    except InputError:
+        return ""
 
 
 def _type_of(held: list) -> str:
@@ -256,7 +280,7 @@ def _ns_spelling(catalog: Catalog, ns: str) -> str:
     return info.name if info is not None and getattr(info, "name", None) else ns
 
 
-def _spec(role: RoleDefinition, pid: str, ptype: str, pname: str, scope: str) -> dict[str, Any]:
+def _spec(role: RoleDefinition, pid: str, ptype: str, pname: str, scopes: list[str]) -> dict[str, Any]:
     from rbactool.model import to_az_dict
 
     key = re.sub(r"[^a-z0-9]+", "-", role.name.lower()).strip("-")[:60].strip("-") or "rightsized"
@@ -270,4 +294,4 @@ def _spec(role: RoleDefinition, pid: str, ptype: str, pname: str, scope: str) ->
     return {"version": 1, "name": f"rightsize-{short}",
             "description": f"Moves {pname or pid} onto a right-sized role (rbactool rightsize)",
             "roles": [{"key": key, "definition": definition}],
-            "assignments": [{"role": key, "principal": principal, "scope": scope}]}
+            "assignments": [{"role": key, "principal": principal, "scope": scope} for scope in scopes]}

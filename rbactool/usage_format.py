@@ -99,7 +99,7 @@ def rightsize_text(r: Rightsizing) -> str:
     lines.append("")
     lines.append(f"Proposed role for {who}: {_t(r.role.name)}")
     lines.append(f"  AssignableScopes: {', '.join(map(_t, r.role.assignable_scopes))}")
-    lines.append(f"  assign at: {_t(r.assignment_scope)}")
+    lines.append(f"  assign at: {', '.join(map(_t, r.assignment_scopes or [r.assignment_scope]))}")
     lines.append("  kept (used):")
     lines += [f"    {_t(k['operation'])} ({k['calls']:,} call(s))" for k in r.kept]
     for a in r.added:

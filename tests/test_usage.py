@@ -307,3 +307,26 @@ def test_rightsize_without_any_use_is_one_line(run, tmp_path, known):
     assert r.exit_code == 3 and "nothing to build a role from" in r.stderr and r.stderr.count("\n") == 1
     r = run("usage", tmp_path / "log.json", "--snapshot", known, "--since", "yesterday")
     assert r.exit_code == 3 and "--since" in r.stderr
+
+
+def test_data_actions_spanning_subscriptions_are_assigned_per_subscription(tmp_path):
+    """A custom role with DataActions cannot be assignable at a management group: one scope per subscription."""
+    sp, s2 = "5d000000-0000-4000-8000-000000000002", "22222222-2222-2222-2222-222222222222"
+    mg = "/providers/Microsoft.Management/managementGroups/data"
+    seed = {"management_groups": [{"id": "data", "subscriptions": [S1, s2]}],
+            "principals": [{"id": sp, "type": "ServicePrincipal", "name": "etl"}],
+            "role_assignments": [{"principal": sp, "role": "Contributor", "scope": mg},
+                                 {"principal": sp, "role": "Storage Blob Data Reader", "scope": mg}]}
+    (tmp_path / "seed.json").write_text(json.dumps(seed))
+    db = rbactool.write_snapshot(rbactool.load_seed(tmp_path / "seed.json"), tmp_path / "d.db")
+    uses = [event("Microsoft.Storage/storageAccounts/write",
+                  f"/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a", oid=sp)
+            for s in (S1, s2)]
+    result = rbactool.rightsize(db, sp, [write_log(tmp_path, uses)])
+    assert result.role.data_actions and result.role.assignable_scopes == (
+        f"/subscriptions/{S1}/resourceGroups/rg", f"/subscriptions/{s2}/resourceGroups/rg")
+    assert len(result.spec["assignments"]) == 2 and len(result.assignment_scopes) == 2
+    assert not rbactool.validate_roles([result.role]).failed()
+    no_data = rbactool.rightsize(db, sp, [write_log(tmp_path, uses)],
+                                 data_logs=[write_log(tmp_path, [], "empty.json")])
+    assert no_data.role.assignable_scopes == (mg,)      # without data actions the management group is fine
