@@ -160,8 +160,11 @@ def rightsize(db: EstateDB, log: ActivityLog, catalog: Catalog, principal: str, 
     added: dict[str, dict[str, Any]] = {}
     denied: set[str] = set()
     scopes_used: list[str] = []
+    resolved: dict[str, str] = {}
     for (caller, op, scope), use in log.uses.items():
-        if caller_principal(db, caller) != pid:
+        if caller not in resolved:
+            resolved[caller] = caller_principal(db, caller)
+        if resolved[caller] != pid:
             continue
         spelling = _spelling(catalog, log.operations.get(op, op))
         if not use.allowed:

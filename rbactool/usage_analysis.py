@@ -206,8 +206,12 @@ def usage_report(db: EstateDB, log: ActivityLog, catalog: Catalog, *, principal:
         if not a.eligible:
             by_holder.setdefault(a.principal_id, []).append(a)
     uses: dict[str, list[tuple[str, str, Any]]] = {}
+    resolved: dict[str, str] = {}
     for (caller, op, scope), use in log.uses.items():
-        uses.setdefault(caller_principal(db, caller), []).append((op, scope, use))
+        who = resolved.get(caller)
+        if who is None:
+            who = resolved[caller] = caller_principal(db, caller)
+        uses.setdefault(who, []).append((op, scope, use))
     if principal is not None:
         identities = [principal.lower()]
     else:

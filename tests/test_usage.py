@@ -330,3 +330,13 @@ def test_data_actions_spanning_subscriptions_are_assigned_per_subscription(tmp_p
     no_data = rbactool.rightsize(db, sp, [write_log(tmp_path, uses)],
                                  data_logs=[write_log(tmp_path, [], "empty.json")])
     assert no_data.role.assignable_scopes == (mg,)      # without data actions the management group is fine
+
+
+def test_a_caller_known_only_by_name_is_matched_to_the_snapshots_principal(tmp_path, known):
+    e = event(f"{ML}/write", EP)
+    e["claims"] = {}
+    e["caller"] = "Dave"            # no object id claim: the principal of that (unique) name
+    log = rbactool.read_activity_logs([write_log(tmp_path, [e])])
+    assert log.caller_sources == {"caller-name": 1}
+    report = rbactool.usage(known, log)
+    assert report.identity(DAVE).used_observable == 1
