@@ -580,11 +580,11 @@ def _tables(js: JsonStream) -> Iterator[tuple[tuple, Any]]:
 
 def _read_csv(stream, path: str, log: ActivityLog) -> str:
     lines = bounded_lines(stream, path, limit=MAX_ITEM_BYTES)
-    good: list[int] = []
+    line = [0]  # the number of the line read last (a row may span lines)
 
     def texts() -> Iterator[str]:
         for number, text in lines:
-            good.append(number)
+            line[0] = number
             if text is None:
                 log.bad(f"{path}:{number}", f"a line longer than {MAX_ITEM_BYTES:,} bytes (skipped)")
                 continue
@@ -612,15 +612,15 @@ def _read_csv(stream, path: str, log: ActivityLog) -> str:
                 break
             except csv.Error as e:
                 log.events += 1
-                log.bad(f"{path}:{good[-1] if good else 0}", f"not valid CSV ({e})")
+                log.bad(f"{path}:{line[0]}", f"not valid CSV ({e})")
                 continue
             if not row:
                 continue
             if len(row) != len(names):
                 log.events += 1
-                log.bad(f"{path}:{good[-1] if good else 0}", f"a row of {len(row)} fields for {len(names)} columns")
+                log.bad(f"{path}:{line[0]}", f"a row of {len(row)} fields for {len(names)} columns")
                 continue
-            log.add({k: v for k, v in zip(names, row, strict=True) if v != ""}, f"{path}:{good[-1]}")
+            log.add({k: v for k, v in zip(names, row, strict=True) if v != ""}, f"{path}:{line[0]}")
     finally:
         csv.field_size_limit(old)
     return "log-analytics-csv"

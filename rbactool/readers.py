@@ -462,7 +462,9 @@ def open_binary(path: str | os.PathLike, *, what: str = "file", error: type[Inpu
         f.close()
         raise error(f"{p}: cannot read: {e.strerror or e}") from e
     if magic == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
+        z = gzip.GzipFile(fileobj=f, mode="rb")
+        z.myfileobj = f  # closing the gzip stream closes the file too
+        return z  # type: ignore[return-value]
     return f
 
 
