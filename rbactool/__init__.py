@@ -18,9 +18,10 @@ _API = (
     "diff_roles", "document_names", "dumps_role", "dumps_roles", "dumps_spec", "effective_operations",
     "explain_target", "find_escalations", "ignore_codes", "list_templates", "load_catalog", "load_config",
     "load_role", "load_roles", "load_seed", "load_spec", "open_snapshot", "parse_roles", "parse_scope",
-    "principal_access", "read_document", "read_role_documents", "render_spec", "render_spec_by_key",
-    "render_spec_revision", "render_template", "report", "resolve_role_argument", "resolve_roles", "validate_roles",
-    "who_can", "write_files", "write_snapshot", "write_spec",
+    "principal_access", "read_activity_logs", "read_document", "read_role_documents", "render_spec",
+    "render_spec_by_key", "render_spec_revision", "render_template", "report", "resolve_role_argument",
+    "resolve_roles", "rightsize", "usage", "validate_roles", "who_can", "write_files", "write_snapshot",
+    "write_spec",
 )
 __all__ = ["__version__", *_API]
 

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from rbactool.catalog import Catalog
 
 __all__ = ["SCHEMA_VERSION", "Grant", "WhoCan", "who_can", "PrincipalAccess", "principal_access",
-           "Escalation", "EscalationReport", "escalations", "ROLE_ASSIGNMENTS_WRITE", "ROLE_DEFINITIONS_WRITE"]
+           "Escalation", "EscalationReport", "escalations", "ROLE_ASSIGNMENTS_WRITE", "ROLE_DEFINITIONS_WRITE",
+           "Directory", "role_grants", "resolve_principal", "snapshot_info"]
 
 SCHEMA_VERSION = 1
 ROLE_ASSIGNMENTS_WRITE = "Microsoft.Authorization/roleAssignments/write"
@@ -105,7 +106,7 @@ class Grant:
         return d
 
 
-class _Directory:
+class Directory:
     """Group expansion over the snapshot, cached, cycle-safe, bounded in depth."""
 
     def __init__(self, db: EstateDB):
@@ -155,6 +156,9 @@ class _Directory:
         return self._groups_of[pid]
 
 
+_Directory = Directory
+
+
 def _deny_applies(deny: DenyAssignment, target_key: str, pid: str, groups: frozenset[str]) -> bool:
     if deny.do_not_apply_to_child_scopes and scope_key(deny.scope) != target_key:
         return False
@@ -187,6 +191,11 @@ class WhoCan:
                 "scope": self.scope, "snapshot": self.snapshot, "answers": [g.to_dict() for g in self.grants],
                 "eligible": [g.to_dict() for g in self.eligible], "denied": [g.to_dict() for g in self.denied],
                 "notes": self.notes}
+
+
+def snapshot_info(db: EstateDB) -> dict[str, Any]:
+    """What an answer says about the snapshot it came from: when, which tenant, its gaps."""
+    return _snapshot_info(db)
 
 
 def _snapshot_info(db: EstateDB) -> dict[str, Any]:
@@ -339,6 +348,11 @@ def _risks(eff) -> tuple[str, ...]:
 def _all_denies(db: EstateDB) -> list[DenyAssignment]:
     keys = [k for (k,) in db.con.execute("SELECT DISTINCT scope_key FROM deny_assignments")]
     return db.denies_at(keys) if keys else []
+
+
+def resolve_principal(db: EstateDB, principal: str) -> str:
+    """The object id of *principal*: an object id the snapshot knows, or a unique principal name."""
+    return _principal_id(db, principal)
 
 
 def _principal_id(db: EstateDB, principal: str) -> str:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # imported lazily below: `import rbactool` stays fast and off
     from collections.abc import Callable
 
     from rbactool.access import EscalationReport, PrincipalAccess, WhoCan
+    from rbactool.activity import ActivityLog
     from rbactool.assignments import Assignment
     from rbactool.azure_adapter import AzureGateway, GatewayPool
     from rbactool.catalog import Catalog, CatalogSource
@@ -50,8 +51,10 @@ if TYPE_CHECKING:  # imported lazily below: `import rbactool` stays fast and off
     from rbactool.operations import AssignResult, ResolvedRole, RoleResult
     from rbactool.plan import ApplyReport, DesiredState, Outcome, Plan
     from rbactool.render import TemplateEntry
+    from rbactool.rightsizing import Rightsizing
     from rbactool.scopes import Scope
     from rbactool.spec import RolesSpec
+    from rbactool.usage_analysis import UsageReport
     from rbactool.validate import Report, RoleDocuments
 
 __all__ = [
@@ -82,6 +85,7 @@ __all__ = [
     "parse_roles",
     "parse_scope",
     "principal_access",
+    "read_activity_logs",
     "read_document",
     "read_role_documents",
     "render_spec",
@@ -91,6 +95,8 @@ __all__ = [
     "report",
     "resolve_role_argument",
     "resolve_roles",
+    "rightsize",
+    "usage",
     "validate_roles",
     "who_can",
     "write_files",
@@ -526,6 +532,59 @@ def report(*, snapshot: EstateDB | PathLike | None = None, paths: Sequence[str] 
         data = _report.roles_data(list(docs.roles), catalog, effective=effective, validation=validation,
                                   files=docs.files)
     return _report.page(data)
+
+
+# --------------------------------------------------------------------------- use vs grants (Activity Log)
+
+
+def read_activity_logs(paths: Iterable[PathLike], *, since: str | None = None) -> ActivityLog:
+    """Activity Log exports streamed (``az monitor activity-log list`` JSON, diagnostic-settings
+    JSON lines, Log Analytics ``AzureActivity`` JSON or CSV; gzip or not) and folded per caller,
+    operation and scope; *since*: a date or date-time, earlier events skipped. Malformed events are
+    counted (``.malformed``, ``.problems``); a file in none of these shapes is an ``InputError``."""
+    from rbactool.activity import parse_since
+    from rbactool.activity import read_activity_logs as _read
+
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    return _read([str(p) for p in paths], since=parse_since(since) if since else None)
+
+
+def _logs(logs: ActivityLog | Iterable[PathLike], since: str | None) -> ActivityLog:
+    from rbactool.activity import ActivityLog as _Log
+
+    return logs if isinstance(logs, _Log) else read_activity_logs(logs, since=since)
+
+
+def usage(snapshot: EstateDB | PathLike, logs: ActivityLog | Iterable[PathLike], *, since: str | None = None,
+          principal: str | None = None, catalog: Catalog | None = None) -> UsageReport:
+    """What identities used (the Activity Log *logs*: paths or a ``read_activity_logs`` result)
+    against what the snapshot grants them: per identity the effective operations granted, those
+    used, and a used / granted ratio over the observable ones; per assignment its uses
+    (``unobserved_assignments()``: none). ``.to_dict()`` is ``rbactool usage --format json``."""
+    from rbactool.usage_analysis import usage_report
+
+    db = _snapshot(snapshot)
+    who = None
+    if principal is not None:
+        from rbactool.access import resolve_principal
+
+        who = resolve_principal(db, principal)
+    return usage_report(db, _logs(logs, since), catalog or load_catalog(), principal=who)
+
+
+def rightsize(snapshot: EstateDB | PathLike, principal: str, logs: ActivityLog | Iterable[PathLike], *,
+              since: str | None = None, data_logs: ActivityLog | Iterable[PathLike] | None = None,
+              name: str | None = None, catalog: Catalog | None = None) -> Rightsizing:
+    """A least-privilege custom role for *principal* from its use in *logs*: ``.role`` (for
+    ``dumps_role``), ``.spec`` (a roles spec moving the principal onto it, for ``dumps_spec``),
+    ``.diff`` (current effective access vs the proposal) and ``.removals_only``. Reads are kept at
+    today's level for the namespaces used; data actions as today unless *data_logs* are given."""
+    from rbactool.rightsizing import rightsize as _rightsize
+
+    data = None if data_logs is None else _logs(data_logs, since)
+    return _rightsize(_snapshot(snapshot), _logs(logs, since), catalog or load_catalog(), principal,
+                      data_log=data, name=name)
 
 
 class Azure:

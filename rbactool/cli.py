@@ -49,6 +49,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "access": ("access", "access_command", "Everything a principal can do, by scope (from a snapshot)."),
     "escalations": ("access", "escalations_command", "Who can give themselves or others more access (snapshot)."),
     "report": ("report", "report_command", "Write one self-contained HTML report of a snapshot or of role files."),
+    "usage": ("usage", "usage_command", "What identities used (Activity Log) against what they are granted."),
+    "rightsize": ("usage", "rightsize_command", "Propose a least-privilege custom role from a principal's use."),
     "emulator": ("emulator", "emulator_command", "Run a local HTTPS emulator of the ARM Microsoft.Authorization API."),
 }
 

@@ -508,3 +508,370 @@ def loads_json_lenient(text: str, where: str, error: type[InputError] = InputErr
         if "not valid JSON" in str(e):
             raise original from None  # invalid for another reason: the strict reader's message
         raise  # a limit (nesting, sizes) of the JSON as read
+
+
+# --------------------------------------------------------------------------- streams (Activity Log exports)
+
+#: One value read from a stream (an event, a row, a line) may be at most this large.
+MAX_ITEM_BYTES = 1024 * 1024
+#: ... and nested at most about this deep: the parsers' own limit (orjson refuses more than 1,024
+#: levels, json past the recursion limit). Nothing walks an item recursively: fields are read at fixed
+#: paths, at most 4 levels down.
+MAX_ITEM_DEPTH = 1000
+_CHUNK = 1024 * 1024
+
+
+try:  # a C parser about 2.5 times as fast as json's; optional: without it the stdlib parses every value
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; the fallback is tested by disabling it
+    _orjson = None
+_MISS = object()
+
+
+class StreamSyntaxError(InputError):
+    """Invalid JSON in a stream, at ``offset`` (characters from the start)."""
+
+    def __init__(self, message: str, offset: int):
+        super().__init__(message)
+        self.offset = offset
+
+
+class Oversize(InputError):
+    """A value in a stream is larger than the item limit (it was skipped, never held whole)."""
+
+
+def open_binary(path: str | os.PathLike, *, what: str = "file", error: type[InputError] = InputError) -> IO[bytes]:
+    """A regular file opened for streaming, transparently gunzipped when it starts with gzip's
+    magic bytes (whatever its name). Read it in chunks: nothing here loads it whole."""
+    import gzip
+
+    p = Path(path)
+    f = os.fdopen(_open_regular(p, str(p), what, error), "rb")
+    try:
+        magic = f.read(2)
+        f.seek(0)
+    except OSError as e:
+        f.close()
+        raise error(f"{p}: cannot read: {e.strerror or e}") from e
+    if magic == b"\x1f\x8b":
+        z = gzip.GzipFile(fileobj=f, mode="rb")
+        z.myfileobj = f  # closing the gzip stream closes the file too
+        return z  # type: ignore[return-value]
+    return f
+
+
+class JsonStream:
+    """JSON values read incrementally from a binary stream (UTF-8), each one bounded: at most
+    *item_limit* characters, nested no deeper than the parsers allow (``MAX_ITEM_DEPTH``), no
+    ``NaN``/``Infinity``. The buffer never holds more than about two chunks plus one item, so
+    memory does not grow with the stream. Values are parsed by the C decoder; duplicate keys in an
+    item keep the last value (an item is a system-written log record, not a reviewed document).
+
+    ``peek()`` the next non-blank character, ``value()`` one bounded value, ``try_value()`` one
+    value if it fits within the limit, ``skip_value()`` one of any size, ``expect(c)``, ``key()``.
+    """
+
+    def __init__(self, stream: IO[bytes], where: str, *, item_limit: int = MAX_ITEM_BYTES,
+                 error: type[InputError] = InputError):
+        import codecs
+
+        self.stream, self.where, self.limit, self.error = stream, where, item_limit, error
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self.buf = ""
+        self.pos = 0
+        self.base = 0  # characters dropped from the front of buf
+        self.eof = False
+        refused: list[_Refused] = []
+
+        def note(value: Any) -> Any:
+            if isinstance(value, _Refused):
+                refused.append(value)
+            return value
+
+        self._refused = refused
+        self._json = json.JSONDecoder(parse_int=lambda s: note(_parse_int(s)),
+                                      parse_float=lambda s: note(_parse_float(s)),
+                                      parse_constant=lambda s: note(_parse_constant(s)))
+        self._first = True
+        self._short = False
+
+    @property
+    def offset(self) -> int:
+        return self.base + self.pos
+
+    def _fill(self) -> bool:
+        """Read one more chunk; False at the end of the stream."""
+        if self.eof:
+            return False
+        try:
+            data = self.stream.read(_CHUNK)
+        except (OSError, EOFError) as e:
+            raise self.error(f"{self.where}: cannot read: {getattr(e, 'strerror', None) or e}") from e
+        except Exception as e:  # zlib.error, gzip.BadGzipFile
+            raise self.error(f"{self.where}: not valid gzip data ({shorten(str(e), 80)})") from e
+        try:
+            text = self._decoder.decode(data, final=not data)
+        except UnicodeDecodeError as e:
+            raise self.error(f"{self.where}: not UTF-8 text near character {self.offset + len(self.buf) - self.pos}")\
+                from e
+        if self._first:
+            text = text.removeprefix("\ufeff")
+            self._first = False
+        if self.pos > _CHUNK:
+            self.base += self.pos
+            self.buf, self.pos = self.buf[self.pos:], 0
+        self.buf += text
+        if not data:
+            self.eof = True
+        return bool(data) or bool(text)
+
+    def peek(self) -> str:
+        """The next character that is not white space ('' at the end); the position moves to it."""
+        while True:
+            buf, n = self.buf, len(self.buf)
+            p = self.pos
+            while p < n and buf[p] in " \t\r\n":
+                p += 1
+            self.pos = p
+            if p < n:
+                return buf[p]
+            if not self._fill():
+                return ""
+
+    def expect(self, chars: str) -> str:
+        c = self.peek()
+        if not c or c not in chars:
+            got = "the end of the input" if not c else clip(c)
+            raise StreamSyntaxError(f"{self.where}: expected {' or '.join(map(repr, chars))}, got {got} "
+                                    f"at character {self.offset}", self.offset)
+        self.pos += 1
+        return c
+
+    def _fast(self) -> Any:
+        """The next value parsed by orjson when its end can be found without a scan: it ends its
+        line (JSON lines, one element per line), or it is pretty-printed and closes at its own
+        indentation (``az ... -o json``). A raw line break cannot be inside a JSON string, so these
+        ends are structural; when the candidate does not parse, the C decoder takes over."""
+        buf, pos = self.buf, self.pos
+        first = buf[pos]
+        self._short = False
+        if first not in "{[":
+            return _MISS
+        nl = buf.find("\n", pos, pos + self.limit + 2)
+        if nl < 0:
+            self._short = True
+            return _MISS
+        end = nl
+        while end > pos and buf[end - 1] in " \t\r,":
+            end -= 1
+        if end - pos > 1:
+            try:
+                value = _orjson.loads(buf[pos:end])
+            except _orjson.JSONDecodeError:
+                pass
+            else:
+                return self._took(value, pos, end)
+        start = buf.rfind("\n", 0, pos) + 1
+        indent = buf[start:pos]
+        if indent.strip(" ") or self.pos - start > 64:
+            return _MISS
+        closing = "\n" + indent + ("}" if first == "{" else "]")
+        close = buf.find(closing, pos, pos + self.limit + len(closing))
+        if close < 0:
+            self._short = True
+            return _MISS
+        end = close + len(closing)
+        try:
+            value = _orjson.loads(buf[pos:end])
+        except _orjson.JSONDecodeError:
+            return _MISS
+        return self._took(value, pos, end)
+
+    def _took(self, value: Any, start: int, end: int) -> Any:
+        self.pos = end
+        return value
+
+    def try_value(self) -> tuple[bool, Any]:
+        """(True, value) when the next value is complete within the limit; (False, None) when it is
+        larger (nothing consumed: walk it or ``skip_value``). Invalid JSON: ``StreamSyntaxError``."""
+        self.peek()
+        while _orjson is not None and self.pos < len(self.buf):
+            value = self._fast()
+            if value is not _MISS:
+                return True, value
+            if not self._short or self.eof or len(self.buf) - self.pos >= self.limit:
+                break
+            self._fill()  # its end is not in the buffer yet: read on rather than fail a parse
+        while True:
+            self._refused.clear()
+            try:
+                value, end = self._json.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as e:
+                incomplete = e.pos >= len(self.buf) - 1 or e.msg.startswith("Unterminated string")
+                if incomplete and not self.eof:
+                    if len(self.buf) - self.pos >= self.limit:
+                        return False, None
+                    self._fill()
+                    continue
+                raise StreamSyntaxError(f"{self.where}: not valid JSON: {e.msg} at character {self.base + e.pos}",
+                                        self.base + e.pos) from None
+            except RecursionError:
+                if len(self.buf) - self.pos < self.limit and self._fill():
+                    continue
+                raise StreamSyntaxError(f"{self.where}: nested deeper than about {MAX_ITEM_DEPTH} levels at character "
+                                        f"{self.offset}", self.offset) from None
+            except ValueError as e:  # Python's integer-string limit
+                raise StreamSyntaxError(f"{self.where}: {clip(str(e), 80)} at character {self.offset}",
+                                        self.offset) from None
+            if end - self.pos > self.limit:
+                return False, None
+            if end == len(self.buf) and not self.eof and self._fill():
+                continue  # a number (or the value) may go on in the next chunk
+            start, self.pos = self.pos, end
+            self._check(value, start, end)
+            return True, value
+
+    def _check(self, value: Any, start: int, end: int) -> None:
+        if self._refused:
+            why = self._refused[0].why
+            self._refused.clear()
+            raise StreamSyntaxError(f"{self.where}: {why} in the value at character {self.base + start}",
+                                    self.base + start)
+
+    def value(self) -> Any:
+        """The next value, bounded: ``Oversize`` (after skipping it) when it is larger than the limit."""
+        start = self.offset
+        ok, value = self.try_value()
+        if not ok:
+            self.skip_value()
+            raise Oversize(f"{self.where}: a value at character {start} is larger than the {self.limit:,}-character "
+                           "limit (skipped)")
+        return value
+
+    def key(self) -> str:
+        """An object key and its colon."""
+        if self.peek() != '"':
+            raise StreamSyntaxError(f"{self.where}: expected an object key at character {self.offset}", self.offset)
+        k = self.value()
+        self.expect(":")
+        return k
+
+    def skip_value(self) -> None:
+        """Move past the next value of any size without holding it (strings and nesting tracked)."""
+        depth, in_string, escaped = 0, False, False
+        self.peek()
+        started = False
+        while True:
+            buf, n, p = self.buf, len(self.buf), self.pos
+            while p < n:
+                c = buf[p]
+                p += 1
+                if in_string:
+                    if escaped:
+                        escaped = False
+                    elif c == "\\":
+                        escaped = True
+                    elif c == '"':
+                        in_string = False
+                        if depth == 0:
+                            self.pos = p
+                            return
+                elif c == '"':
+                    in_string, started = True, True
+                elif c in "[{":
+                    depth, started = depth + 1, True
+                elif c in "]}":
+                    depth -= 1
+                    if depth <= 0:
+                        self.pos = p
+                        return
+                elif c in ",: \t\r\n" and depth == 0 and started:
+                    self.pos = p - 1
+                    return
+                else:
+                    started = True
+            self.pos = p
+            if not self._fill():
+                return
+
+    def skip_line(self) -> None:
+        """Move past the rest of the current line (to resume after a broken JSON line)."""
+        while True:
+            i = self.buf.find("\n", self.pos)
+            if i >= 0:
+                self.pos = i + 1
+                return
+            self.pos = len(self.buf)
+            if not self._fill():
+                return
+
+
+def loads_item(text: str, where: str) -> Any:
+    """One item of a stream given as text (a Log Analytics ``Claims`` column holds JSON text): at
+    most ``MAX_ITEM_BYTES`` characters, parsed as ``JsonStream`` parses items."""
+    if len(text) > MAX_ITEM_BYTES:
+        raise Oversize(f"{where}: larger than the {MAX_ITEM_BYTES:,}-character limit")
+    if _orjson is not None:
+        try:
+            return _orjson.loads(text)
+        except _orjson.JSONDecodeError:
+            pass
+    js = JsonStream(io.BytesIO(text.encode("utf-8", "surrogatepass")), where)
+    value = js.value()
+    if js.peek():
+        raise StreamSyntaxError(f"{where}: more than one JSON value", js.offset)
+    return value
+
+
+def bounded_lines(stream: IO[bytes], where: str, *, limit: int = MAX_ITEM_BYTES,
+                  error: type[InputError] = InputError):
+    """(line number, text) of each line of a UTF-8 stream, each at most *limit* bytes: a longer
+    one is cut off and yields (number, None) instead, never held whole."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    pending = b""
+    number = 0
+    skipping = False
+    first = True
+    while True:
+        try:
+            data = stream.read(_CHUNK)
+        except Exception as e:  # OSError, EOFError, zlib.error, gzip.BadGzipFile
+            raise error(f"{where}: cannot read: {shorten(str(e), 80)}") from e
+        if not data:
+            break
+        pending += data
+        start = 0
+        while True:
+            i = pending.find(b"\n", start)
+            if i < 0:
+                break
+            number += 1
+            line = pending[start:i + 1]
+            start = i + 1
+            if skipping:
+                skipping = False
+                yield number, None
+                continue
+            if len(line) > limit:
+                yield number, None
+                continue
+            try:
+                text = decoder.decode(line)
+            except UnicodeDecodeError as e:
+                raise error(f"{where}: line {number} is not UTF-8 text") from e
+            if first:
+                text, first = text.removeprefix("\ufeff"), False
+            yield number, text
+        pending = pending[start:]
+        if len(pending) > limit:
+            skipping, pending = True, b""
+    if skipping:
+        yield number + 1, None
+    elif pending:
+        try:
+            text = decoder.decode(pending, final=True)
+        except UnicodeDecodeError as e:
+            raise error(f"{where}: line {number + 1} is not UTF-8 text") from e
+        yield number + 1, text.removeprefix("\ufeff") if first else text

@@ -220,7 +220,8 @@ def test_commands_use_no_private_names_of_the_library():
 # modules, the errors, and the shared click options in rbactool.commands. `rbactool emulator`
 # also runs its own subsystem (rbactool.emulator.*).
 COMMAND_IMPORTS = ("rbactool.api", "rbactool.output", "rbactool.diff_format", "rbactool.plan_format",
-                   "rbactool.operations_format", "rbactool.access_format", "rbactool.errors", "rbactool.commands")
+                   "rbactool.operations_format", "rbactool.access_format", "rbactool.usage_format",
+                   "rbactool.errors", "rbactool.commands")
 COMMAND_EXTRA_IMPORTS = {"emulator.py": ("rbactool.emulator",)}
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import rbactool.emulator.activitylog as activitylog
 import rbactool.emulator.armerror as armerror
 import rbactool.emulator.assignments as assignments
 import rbactool.emulator.auth as auth
@@ -99,6 +100,7 @@ class App:
         self.faults = Faults()
         self.throttle = Throttle()
         self.persist_path = persist_path
+        self.activity = activitylog.ActivityLog(state.tenant_id)  # its writes as Activity Log events
         self._log: collections.deque[dict] = collections.deque(maxlen=log_size)
         self._log_lock = threading.Lock()
         #: added to the wall clock for every delay decision (see advance_clock)
@@ -144,6 +146,7 @@ class App:
             if delay:
                 time.sleep(delay)
             self._record(req, path, split.query, resp, time.perf_counter() - start, started_at)
+            self.activity.record_request(req.method, path, req.headers, resp.status)
         return resp
 
     # ------------------------------------------------------------------ HTTP control API
@@ -151,7 +154,8 @@ class App:
         parts = [p for p in path[len(CONTROL_PREFIX):].split("/") if p]
         try:
             body = json_body(req.body) if req.body else {}
-            return control.route(self, req.method, parts, body)
+            return activitylog.route(self.activity, req.method, parts, body) or control.route(self, req.method, parts,
+                                                                                      body)
         except ValueError as e:
             raise ArmError(400, "InvalidEmulatorRequest", str(e)) from e
 
@@ -325,6 +329,7 @@ class App:
         self.faults.clear()
         self.throttle.clear()
         self.clear_requests()
+        self.activity.clear()
 
     def configure(self, **changes: Any) -> EmulatorConfig:
         checked = check_changes(changes)

@@ -126,6 +126,21 @@ class EmulatorHandle:
     def state(self) -> dict:
         return self.app.dump()
 
+    def record_activity(self, caller: str, operation: str, scope: str, *, status: str = "Succeeded",
+                        time: float | None = None, evidence: dict | None = None) -> None:
+        """Record a control-plane call the emulator does not implement (an ML endpoint write...) as
+        Activity Log events (Started, then *status*), as Azure would for *caller*."""
+        item: dict[str, Any] = {"operation": operation, "scope": scope, "caller": caller, "status": status}
+        if time is not None:
+            item["time"] = time
+        if evidence is not None:
+            item["evidence"] = evidence
+        self.app.activity.append([item])
+
+    def activity_log(self) -> list[dict]:
+        """The Activity Log events (``GET /__emulator/activity-log``): az monitor activity-log list's shape."""
+        return self.app.activity.events()
+
     def stop(self) -> None:
         self.emulator.stop()
 
