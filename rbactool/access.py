@@ -41,6 +41,8 @@ SCHEMA_VERSION = 1
 ROLE_ASSIGNMENTS_WRITE = "Microsoft.Authorization/roleAssignments/write"
 ROLE_DEFINITIONS_WRITE = "Microsoft.Authorization/roleDefinitions/write"
 MAX_GROUP_DEPTH = 32
+#: Roles an escalation path lists in JSON (the most powerful first); ``rolesCount`` has the total.
+ROLES_SHOWN = 10
 _DEFINITION_ATTR = "@request[microsoft.authorization/roleassignments:roledefinitionid]"
 _PRINCIPAL_ATTR = "@request[microsoft.authorization/roleassignments:principalid]"
 _TYPE_ATTR = "@request[microsoft.authorization/roleassignments:principaltype]"
@@ -397,7 +399,9 @@ class Escalation:
     evaluated: bool = True  # False: a condition could not be evaluated (reported, not assumed)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, **self.grant.to_dict(), "detail": self.detail, "roles": list(self.roles),
+        # the most powerful roles first, at most ROLES_SHOWN of them (rolesCount says how many)
+        return {"kind": self.kind, **self.grant.to_dict(), "detail": self.detail,
+                "roles": list(self.roles[:ROLES_SHOWN]), "rolesCount": len(self.roles),
                 "to": list(self.to), "conditionEvaluated": self.evaluated}
 
 
@@ -465,6 +469,19 @@ class _Escalations:
         self._editable: dict[str, tuple[str, ...]] = {}
         self._denies: dict[tuple[str, str], list[DenyAssignment]] = {}
         self._findings: dict[tuple, _Finding] = {}
+        self._evaluated: dict[tuple, bool] = {}
+        self._conditions: dict[str, Any] = {}
+
+    def _parsed(self, text: str):
+        if text not in self._conditions:
+            try:
+                self._conditions[text] = parse_condition(text)
+            except ConditionError as e:
+                self._conditions[text] = e
+        found = self._conditions[text]
+        if isinstance(found, ConditionError):
+            raise found
+        return found
 
     def chain(self, scope: str) -> tuple[list[str], set[str]]:
         k = scope_key(scope)
@@ -473,20 +490,37 @@ class _Escalations:
             self._at[k] = (chain, set(chain))
         return self._at[k]
 
+    def _indexes(self) -> None:
+        """Built once, through the hierarchy (a management group's subscriptions are below it, which
+        their scope strings do not show): scope -> privileged roles assignable at it or below it, and
+        scope -> assigned custom roles all of whose assignable scopes are at it or below it."""
+        self._below: dict[str, set[str]] = {}
+        for g in self.privileged:
+            for k in self.keys[g]:
+                for s in self.db.ancestry(k):
+                    self._below.setdefault(s, set()).add(g)
+        self._edit_at: dict[str, list[str]] = {}
+        for g in self.assigned_custom:
+            common: set[str] | None = None
+            for k in self.keys[g]:
+                anc = set(self.db.ancestry(k))
+                common = anc if common is None else common & anc
+            for s in common or ():
+                self._edit_at.setdefault(s, []).append(self.roles[g].name)
+
     def candidates(self, a_key: str, chain: set[str]) -> list[str]:
-        """Privileged roles (most powerful first) assignable at *a_key* or below it."""
+        """Privileged roles (most powerful first) assignable at *a_key*, above it or below it."""
         if a_key not in self._candidates:
-            below = a_key.rstrip("/") + "/"
+            below = self._below.get(a_key, set())
             self._candidates[a_key] = [g for g in self.privileged
-                                       if any(k in chain or k.startswith(below) for k in self.keys[g])]
+                                       if g in below or any(k in chain for k in self.keys[g])]
         return self._candidates[a_key]
 
     def editable(self, a_key: str) -> tuple[str, ...]:
+        """Assigned custom roles a role-definition writer at *a_key* can change (it must hold the
+        write at every assignable scope of the role)."""
         if a_key not in self._editable:
-            below = a_key.rstrip("/") + "/"
-            self._editable[a_key] = tuple(sorted(
-                self.roles[g].name for g in self.assigned_custom
-                if self.keys[g] and all(k == a_key or k.startswith(below) for k in self.keys[g])))
+            self._editable[a_key] = tuple(sorted(self._edit_at.get(a_key, ())))
         return self._editable[a_key]
 
     def denies(self, a_key: str, chain: list[str], op: str) -> list[DenyAssignment]:
@@ -495,7 +529,9 @@ class _Escalations:
         return self._denies[(a_key, op)]
 
     def assign_finding(self, a: Assignment, a_key: str, chain: set[str]) -> _Finding:
-        key = (a_key, a.condition, a.principal_id if a.condition else None)
+        # a condition that does not name principal ids answers alike for every holder of its type
+        by_id = a.condition is not None and _PRINCIPAL_ATTR.lower() in a.condition.lower().replace(" ", "")
+        key = (a_key, a.condition, a.principal_id if by_id else a.principal_type if a.condition else None)
         if key not in self._findings:
             self._findings[key] = self._assign_finding(a, self.candidates(a_key, chain))
         return self._findings[key]
@@ -505,18 +541,24 @@ class _Escalations:
             return ("assign-roles", "can assign any role, privileged ones included, to anyone (itself too)",
                     tuple(self.roles[g].name for g in candidates), ("self", "others"), True)
         try:
-            cond = parse_condition(a.condition)
+            cond = self._parsed(a.condition)
         except ConditionError as e:
             return ("assign-roles", f"its delegation condition could not be parsed ({e}): not evaluated",
                     (), ("unknown",), False)
         allowed: list[str] = []
         to: set[str] = set()
         probes = (("self", a.principal_id, a.principal_type or "User"), *_PROBES)
+
+        def allows(guid: str, pid: str, ptype: str) -> bool:  # the same request answers the same everywhere
+            key = (a.condition, guid, pid, ptype)
+            if key not in self._evaluated:
+                self._evaluated[key] = evaluate(cond, ROLE_ASSIGNMENTS_WRITE, {
+                    _DEFINITION_ATTR: [guid], _PRINCIPAL_ATTR: [pid], _TYPE_ATTR: [ptype]})
+            return self._evaluated[key]
+
         try:
             for guid in candidates:
-                hits = [who for who, pid, ptype in probes if evaluate(
-                    cond, ROLE_ASSIGNMENTS_WRITE, {_DEFINITION_ATTR: [guid], _PRINCIPAL_ATTR: [pid],
-                                                   _TYPE_ATTR: [ptype]})]
+                hits = [who for who, pid, ptype in probes if allows(guid, pid, ptype)]
                 if hits:
                     allowed.append(self.roles[guid].name)
                     to.update(hits)
@@ -528,6 +570,7 @@ class _Escalations:
                 tuple(sorted(to, reverse=True)), True)
 
     def run(self) -> EscalationReport:
+        self._indexes()
         out: list[Escalation] = []
         report = EscalationReport(out, _snapshot_info(self.db))
         for a in self.db.assignments_of_roles(self.assigners | self.definers):
@@ -560,8 +603,8 @@ class _Escalations:
 
 
 def _power(r: RoleDefinition) -> tuple[int, str]:
-    """Sort key, the most powerful first: Owner-like (everything and assign), then those that assign
-    roles, then those that act on everything (Contributor-like), then the rest."""
+    """Sort key, the most powerful first: Owner-like (everything and assign), then those that act on
+    everything (Contributor-like), then those that assign roles, then the rest."""
     everything = any(p.strip() == "*" for b in r.permissions for p in b.actions)
     assigns = role_grants(r, ROLE_ASSIGNMENTS_WRITE, False)
-    return (0 if everything and assigns else 1 if assigns else 2 if everything else 3, r.name.lower())
+    return (0 if everything and assigns else 1 if everything else 2 if assigns else 3, r.name.lower())

@@ -35,7 +35,7 @@ def test_report_of_a_snapshot_writes_one_self_contained_page(run, snapshot, tmp_
     out = tmp_path / "report.html"
     r = run("report", "--snapshot", snapshot, "-o", out)
     assert r.exit_code == 0, r.stderr
-    assert r.stderr.startswith(f"wrote {out}") and "11 role assignments, 5 escalation paths" in r.stderr
+    assert r.stderr.startswith(f"wrote {out}") and "11 role assignments, 6 escalation paths" in r.stderr
     html = out.read_text()
     assert html.startswith("<!DOCTYPE html>")
     # no URL to fetch anything: no src=, no href= but the skip link, no @import or url() in the CSS
