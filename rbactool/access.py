@@ -77,6 +77,11 @@ def _is_data(operation: str, catalog: Catalog | None) -> tuple[bool, str | None]
         return False, None
     ops = catalog.get(operation)
     if not ops:
+        from rbactool.catalog import did_you_mean
+
+        hint = did_you_mean(catalog, operation, False) or did_you_mean(catalog, operation, True)
+        if hint:  # a typo answers another question (wildcards match it): refuse, as explain does
+            raise InputError(f"operation {operation!r} is not in the operations catalog{hint}")
         return False, f"{operation} is not in the operations catalog: evaluated as a control-plane action"
     return all(o.is_data_action for o in ops), None
 
@@ -229,6 +234,10 @@ def who_can(db: EstateDB, operation: str, scope: str, catalog: Catalog | None = 
     data, note = _is_data(operation, catalog)
     out = WhoCan(operation, data, scope, notes=[note] if note else [], snapshot=_snapshot_info(db))
     chain = db.ancestry(scope)
+    if not any(db.scope(k) is not None and db.scope(k)[1] == "subscription" for k in chain) \
+            and scope_key(scope).startswith("/subscriptions/"):
+        out.notes.append(f"the subscription of {scope} is not in the snapshot: only assignments at management "
+                         "groups and / are seen")
     target = chain[0]
     directory = _Directory(db)
     denies = _denying(db.denies_at(chain), operation, data)
@@ -280,6 +289,7 @@ class PrincipalAccess:
     denies: list[dict[str, Any]] = field(default_factory=list)
     scope: str | None = None
     snapshot: dict[str, Any] = field(default_factory=dict)
+    group_names: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, "principalId": self.principal_id,
@@ -295,14 +305,17 @@ def principal_access(db: EstateDB, principal: str, catalog: Catalog, *, scope: s
     """Everything *principal* (an object id, or a name the snapshot knows) can do, by scope."""
     from rbactool.effective import effective_operations
 
+    if scope:
+        scope = _check_scope(scope)
     pid = _principal_id(db, principal)
     directory = _Directory(db)
     ptype, name = directory.describe(pid)
     groups = directory.groups_of(pid)
     paths = _group_paths(db, pid)
     chain = set(db.ancestry(scope)) if scope else set()
-    scope_k = scope_key(_check_scope(scope)) if scope else None
-    out = PrincipalAccess(pid, ptype, name, sorted(groups), scope=scope, snapshot=_snapshot_info(db))
+    scope_k = scope_key(scope) if scope else None
+    out = PrincipalAccess(pid, ptype, name, sorted(groups), scope=scope, snapshot=_snapshot_info(db),
+                          group_names={g: directory.describe(g)[1] for g in groups if directory.describe(g)[1]})
     effective: dict[str, tuple[int, int, tuple[str, ...]]] = {}
     for a in db.assignments_of({pid, *groups}):
         relation = ""
@@ -328,6 +341,9 @@ def principal_access(db: EstateDB, principal: str, catalog: Catalog, *, scope: s
     out.held.sort(key=lambda h: (scope_key(h.grant.assignment_scope), h.grant.role.lower(), h.grant.assignment_id))
     who = {pid, *groups}
     for d in _all_denies(db):
+        if scope_k is not None and scope_key(d.scope) not in chain and not scope_key(d.scope).startswith(
+                scope_k.rstrip("/") + "/"):
+            continue  # neither at, above nor below --scope
         if (EVERYONE in d.principals or who & set(d.principals)) and not who & set(d.exclude_principals):
             out.denies.append({"id": d.id, "scope": d.scope, "doNotApplyToChildScopes": d.do_not_apply_to_child_scopes,
                                "actions": sorted({x for b in d.permissions for x in b.actions}),

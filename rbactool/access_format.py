@@ -101,7 +101,9 @@ def access_text(a: PrincipalAccess) -> str:
     lines = [f"{name}({_t(a.principal_type or 'unknown type')} {a.principal_id})"
              + (f" at {_t(a.scope)}" if a.scope else "") + ":"]
     if a.groups:
-        lines.append(f"  member of {len(a.groups)} group(s): {', '.join(_t(g) for g in a.groups)}")
+        names = a.group_names or {}
+        lines.append(f"  member of {len(a.groups)} group(s): "
+                     f"{'; '.join(_t(names.get(g) or g) for g in a.groups)}")
     if not a.held:
         lines.append("  no role assignments")
     for h in a.held:
@@ -132,12 +134,12 @@ def access_markdown(a: PrincipalAccess) -> str:
 def escalations_text(report: EscalationReport) -> str:
     found = report.found
     if not found:
-        return "no escalation paths found\n"
+        return "\n".join(["no escalation paths found", *_gaps_line(report.snapshot)]) + "\n"
     lines = []
     for e in found:
         g = e.grant
         tag = " (after PIM activation)" if g.eligible else ""
-        roles = f": {', '.join(_t(r) for r in e.roles[:5])}{' …' if len(e.roles) > 5 else ''}" if e.roles else ""
+        roles = f": {'; '.join(_t(r) for r in e.roles[:5])}{' …' if len(e.roles) > 5 else ''}" if e.roles else ""
         lines.append(f"{_who(g)}{tag} {e.kind} at {_t(g.assignment_scope)} — {_t(e.detail)}{roles}")
         lines.append(f"    path: {_t(g.principal_name or g.principal_id)}{_path(g)}"
                      + (f"  [condition: {_t(g.condition)}]" if g.condition else ""))
@@ -152,7 +154,7 @@ def escalations_markdown(report: EscalationReport) -> str:
            "|---|---|---|---|---|---|---|"]
     for e in found:
         g = e.grant
-        roles = ", ".join(_md(r) for r in e.roles[:5]) + (" …" if len(e.roles) > 5 else "")
+        roles = "; ".join(_md(r) for r in e.roles[:5]) + (" …" if len(e.roles) > 5 else "")
         out.append(f"| {_md(g.principal_name or g.principal_id)} | {e.kind}{' (eligible)' if g.eligible else ''} | "
                    f"{_md(g.assignment_scope)} | {_md(g.role)} | {' → '.join(_md(v) for v in _via(g)) or 'direct'} | "
                    f"{roles} | {_md(e.detail)} |")

@@ -450,11 +450,9 @@ def load_seed(path: PathLike) -> Estate:
     """An estate from a seed file (YAML or JSON; the format of ``rbactool emulator --seed``), with
     Azure's built-in roles, read with rbactool's input limits."""
     from rbactool.builtins import load_builtin_roles
-    from rbactool.estate import estate_from_seed
-    from rbactool.readers import loads_yaml, read_file
+    from rbactool.estate import estate_from_seed, read_seed_document
 
-    text = read_file(path, what="seed file")
-    return estate_from_seed(loads_yaml(text, str(path)), source=str(path), builtin_roles=load_builtin_roles().all())
+    return estate_from_seed(read_seed_document(path), source=str(path), builtin_roles=load_builtin_roles().all())
 
 
 def write_snapshot(estate: Estate, path: PathLike) -> Path:
@@ -835,7 +833,7 @@ class Azure:
 
         target = _parse(scope)
         estate = self.snapshot(subscriptions=[target.subscription] if target.subscription else [],
-                               at_scope=str(target))
+                               at_scope=str(target), groups=True)
         with tempfile.TemporaryDirectory(prefix="rbactool-live-") as tmp:
             db = open_snapshot(write_snapshot(estate, Path(tmp) / "live.db"))
             try:

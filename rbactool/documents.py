@@ -102,8 +102,8 @@ def read_json_roles(text: str, *, name: str, where: str, ctx: Any, shape: str | 
         doc, notes = loads_json_lenient(text, where, RoleFormatError, duplicates=False)
     except RoleFormatError:
         if suffix_of(name) in (".yaml", ".yml"):  # a roles spec given where a role file goes
-            raise RoleFormatError(f"{where}: a YAML file, not a role definition in JSON; "
-                                  f"for a roles spec use --roles {where}") from None
+            raise RoleFormatError(f"{where}: a YAML file, not a role definition in JSON (a roles spec? "
+                                  f"`validate --roles`, `diff --roles`, `render --roles` and `plan` take it)") from None
         raise
     problems: list[Problem] = []
     used = text

@@ -97,7 +97,10 @@ def parent_scope(scope: str) -> str | None:
         return "/" + "/".join(parts[:2])
     if kind != RESOURCE or not segs or segs[0] != "subscriptions":
         return None
-    last = max(i for i, p in enumerate(parts) if p.lower() == "providers")
+    found = [i for i, p in enumerate(parts) if p.lower() == "providers"]
+    if not found:
+        return None
+    last = found[-1]
     if len(parts) - (last + 2) > 2:  # a child resource (type/name/type/name...): drop one type/name pair
         return "/" + "/".join(parts[:-2])
     return "/" + "/".join(parts[:last])  # the resource group, subscription or parent of an extension resource
@@ -369,6 +372,23 @@ def open_estate(path: str | os.PathLike) -> EstateDB:
 
 
 # --------------------------------------------------------------------------- seed documents
+
+#: A seed file may be larger than a role file: the bench estate (100,000 assignments) is 22 MB.
+SEED_MAX_BYTES = 96 * 1024 * 1024
+SEED_MAX_VALUES = 6_000_000
+
+
+def read_seed_document(path: str | os.PathLike, error: type[InputError] = InputError, *,
+                       limit: int = SEED_MAX_BYTES, max_nodes: int = SEED_MAX_VALUES) -> Any:
+    """A seed file's document (JSON when the text starts with ``{``, YAML otherwise), read with the
+    readers' limits raised to the seed's (one reader for ``load_seed`` and ``rbactool emulator --seed``)."""
+    from rbactool.readers import loads_json, loads_yaml, read_file
+
+    text = read_file(path, what="seed file", limit=limit, error=error)
+    if text.lstrip().startswith("{"):
+        return loads_json(text, str(path), error, limit=limit, max_nodes=max_nodes)
+    return loads_yaml(text, str(path), error, limit=limit, max_nodes=max_nodes)
+
 
 _SEED_KEYS = ("tenant", "management_groups", "principals", "groups", "role_definitions", "role_assignments",
               "deny_assignments", "eligible_assignments", "subscriptions", "resource_groups")

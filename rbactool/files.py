@@ -12,6 +12,7 @@ is written into, never replaced by a regular file, after every regular file is s
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
@@ -96,13 +97,20 @@ def write_files(files: Mapping[Path, str], what: str = "-o") -> None:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
                 f.write(text)
         for path, text in streams.items():
-            with open(path, "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
+            try:
+                with open(path, "w", encoding="utf-8", newline="\n") as f:
+                    f.write(text)
+            except OSError as e:
+                if e.errno == errno.EPIPE:  # `-o /dev/stdout | head`: the reader went away, as with SIGPIPE
+                    raise BrokenPipeError(errno.EPIPE, "Broken pipe") from None
+                raise OSError(e.errno, e.strerror, str(path)) from None
         for tmp, target in staged:
             tmp.replace(target)
     except BaseException as e:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
+        if isinstance(e, BrokenPipeError):
+            raise  # the CLI ends quietly with 141
         if isinstance(e, OSError):
             raise OutputError(f"{what}: cannot write {e.filename or ''}: {e.strerror or e}") from e
         raise

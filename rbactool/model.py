@@ -323,8 +323,8 @@ def parse_document(text: str, *, source: str | None = None, duplicates: bool = T
         doc = loads_json(text, where, RoleFormatError, duplicates=duplicates)
     except RoleFormatError:
         if where.lower().endswith((".yaml", ".yml")):  # a roles spec given where a role file goes
-            raise RoleFormatError(f"{where}: a YAML file, not a role definition in JSON; "
-                                  f"for a roles spec use --roles {where}") from None
+            raise RoleFormatError(f"{where}: a YAML file, not a role definition in JSON (a roles spec? "
+                                  f"`validate --roles`, `diff --roles`, `render --roles` and `plan` take it)") from None
         raise
     if not isinstance(doc, (dict, list)):
         raise RoleFormatError(f"{where}: a role definition must be a JSON object or array, got {_jtype(doc)}")

@@ -350,7 +350,7 @@ def gate_announcement(config, *, no_config: bool = False, catalog_source=None) -
 
 
 def format_gate_findings(report: Report, max_shown: int = GATE_MAX_SHOWN) -> list[str]:
-    """What blocks, then any other ERROR or SECURITY_WARNING, one line each (at most *max_shown*),
+    """What blocks, then any other ERROR, SECURITY_WARNING or WARNING, one line each (at most *max_shown*),
     and how many the config suppressed."""
     shown = [*report.blocking(), *report.notable()]
     lines = []

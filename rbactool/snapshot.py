@@ -94,8 +94,10 @@ class _Collector:
 def _read(c: _Collector, scope: str, api: str, fn: Callable[[], Any], default: Any) -> Any:
     try:
         return fn()
-    except AzureOperationError as e:  # 403, 404, a dropped connection: a gap, recorded
-        c.gap(scope, api, e)
+    except AzureOperationError as e:
+        if e.status_code is None or e.status_code == 401:
+            raise  # not signed in, or no endpoint answering: no snapshot at all, never an empty one
+        c.gap(scope, api, e)  # an answer that refuses (403, 404, ...): a gap, recorded
         return default
 
 

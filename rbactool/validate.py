@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from rbactool.checks import CheckContext, all_checks
 from rbactool.config import Config, Ignore
 from rbactool.errors import ValidationRefused
-from rbactool.findings import SECURITY_WARNING, TYPES, Finding, at_or_above, make_finding, sort_findings
+from rbactool.findings import TYPES, WARNING, Finding, at_or_above, make_finding, sort_findings
 from rbactool.model import RoleDefinition
 
 if TYPE_CHECKING:
@@ -82,9 +82,11 @@ class Report:
         return tuple(f for f in self.findings if at_or_above(f.type, self.fail_on))
 
     def notable(self) -> tuple[Finding, ...]:
-        """The findings below the threshold that are still ERROR or SECURITY_WARNING (the gate shows them)."""
+        """The findings below the threshold that are ERROR, SECURITY_WARNING or WARNING (the gate shows
+        them: a WARNING such as an operation the catalog does not know, with its did-you-mean, is often
+        what ARM then rejects)."""
         return tuple(f for f in self.findings
-                     if not at_or_above(f.type, self.fail_on) and at_or_above(f.type, SECURITY_WARNING))
+                     if not at_or_above(f.type, self.fail_on) and at_or_above(f.type, WARNING))
 
     @property
     def codes(self) -> set[str]:

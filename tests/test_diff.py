@@ -491,4 +491,4 @@ def test_a_roles_spec_given_as_a_role_file_points_to_roles(run, command):
     spec = "roles/online-endpoints.yaml"
     r = run(command, spec, spec) if command == "diff" else run(command, spec)
     assert r.exit_code == 3
-    assert f"use --roles {spec}" in r.stderr and "not valid JSON" not in r.stderr
+    assert "a roles spec?" in r.stderr and f"`{command} --roles`" in r.stderr and "not valid JSON" not in r.stderr

@@ -73,3 +73,19 @@ def test_an_unknown_parameter_type_names_the_template_and_the_types(run, tmp_pat
     broken = next(t for t in r.json()["templates"] if t["name"] == "broken")
     assert "unknown type 'nope'" in broken["error"] and "broken.json.j2" in broken["error"]
     assert "string, bool" in broken["error"] and "[]" not in broken["error"]
+
+
+def test_a_pipe_closed_on_an_output_file_that_is_standard_output_ends_with_141(tmp_path):
+    # `rbactool report ... -o /dev/stdout | head -c 10`: -o names a stream, and the reader goes away
+    import rbactool
+
+    db = tmp_path / "estate.db"
+    rbactool.write_snapshot(rbactool.load_seed(Path(__file__).parent / "data" / "estates" / "known-answers.yaml"), db)
+    read, write = os.pipe()
+    p = subprocess.Popen([sys.executable, "-m", "rbactool", "report", "--snapshot", str(db), "-o", "/dev/stdout"],
+                         stdout=write, stderr=subprocess.PIPE)
+    os.close(write)
+    os.read(read, 10)
+    os.close(read)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 141 and b"Error" not in err

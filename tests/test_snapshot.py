@@ -61,7 +61,7 @@ def test_who_can_live_gives_the_snapshots_answer_with_fewer_reads(az, emulator, 
               "endpoint", "--scope", az.endpoint).exit_code == 0
     assert az("assign", "-i", USER, "--role", "Reader", "--scope", f"{az.rg}-other").exit_code == 0
     out = tmp_path / "estate.db"
-    assert az("snapshot", "-o", out, "-s", az.sub).exit_code == 0
+    assert az("snapshot", "-o", out, "-s", az.sub, "--groups").exit_code == 0  # --live reads Graph too
     snap = az("who-can", SCORE, "--scope", az.endpoint, "--snapshot", out, "--format", "json").json()
     emulator.clear_requests()
     live = az("who-can", SCORE, "--scope", az.endpoint, "--live", "--format", "json")

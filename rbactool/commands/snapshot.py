@@ -34,6 +34,8 @@ def snapshot_command(output, subscriptions, management_groups, groups, source, p
     APIs that cannot be read are recorded in the file as gaps, and counted here."""
     from rbactool import api
 
+    for sub in subscriptions:
+        api.parse_scope(f"/subscriptions/{sub}")  # a GUID, or one error line (exit 3)
     azure = connection(cloud, arm_endpoint, ca_bundle, retry_timeout,
                        subscription=subscriptions[0] if subscriptions else None)
     done = [0]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import rbactool.estate as estate
 from rbactool.emulator.routing import Hierarchy
 from rbactool.emulator.state import (
     PRINCIPAL_TYPES,
@@ -35,12 +36,12 @@ from rbactool.emulator.state import (
     make_principal,
 )
 from rbactool.errors import InputError, ScopeError
-from rbactool.readers import clip, loads_json, loads_yaml, read_file
+from rbactool.readers import clip
 from rbactool.scopes import MANAGEMENT_GROUP, ROOT, Scope, check_management_group_id, is_guid, parse_scope
 
 #: Size limits of a seed file (the reader's defaults are for role files: 16 MiB, 1,000,000 values).
-SEED_MAX_BYTES = 96 * 1024 * 1024
-SEED_MAX_VALUES = 6_000_000
+SEED_MAX_BYTES = estate.SEED_MAX_BYTES
+SEED_MAX_VALUES = estate.SEED_MAX_VALUES
 #: Counts a seed may hold (Azure's own limits where there is one: 10,000 management groups,
 #: 5,000 custom roles; the others bound memory: ~1 KB per assignment).
 LIMITS = {
@@ -97,11 +98,7 @@ class Seed:
 
 def read_seed(path: str | Path) -> Any:
     """The parsed seed document (JSON when the text starts with ``{``, YAML otherwise)."""
-    p = Path(path)
-    text = read_file(p, what="seed file", limit=SEED_MAX_BYTES, error=SeedError)
-    if text.lstrip().startswith("{"):
-        return loads_json(text, str(p), SeedError, limit=SEED_MAX_BYTES, max_nodes=SEED_MAX_VALUES)
-    return loads_yaml(text, str(p), SeedError, limit=SEED_MAX_BYTES, max_nodes=SEED_MAX_VALUES)
+    return estate.read_seed_document(Path(path), SeedError, limit=SEED_MAX_BYTES, max_nodes=SEED_MAX_VALUES)
 
 
 # ------------------------------------------------------------------------ validation helpers
