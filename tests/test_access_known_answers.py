@@ -195,3 +195,14 @@ def test_escalations_as_sarif_for_code_scanning(run, snapshot):
                                               for x in run0["results"]}) == 6
     assert all(x["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].startswith("/")
                for x in run0["results"])
+
+
+def test_an_operation_with_a_typo_is_refused_with_the_close_match(run, snapshot):
+    r = run("who-can", f"{ML.replace('onlineEndpoints', 'onlineEndpoint')}/score/action", "--scope", EP,
+            "--snapshot", snapshot)
+    assert r.exit_code == 3 and f"did you mean '{ML}/score/action'" in r.stderr
+
+
+def test_a_malformed_scope_for_access_is_one_line(run, snapshot):
+    r = run("access", "alice", "--snapshot", snapshot, "--scope", "/subscriptions/1111/resourceGroups/")
+    assert r.exit_code == 3 and "not a GUID" in r.stderr and r.stderr.count("\n") == 1

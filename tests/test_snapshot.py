@@ -99,3 +99,14 @@ def test_groups_and_resource_graph_give_the_seeds_answers(emulator_factory, run,
 def _ids_folded(answers):
     """ARM ids compare case-insensitively (the PIM API spells its own type differently)."""
     return [{**a, "assignmentId": a["assignmentId"].lower()} for a in answers]
+
+
+def test_no_endpoint_answering_is_an_error_not_an_empty_snapshot(run, tmp_path):
+    out = tmp_path / "estate.db"
+    r = run("snapshot", "-o", out, env={"RBACTOOL_ARM_ENDPOINT": "https://127.0.0.1:9", "RBACTOOL_ACCESS_TOKEN": "t"})
+    assert r.exit_code == 4 and "cannot reach" in r.stderr and not out.exists()
+
+
+def test_a_subscription_that_is_not_a_guid_is_refused_before_any_request(run, tmp_path):
+    r = run("snapshot", "-o", tmp_path / "x.db", "-s", "not-a-guid")
+    assert r.exit_code == 3 and "not a GUID" in r.stderr
