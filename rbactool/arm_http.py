@@ -112,6 +112,8 @@ def error_of(status: int, reason: str, body: bytes) -> tuple[str | None, str]:
 
 MAX_LINE = 65_536
 MAX_HEADERS = 100
+MAX_INTERIM = 10  # 1xx answers before the final one
+_HEX = frozenset(b"0123456789abcdefABCDEF")
 
 
 class MalformedAnswer(OSError):
@@ -166,11 +168,13 @@ class _Connection:
         return self._response(method)
 
     def _response(self, method: str):
-        while True:
+        for _ in range(MAX_INTERIM + 1):
             status, reason, version = _status_line(self._file)
             head = _headers(self._file)
             if not 100 <= status < 200:
                 break
+        else:
+            raise MalformedAnswer(f"more than {MAX_INTERIM} interim (1xx) answers")
         if method == "HEAD" or status in (204, 304):
             body = b""
         elif "chunked" in head.get("transfer-encoding", "").lower():
@@ -242,10 +246,9 @@ def _chunked(reader) -> bytes:
     parts, total = [], 0
     while True:
         size_text = _line(reader).split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise MalformedAnswer("a chunk size that is not a number") from None
+        if not size_text or not _HEX.issuperset(size_text):  # int() would take "-1", "+2", "0x2", "2_0"
+            raise MalformedAnswer("a chunk size that is not a hexadecimal number")
+        size = int(size_text, 16)
         if size == 0:
             _headers(reader)  # trailers
             return b"".join(parts)

@@ -234,3 +234,40 @@ def test_request_counts_of_assign_and_list_by_name(run, emulator):  # noqa: F811
     emulator.clear_requests()
     assert run("list", "definitions", "-n", "Reader", env=env).exit_code == 0
     assert len(emulator.requests()) == 1
+
+
+class _NoUnboundedRead:
+    """A reader that fails the test if asked to read to the end of the stream (a negative size)."""
+
+    def __init__(self, raw: bytes):
+        import io
+
+        self._f = io.BytesIO(raw)
+
+    def readline(self, n=-1):
+        return self._f.readline(n)
+
+    def read(self, n=-1):
+        assert n is not None and n >= 0, f"read({n}) would read until the server closes"
+        return self._f.read(n)
+
+
+@pytest.mark.parametrize("size", [b"-1", b"-ffffff", b"+2", b"0x2", b"2_0", b" -0"])
+def test_a_chunk_size_that_is_not_plain_hex_is_refused_before_reading(size):
+    from rbactool.arm_http import _Connection
+
+    c = _Connection("h", 443, None, None)
+    c._file = _NoUnboundedRead(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + size + b"\r\n{}\r\n0\r\n\r\n")
+    with pytest.raises(OSError):
+        c._response("GET")
+
+
+def test_endless_interim_answers_are_refused():
+    import io
+
+    from rbactool.arm_http import _Connection
+
+    c = _Connection("h", 443, None, None)
+    c._file = io.BytesIO(b"HTTP/1.1 100 Continue\r\n\r\n" * 1000 + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    with pytest.raises(OSError):
+        c._response("GET")
