@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
+from urllib.parse import urlsplit
 
 from rbactool import waits
 from rbactool.arm_errors import explain
@@ -100,6 +101,15 @@ def connection_settings(
         raise InputError(f"CA bundle {ca} does not exist")
     return Connection(c, ep, ca, subscription or os.environ.get("AZURE_SUBSCRIPTION_ID") or None,
                       bool(os.environ.get(ENV_TOKEN)))
+
+
+def _origin(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or 443
+    except ValueError:
+        port = -1
+    return (parts.hostname or "").lower(), port
 
 
 def connect(*, cloud: str | None = None, endpoint: str | None = None, ca_bundle: str | None = None,
@@ -468,7 +478,13 @@ class AzureGateway:
         if not isinstance(graph, str) or not graph.startswith("https://"):
             raise AzureOperationError(f"{self.conn.endpoint}/metadata/endpoints names no Microsoft Graph endpoint; "
                                       f"set {ENV_GRAPH}")
-        return graph.rstrip("/")
+        graph = graph.rstrip("/")
+        # the token for it goes to that host (a static token is the same for every scope): only the
+        # ARM endpoint's own host (the emulator's /msgraph) or a cloud's Graph, never one it chooses
+        if graph not in GRAPH.values() and _origin(graph) != _origin(self.conn.endpoint):
+            raise AzureOperationError(f"{self.conn.endpoint}/metadata/endpoints names Microsoft Graph on another "
+                                      f"host; not used (set {ENV_GRAPH} to trust it)")
+        return graph
 
     @property
     def graph(self):

@@ -271,3 +271,27 @@ def test_endless_interim_answers_are_refused():
     c._file = io.BytesIO(b"HTTP/1.1 100 Continue\r\n\r\n" * 1000 + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
     with pytest.raises(OSError):
         c._response("GET")
+
+
+@pytest.mark.parametrize("named", ["https://evil.example", "https://evil.example/msgraph",
+                                   "https://127.0.0.1.evil.example/msgraph", "https://127.0.0.1:1/msgraph"])
+def test_metadata_naming_graph_on_another_host_gets_no_token(named, monkeypatch):
+    """A (hostile) ARM endpoint's /metadata/endpoints must not send the Graph token elsewhere: with
+    RBACTOOL_ACCESS_TOKEN every scope gets the same token, so the ARM token would go to that host."""
+    from rbactool.azure_adapter import AzureGateway, StaticTokenCredential, connection_settings
+
+    monkeypatch.delenv("RBACTOOL_GRAPH_ENDPOINT", raising=False)
+    gw = AzureGateway(connection_settings(endpoint="https://127.0.0.1:8443"), credential=StaticTokenCredential("t"))
+    monkeypatch.setattr(gw, "get_json", lambda path, version, params=None: {"graph": named})
+    with pytest.raises(AzureOperationError, match="RBACTOOL_GRAPH_ENDPOINT"):
+        gw.graph_endpoint()
+
+
+@pytest.mark.parametrize("named", ["https://127.0.0.1:8443/msgraph/", "https://graph.microsoft.com/"])
+def test_metadata_naming_graph_on_the_same_host_or_a_cloud_graph_is_used(named, monkeypatch):
+    from rbactool.azure_adapter import AzureGateway, StaticTokenCredential, connection_settings
+
+    monkeypatch.delenv("RBACTOOL_GRAPH_ENDPOINT", raising=False)
+    gw = AzureGateway(connection_settings(endpoint="https://127.0.0.1:8443"), credential=StaticTokenCredential("t"))
+    monkeypatch.setattr(gw, "get_json", lambda path, version, params=None: {"graph": named})
+    assert gw.graph_endpoint() == named.rstrip("/")
