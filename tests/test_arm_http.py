@@ -295,3 +295,11 @@ def test_metadata_naming_graph_on_the_same_host_or_a_cloud_graph_is_used(named, 
     gw = AzureGateway(connection_settings(endpoint="https://127.0.0.1:8443"), credential=StaticTokenCredential("t"))
     monkeypatch.setattr(gw, "get_json", lambda path, version, params=None: {"graph": named})
     assert gw.graph_endpoint() == named.rstrip("/")
+
+
+def test_an_arm_error_message_cannot_send_terminal_escapes(run, emulator):  # noqa: F811
+    emulator.add_fault(method="GET", path_contains="roleDefinitions", status=400, code="Bad\x1b[31m",
+                       message="\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2K\rapplied: 0 changes\x9b1A", times=0)
+    r = run("list", "definitions", "-o", "json", env=emulator.env())
+    assert r.exit_code == 4, r.stderr
+    assert r.stderr.startswith("Error: ") and not any(c in r.stderr for c in "\x1b\x07\r\x9b")
