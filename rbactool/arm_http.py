@@ -391,7 +391,9 @@ class ArmClient:
             parts = urlsplit(path)
             if parts.scheme != "https" or ((parts.hostname or "").lower(), parts.port or 443) != self._origin:
                 raise AzureOperationError(f"{self.endpoint} answered a nextLink to another host; not followed")
-            return parts.path + (f"?{parts.query}" if parts.query else "")
+            # as ASCII without spaces: latin-1 could not encode it, a space would split the request line
+            path, q = quote(parts.path, safe=_PATH_SAFE), quote(parts.query, safe=_QUERY_SAFE + "&%?")
+            return path + (f"?{q}" if q else "")
         params = {**({"api-version": api_version} if api_version else {}), **(query or {})}
         q = "&".join(f"{k}={quote(v, safe=_QUERY_SAFE)}" for k, v in params.items())
         return f"{self.base_path}{quote(path, safe=_PATH_SAFE)}" + (f"?{q}" if q else "")

@@ -303,3 +303,11 @@ def test_an_arm_error_message_cannot_send_terminal_escapes(run, emulator):  # no
     r = run("list", "definitions", "-o", "json", env=emulator.env())
     assert r.exit_code == 4, r.stderr
     assert r.stderr.startswith("Error: ") and not any(c in r.stderr for c in "\x1b\x07\r\x9b")
+
+
+def test_a_next_link_on_the_same_host_is_sent_as_one_ascii_request_target(emulator):  # noqa: F811
+    c = client(emulator)
+    target = c._target(f"{emulator.base_url}/x\u0100 HTTP/1.1 y?a=b c&$skiptoken=%41\u20ac", None)
+    assert target.isascii() and " " not in target and target.startswith("/x%C4%80%20HTTP/1.1%20y?a=b%20c&")
+    assert c._target(f"{emulator.base_url}/s/x?api-version=1&$skiptoken=a%3D%3D", None) == \
+        "/s/x?api-version=1&$skiptoken=a%3D%3D"  # Azure's own links unchanged
