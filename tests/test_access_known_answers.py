@@ -193,3 +193,27 @@ def test_escalations_as_sarif_for_code_scanning(run, snapshot):
                                               for x in run0["results"]}) == 5
     assert all(x["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].startswith("/")
                for x in run0["results"])
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE meta SET value = '{' WHERE key = 'schema_version'",
+    "UPDATE role_definitions SET document = '['",
+    "UPDATE role_definitions SET document = '" + "[" * 100_000 + "'",
+    "UPDATE role_definitions SET document = 7",
+    "UPDATE role_assignments SET scope_key = '/'",  # every assignment read at the root
+    "UPDATE deny_assignments SET permissions = '[1]'",
+    "UPDATE deny_assignments SET principals = '{'",
+    "UPDATE deny_assignments SET exclude_principals = '5'",
+])
+def test_a_crafted_snapshot_with_bad_json_is_one_line_exit_3(run, snapshot, tmp_path, sql):
+    evil = tmp_path / "evil.db"
+    evil.write_bytes(snapshot.read_bytes())
+    con = sqlite3.connect(evil)
+    con.execute(sql)
+    con.commit()
+    con.close()
+    for argv in (["escalations"], ["who-can", f"{ML}/read", "--scope", EP]):
+        r = run(*argv, "--snapshot", evil)
+        assert r.exit_code in (0, 1, 3) and "Traceback" not in r.stderr, r.stderr
+        if r.exit_code == 3:
+            assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1 and "evil.db" in r.stderr
