@@ -100,7 +100,7 @@ def error_of(status: int, reason: str, body: bytes) -> tuple[str | None, str]:
     """(ARM error code or None, ARM's message or the HTTP reason) of an error answer."""
     try:
         doc = json.loads(body.decode("utf-8", "replace")) if body.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):  # a hostile endpoint's body nested deep enough to crash the parser
         doc = None
     err = doc.get("error", doc) if isinstance(doc, dict) else None
     if isinstance(err, dict):

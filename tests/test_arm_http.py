@@ -311,3 +311,8 @@ def test_a_next_link_on_the_same_host_is_sent_as_one_ascii_request_target(emulat
     assert target.isascii() and " " not in target and target.startswith("/x%C4%80%20HTTP/1.1%20y?a=b%20c&")
     assert c._target(f"{emulator.base_url}/s/x?api-version=1&$skiptoken=a%3D%3D", None) == \
         "/s/x?api-version=1&$skiptoken=a%3D%3D"  # Azure's own links unchanged
+
+
+def test_a_deeply_nested_error_body_is_an_http_error_not_a_crash():
+    assert error_of(400, "Bad Request", b"[" * 200_000) == (None, "Operation returned an invalid status 'Bad Request'")
+    assert error_of(400, "Bad", b'{"error": ' * 100_000)[0] is None
