@@ -217,3 +217,34 @@ def test_a_crafted_snapshot_with_bad_json_is_one_line_exit_3(run, snapshot, tmp_
         assert r.exit_code in (0, 1, 3) and "Traceback" not in r.stderr, r.stderr
         if r.exit_code == 3:
             assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1 and "evil.db" in r.stderr
+
+
+HOSTILE_NAME = "[Approved by security](https://evil.example) ![x](https://evil.example/p.png) <img src=x> **ok** \u202eevil"
+
+
+@pytest.fixture()
+def hostile(snapshot, tmp_path):
+    """A snapshot whose names come from a hostile directory (display names are self-chosen)."""
+    evil = tmp_path / "hostile.db"
+    evil.write_bytes(snapshot.read_bytes())
+    con = sqlite3.connect(evil)
+    con.execute("UPDATE principals SET name = ?", (HOSTILE_NAME,))
+    con.execute("UPDATE role_assignments SET principal_id = ? WHERE principal_id = ?", ("\x1b]52;c;eA==\x07" + DAVE, DAVE))
+    con.commit()
+    con.close()
+    return evil
+
+
+@pytest.mark.parametrize("argv", [["who-can", f"{ML}/score/action", "--scope", EP], ["escalations"],
+                                  ["access", ALICE]])
+def test_names_from_the_estate_cannot_inject_markdown_or_terminal_escapes(run, hostile, argv):
+    md = run(*argv, "--snapshot", hostile, "--format", "markdown")
+    assert md.exit_code in (0, 1), md.stderr
+    import re
+
+    prose = re.sub(r"`[^`\n]*`", "", md.stdout)  # a code span shows its text as it is
+    assert "](" not in prose.replace("\\](", "") and "<img" not in prose and "\u202e" not in md.stdout
+    assert "**ok**" not in prose
+    text = run(*argv, "--snapshot", hostile)
+    assert text.exit_code in (0, 1), text.stderr
+    assert not any(c in text.stdout for c in "\x1b\x07\u202e")
