@@ -333,6 +333,29 @@ def test_bicep_on_path_compiles(run, tmp_path):
     assert "ALL_DATA_ACTIONS" in {f["code"] for f in r.json()["findings"]}
 
 
+@pytest.mark.parametrize("source", [
+    "var t = loadTextContent('/etc/passwd')\n",
+    "var t = sys.loadFileAsBase64('../../.azure/msal_token_cache.json')\n",
+    "var t = LOADJSONCONTENT ('x.json')\n",
+    "module m './other.bicep' = {\n  name: 'm'\n}\n",
+    "module m 'br:evil.azurecr.io/bicep/x:1' = {\n  name: 'm'\n}\n",
+    "import * as x from 'types.bicep'\n",
+    "extension microsoftGraphV1\n",
+])
+def test_bicep_that_reads_other_files_or_registries_is_not_compiled(run, tmp_path, source):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    ran = tmp_path / "bicep-ran"
+    fake = bindir / "bicep"
+    fake.write_text(f'#!/bin/sh\ntouch "{ran}"\nexit 1\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    main = tmp_path / "main.bicep"
+    main.write_text(source)
+    r = run("validate", main, env={"PATH": f"{bindir}{os.pathsep}/usr/bin:/bin"})
+    assert r.exit_code == 3 and r.stderr.count("\n") == 1 and "reads other files" in r.stderr, r.stderr
+    assert not ran.exists()
+
+
 # --------------------------------------------------------------------------- lenient JSON
 
 
