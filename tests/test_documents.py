@@ -209,6 +209,19 @@ def test_terraform_file(run):
     assert r.exit_code == 1
 
 
+@pytest.mark.parametrize("module", ["json.py", "lark.py", "importlib/__init__.py"])
+def test_the_hcl_child_imports_nothing_from_the_working_directory(run, tmp_path, monkeypatch, module):
+    """A repository with a json.py (or lark, ...) next to its .tf must not run code in the HCL child."""
+    marker = tmp_path / "ran"
+    (tmp_path / module).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / module).write_text(f"import pathlib\npathlib.Path({str(marker)!r}).write_text('x')\n")
+    shutil.copy(DOCS / "main.tf", tmp_path / "main.tf")
+    monkeypatch.chdir(tmp_path)
+    r, data = validate(run, "main.tf", "--catalog", CATALOG)
+    assert not marker.exists()
+    assert data["summary"]["roles"] >= 1, r.stderr
+
+
 def test_terraform_references_resolved_from_the_scope_options(run):
     r = run("convert", DOCS / "main.tf", "-s", SUB, "--format", "az")
     assert r.exit_code == 3 and "lower(" in r.stderr  # convert refuses what it cannot write as written
