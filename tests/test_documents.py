@@ -194,6 +194,19 @@ def test_template_without_roles_and_parameters_file(run, tmp_path):
     assert [f["code"] for f in data["findings"]] == ["NO_ROLE_DEFINITIONS", "NO_ROLE_DEFINITIONS"]
 
 
+@pytest.mark.parametrize("expression", ["[format('{" + "9" * 5000 + "}', 'x')]", "[format('{" + "0" * 5000 + "}', 'x')]"])
+def test_a_format_index_too_long_for_int_is_unresolved_not_a_crash(run, tmp_path, expression):
+    doc = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+           "contentVersion": "1.0.0.0", "resources": [{
+               "type": "Microsoft.Authorization/roleDefinitions", "apiVersion": "2022-04-01",
+               "name": "11111111-2222-4333-8444-555555555555",
+               "properties": {"roleName": expression, "description": "d", "type": "CustomRole",
+                              "permissions": [{"actions": ["Microsoft.Storage/*/read"]}],
+                              "assignableScopes": [f"/subscriptions/{SUB}"]}}]}
+    r, data = validate(run, write(tmp_path / "t.json", doc))
+    assert ("UNRESOLVED_EXPRESSION", "/resources/0/properties/roleName") in found(data), r.stderr
+
+
 # --------------------------------------------------------------------------- Terraform
 
 
