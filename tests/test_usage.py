@@ -358,3 +358,14 @@ def test_a_hostile_caller_name_or_snapshot_id_cannot_inject_markdown_or_escapes(
     assert "](" not in prose.replace("\\](", "") and "<img" not in prose and "**x**" not in prose
     text = run("usage", log, "--snapshot", known)
     assert text.exit_code == 0 and "\x1b" not in text.stdout
+
+
+def test_an_export_of_endless_distinct_uses_is_refused_in_one_line(run, tmp_path, known, monkeypatch):
+    from rbactool import activity
+
+    monkeypatch.setattr(activity, "MAX_USES", 50)
+    log = write_log(tmp_path, [event(f"{ML}/write", f"{EP}/deployments/d{i}") for i in range(60)])
+    r = run("usage", log, "--snapshot", known)
+    assert r.exit_code == 3 and r.stderr.count("\n") == 1 and "distinct" in r.stderr, r.stderr
+    ok = write_log(tmp_path, [event(f"{ML}/write", EP) for _ in range(60)], "same.json")
+    assert run("usage", ok, "--snapshot", known).exit_code == 0
