@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -55,6 +56,7 @@ class Cloud:
 GRAPH = {"AzureCloud": "https://graph.microsoft.com", "AzureUSGovernment": "https://graph.microsoft.us",
          "AzureChinaCloud": "https://microsoftgraph.chinacloudapi.cn"}
 ENV_GRAPH = "RBACTOOL_GRAPH_ENDPOINT"
+_GROUP_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 GRAPH_TYPES = ["user", "group", "servicePrincipal", "device", "directoryObjectPartnerReference"]
 RESOURCE_GRAPH_API = "2022-10-01"
 
@@ -512,6 +514,8 @@ class AzureGateway:
     def graph_members(self, group_id: str) -> list[dict]:
         """The direct members of a group (every page)."""
         action = f"read the members of group {group_id} from Microsoft Graph"
+        if not _GROUP_ID.fullmatch(group_id):  # an id from an answer: never a path of its own ("../../me")
+            raise AzureOperationError(f"{action}: not a group id (a GUID)")
         return self._call(action, lambda: list(self.graph.pages(
             f"/v1.0/groups/{group_id}/members", action=action, api_version=None, next_key="@odata.nextLink",
             query={"$select": "id,displayName,userPrincipalName,appDisplayName"})))

@@ -316,3 +316,22 @@ def test_a_next_link_on_the_same_host_is_sent_as_one_ascii_request_target(emulat
 def test_a_deeply_nested_error_body_is_an_http_error_not_a_crash():
     assert error_of(400, "Bad Request", b"[" * 200_000) == (None, "Operation returned an invalid status 'Bad Request'")
     assert error_of(400, "Bad", b'{"error": ' * 100_000)[0] is None
+
+
+@pytest.mark.parametrize("gid", ["../../me/memberOf", "x/../../../users", "a0000000-0000-0000-0000-000000000001/.."])
+def test_a_group_id_from_an_answer_cannot_steer_the_graph_path(gid):
+    from rbactool.azure_adapter import AzureGateway, StaticTokenCredential, connection_settings
+
+    gw = AzureGateway(connection_settings(endpoint="https://127.0.0.1:8443"), credential=StaticTokenCredential("t"))
+    sent = []
+
+    class Graph:
+        def pages(self, path, **kw):
+            sent.append(path)
+            return iter(())
+
+    gw._graph = Graph()
+    with pytest.raises(AzureOperationError, match="not a group id"):
+        gw.graph_members(gid)
+    assert sent == []
+    assert gw.graph_members("A0000000-0000-0000-0000-000000000001") == [] and len(sent) == 1
