@@ -22,6 +22,7 @@ No ``azure.*`` import here; nothing is logged but the method and path.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import os
@@ -48,7 +49,8 @@ RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 STATUS_RETRIES = 3
 BACKOFF_FACTOR = 0.8
 BACKOFF_MAX = 30.0
-TIMEOUT_S = 120.0
+TIMEOUT_S = 120.0  # each read of the socket
+ANSWER_TIMEOUT_S = 300.0  # one answer, whole: a server that trickles bytes cannot hold a command forever
 MAX_PAGES = 10_000
 #: Characters left as they are in a path (RFC 3986 pchar, and '%' for ids Azure already encoded).
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
@@ -120,6 +122,29 @@ class MalformedAnswer(OSError):
     """An answer that is not HTTP/1.1 as rbactool reads it (or exceeds its limits)."""
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The socket as a raw stream whose reads end at ``deadline`` (monotonic), not only after
+    ``TIMEOUT_S`` of silence."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock, self.deadline = sock, None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the answer took longer than the answer deadline")
+            self.sock.settimeout(min(TIMEOUT_S, left))
+        return self.sock.recv_into(buf)
+
+
+def _reader(sock: socket.socket) -> io.BufferedReader:
+    return io.BufferedReader(_DeadlineReader(sock))
+
+
 class _Connection:
     """One HTTPS connection speaking HTTP/1.1 with keep-alive: just what ARM needs (``http.client``
     would import the email package and compile its regular expressions on every start)."""
@@ -144,7 +169,7 @@ class _Connection:
         except BaseException:
             raw.close()
             raise
-        self._file = self._sock.makefile("rb")
+        self._file = _reader(self._sock)
 
     def _tunnel(self, raw: socket.socket) -> None:
         target = f"{self.host}:{self.port}"
@@ -165,6 +190,9 @@ class _Connection:
         lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", *(f"{k}: {v}" for k, v in headers.items()),
                  f"Content-Length: {len(body or b'')}"]
         self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b""))
+        raw = getattr(self._file, "raw", None)
+        if isinstance(raw, _DeadlineReader):
+            raw.deadline = time.monotonic() + ANSWER_TIMEOUT_S
         return self._response(method)
 
     def _response(self, method: str):

@@ -335,3 +335,39 @@ def test_a_group_id_from_an_answer_cannot_steer_the_graph_path(gid):
         gw.graph_members(gid)
     assert sent == []
     assert gw.graph_members("A0000000-0000-0000-0000-000000000001") == [] and len(sent) == 1
+
+
+def test_an_answer_trickled_byte_by_byte_ends_at_the_answer_deadline(monkeypatch):
+    """Each byte within the socket timeout, forever: the answer as a whole has a deadline."""
+    import socket
+    import threading
+    import time
+
+    import rbactool.arm_http as arm_http
+
+    monkeypatch.setattr(arm_http, "TIMEOUT_S", 0.5)
+    monkeypatch.setattr(arm_http, "ANSWER_TIMEOUT_S", 1.0)
+    ours, theirs = socket.socketpair()
+    stop = threading.Event()
+
+    def trickle():
+        theirs.recv(65536)
+        theirs.sendall(b"HTTP/1.1 200 OK\r\nX: ")
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                theirs.sendall(b"y")
+            time.sleep(0.05)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    c = arm_http._Connection("h", 443, None, None)
+    c._sock = ours
+    c._file = arm_http._reader(ours)
+    started = time.monotonic()
+    try:
+        with pytest.raises(OSError):
+            c.request("GET", "/x", None, {})
+    finally:
+        stop.set()
+        c.close()
+        theirs.close()
+    assert time.monotonic() - started < 5
