@@ -6,7 +6,9 @@ before its first request. This client does what rbactool needs of that pipeline 
 
 * TLS always (certificate checked against ``--ca-bundle``, ``$REQUESTS_CA_BUNDLE``,
   ``$CURL_CA_BUNDLE`` or certifi's bundle, as requests does), one kept-alive connection per
-  client, ``$HTTPS_PROXY`` / ``$NO_PROXY`` honoured;
+  client, ``$HTTPS_PROXY`` / ``$NO_PROXY`` honoured; every answer read within limits (status and
+  header lines, header count, 1xx answers, plain-hex chunk sizes, the readers' size limit) and
+  time (``TIMEOUT_S`` per read, ``ANSWER_TIMEOUT_S`` per answer); redirects are not followed;
 * the bearer token from a ``TokenCredential`` (``get_token(scope).token``), renewed before it expires;
 * retries as azure-core's ``RetryPolicy`` makes them: 408/429/500/502/503/504 (and any error
   with ``Retry-After``) up to 3 times, ``Retry-After`` capped (``waits.retry_after_seconds``),
