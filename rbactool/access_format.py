@@ -16,7 +16,11 @@ if TYPE_CHECKING:
 __all__ = ["who_can_text", "who_can_markdown", "access_text", "access_markdown", "escalations_text",
            "escalations_markdown", "escalations_sarif", "to_json"]
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: C0/C1 controls, and the invisible characters that reorder or hide text (bidi overrides and
+#: isolates, zero-width characters, line/paragraph separators): a name must read as it is stored.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+#: Markdown that would make a name a link, an image or emphasis in a PR comment.
+_MD_PUNCT = re.compile(r"([\\\[\]*_~|])")
 
 
 def _t(value: object) -> str:
@@ -24,7 +28,12 @@ def _t(value: object) -> str:
 
 
 def _md(value: object) -> str:
-    return _t(value).replace("\\", "\\\\").replace("|", "\\|").replace("`", "'").replace("<", "&lt;")
+    return _MD_PUNCT.sub(r"\\\1", _t(value)).replace("`", "'").replace("<", "&lt;")
+
+
+def _code(value: object) -> str:
+    """Inside a code span nothing is markdown: only a backtick could end it."""
+    return _t(value).replace("`", "'")
 
 
 def to_json(doc: dict) -> str:
@@ -33,7 +42,7 @@ def to_json(doc: dict) -> str:
 
 def _who(g: Grant) -> str:
     name = f"{g.principal_name} " if g.principal_name else ""
-    return f"{_t(name)}({_t(g.principal_type or 'unknown type')} {g.principal_id})"
+    return f"{_t(name)}({_t(g.principal_type or 'unknown type')} {_t(g.principal_id)})"
 
 
 def _via(g: Grant) -> tuple[str, ...]:
@@ -50,7 +59,8 @@ def _gaps_line(snapshot: dict) -> list[str]:
     if not gaps:
         return []
     return [f"note: the snapshot could not read {len(gaps)} scope(s)/API(s); answers there may be incomplete "
-            f"(first: {_t(gaps[0]['api'])} at {_t(gaps[0]['scope'])}, {gaps[0].get('status') or gaps[0].get('code')})"]
+            f"(first: {_t(gaps[0]['api'])} at {_t(gaps[0]['scope'])}, "
+            f"{_t(gaps[0].get('status') or gaps[0].get('code'))})"]
 
 
 def who_can_text(r: WhoCan) -> str:
@@ -86,7 +96,7 @@ def _grant_rows(grants: list[Grant], extra: str = "") -> list[str]:
 
 def who_can_markdown(r: WhoCan) -> str:
     head = "| principal | type | role | assignment scope | via groups | conditional |\n|---|---|---|---|---|---|"
-    out = [f"### Who can `{_md(r.operation)}` at `{_md(r.scope)}`", "", head, *(_grant_rows(r.grants) or
+    out = [f"### Who can `{_code(r.operation)}` at `{_code(r.scope)}`", "", head, *(_grant_rows(r.grants) or
            ["| nobody | | | | | |"])]
     if r.eligible:
         out += ["", "**Can activate (PIM eligible)**", "", head, *_grant_rows(r.eligible)]
@@ -98,7 +108,7 @@ def who_can_markdown(r: WhoCan) -> str:
 
 def access_text(a: PrincipalAccess) -> str:
     name = f"{_t(a.principal_name)} " if a.principal_name else ""
-    lines = [f"{name}({_t(a.principal_type or 'unknown type')} {a.principal_id})"
+    lines = [f"{name}({_t(a.principal_type or 'unknown type')} {_t(a.principal_id)})"
              + (f" at {_t(a.scope)}" if a.scope else "") + ":"]
     if a.groups:
         names = a.group_names or {}
@@ -120,7 +130,7 @@ def access_text(a: PrincipalAccess) -> str:
 
 
 def access_markdown(a: PrincipalAccess) -> str:
-    out = [f"### Access of `{_md(a.principal_name or a.principal_id)}` ({_md(a.principal_type)})", "",
+    out = [f"### Access of `{_code(a.principal_name or a.principal_id)}` ({_md(a.principal_type)})", "",
            "| scope | role | via groups | actions | data actions | risk classes | eligible | conditional |",
            "|---|---|---|---|---|---|---|---|"]
     for h in a.held:

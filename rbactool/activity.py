@@ -54,6 +54,9 @@ _DENIED = ("forbidden", "unauthorized", "authorizationfailed", "403", "401", "li
 _GUID = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", re.IGNORECASE)
 _US_TIME = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}),?\s+(\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?\s*([AP]M)?$", re.I)
 MAX_PROBLEMS = 20
+#: Distinct (caller, operation, scope) triples held: memory grows with them, not with the events,
+#: so a crafted export of unique scopes is refused here rather than exhausting memory.
+MAX_USES = 2_000_000
 MAX_OPERATION = 512
 MAX_SCOPE = 4096
 MAX_CSV_FIELD = 128 * 1024
@@ -148,6 +151,10 @@ class ActivityLog:
         key = (caller, low_op, low_scope)
         use = self.uses.get(key)
         if use is None:
+            if len(self.uses) >= MAX_USES:
+                raise InputError(f"{where if isinstance(where, str) else ''.join(map(str, where))}: more than "
+                                 f"{MAX_USES:,} distinct (caller, operation, scope) uses; give fewer or "
+                                 "shorter exports (--since)")
             use = self.uses[key] = Use()
         st = status if status == "Succeeded" else status.lower()
         if st in _START:

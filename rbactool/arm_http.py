@@ -6,7 +6,9 @@ before its first request. This client does what rbactool needs of that pipeline 
 
 * TLS always (certificate checked against ``--ca-bundle``, ``$REQUESTS_CA_BUNDLE``,
   ``$CURL_CA_BUNDLE`` or certifi's bundle, as requests does), one kept-alive connection per
-  client, ``$HTTPS_PROXY`` / ``$NO_PROXY`` honoured;
+  client, ``$HTTPS_PROXY`` / ``$NO_PROXY`` honoured; every answer read within limits (status and
+  header lines, header count, 1xx answers, plain-hex chunk sizes, the readers' size limit) and
+  time (``TIMEOUT_S`` per read, ``ANSWER_TIMEOUT_S`` per answer); redirects are not followed;
 * the bearer token from a ``TokenCredential`` (``get_token(scope).token``), renewed before it expires;
 * retries as azure-core's ``RetryPolicy`` makes them: 408/429/500/502/503/504 (and any error
   with ``Retry-After``) up to 3 times, ``Retry-After`` capped (``waits.retry_after_seconds``),
@@ -22,6 +24,7 @@ No ``azure.*`` import here; nothing is logged but the method and path.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import os
@@ -48,7 +51,8 @@ RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 STATUS_RETRIES = 3
 BACKOFF_FACTOR = 0.8
 BACKOFF_MAX = 30.0
-TIMEOUT_S = 120.0
+TIMEOUT_S = 120.0  # each read of the socket
+ANSWER_TIMEOUT_S = 300.0  # one answer, whole: a server that trickles bytes cannot hold a command forever
 MAX_PAGES = 10_000
 #: Characters left as they are in a path (RFC 3986 pchar, and '%' for ids Azure already encoded).
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
@@ -100,7 +104,7 @@ def error_of(status: int, reason: str, body: bytes) -> tuple[str | None, str]:
     """(ARM error code or None, ARM's message or the HTTP reason) of an error answer."""
     try:
         doc = json.loads(body.decode("utf-8", "replace")) if body.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):  # a hostile endpoint's body nested deep enough to crash the parser
         doc = None
     err = doc.get("error", doc) if isinstance(doc, dict) else None
     if isinstance(err, dict):
@@ -112,10 +116,35 @@ def error_of(status: int, reason: str, body: bytes) -> tuple[str | None, str]:
 
 MAX_LINE = 65_536
 MAX_HEADERS = 100
+MAX_INTERIM = 10  # 1xx answers before the final one
+_HEX = frozenset(b"0123456789abcdefABCDEF")
 
 
 class MalformedAnswer(OSError):
     """An answer that is not HTTP/1.1 as rbactool reads it (or exceeds its limits)."""
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket as a raw stream whose reads end at ``deadline`` (monotonic), not only after
+    ``TIMEOUT_S`` of silence."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock, self.deadline = sock, None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the answer took longer than the answer deadline")
+            self.sock.settimeout(min(TIMEOUT_S, left))
+        return self.sock.recv_into(buf)
+
+
+def _reader(sock: socket.socket) -> io.BufferedReader:
+    return io.BufferedReader(_DeadlineReader(sock))
 
 
 class _Connection:
@@ -142,7 +171,7 @@ class _Connection:
         except BaseException:
             raw.close()
             raise
-        self._file = self._sock.makefile("rb")
+        self._file = _reader(self._sock)
 
     def _tunnel(self, raw: socket.socket) -> None:
         target = f"{self.host}:{self.port}"
@@ -163,14 +192,19 @@ class _Connection:
         lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", *(f"{k}: {v}" for k, v in headers.items()),
                  f"Content-Length: {len(body or b'')}"]
         self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b""))
+        raw = getattr(self._file, "raw", None)
+        if isinstance(raw, _DeadlineReader):
+            raw.deadline = time.monotonic() + ANSWER_TIMEOUT_S
         return self._response(method)
 
     def _response(self, method: str):
-        while True:
+        for _ in range(MAX_INTERIM + 1):
             status, reason, version = _status_line(self._file)
             head = _headers(self._file)
             if not 100 <= status < 200:
                 break
+        else:
+            raise MalformedAnswer(f"more than {MAX_INTERIM} interim (1xx) answers")
         if method == "HEAD" or status in (204, 304):
             body = b""
         elif "chunked" in head.get("transfer-encoding", "").lower():
@@ -242,10 +276,9 @@ def _chunked(reader) -> bytes:
     parts, total = [], 0
     while True:
         size_text = _line(reader).split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise MalformedAnswer("a chunk size that is not a number") from None
+        if not size_text or not _HEX.issuperset(size_text):  # int() would take "-1", "+2", "0x2", "2_0"
+            raise MalformedAnswer("a chunk size that is not a hexadecimal number")
+        size = int(size_text, 16)
         if size == 0:
             _headers(reader)  # trailers
             return b"".join(parts)
@@ -388,7 +421,9 @@ class ArmClient:
             parts = urlsplit(path)
             if parts.scheme != "https" or ((parts.hostname or "").lower(), parts.port or 443) != self._origin:
                 raise AzureOperationError(f"{self.endpoint} answered a nextLink to another host; not followed")
-            return parts.path + (f"?{parts.query}" if parts.query else "")
+            # as ASCII without spaces: latin-1 could not encode it, a space would split the request line
+            path, q = quote(parts.path, safe=_PATH_SAFE), quote(parts.query, safe=_QUERY_SAFE + "&%?")
+            return path + (f"?{q}" if q else "")
         params = {**({"api-version": api_version} if api_version else {}), **(query or {})}
         q = "&".join(f"{k}={quote(v, safe=_QUERY_SAFE)}" for k, v in params.items())
         return f"{self.base_path}{quote(path, safe=_PATH_SAFE)}" + (f"?{q}" if q else "")

@@ -282,7 +282,7 @@ def _format(fmt: str, args: list) -> str:
     def sub(m: re.Match) -> str:
         if m.group(0) in ("{{", "}}"):
             return m.group(0)[0]
-        i = int(m.group(1))
+        i = int(m.group(1)) if len(m.group(1)) <= 6 else len(args)  # int() refuses 4,300+ digits (a crash)
         if i >= len(args) or not isinstance(args[i], (str, int, float)) or isinstance(args[i], bool):
             raise _Stop(f"format() argument {{{i}}} is missing or not a string")
         return str(args[i])

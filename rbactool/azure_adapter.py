@@ -18,12 +18,14 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
+from urllib.parse import urlsplit
 
 from rbactool import waits
 from rbactool.arm_errors import explain
@@ -54,6 +56,7 @@ class Cloud:
 GRAPH = {"AzureCloud": "https://graph.microsoft.com", "AzureUSGovernment": "https://graph.microsoft.us",
          "AzureChinaCloud": "https://microsoftgraph.chinacloudapi.cn"}
 ENV_GRAPH = "RBACTOOL_GRAPH_ENDPOINT"
+_GROUP_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 GRAPH_TYPES = ["user", "group", "servicePrincipal", "device", "directoryObjectPartnerReference"]
 RESOURCE_GRAPH_API = "2022-10-01"
 
@@ -100,6 +103,15 @@ def connection_settings(
         raise InputError(f"CA bundle {ca} does not exist")
     return Connection(c, ep, ca, subscription or os.environ.get("AZURE_SUBSCRIPTION_ID") or None,
                       bool(os.environ.get(ENV_TOKEN)))
+
+
+def _origin(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or 443
+    except ValueError:
+        port = -1
+    return (parts.hostname or "").lower(), port
 
 
 def connect(*, cloud: str | None = None, endpoint: str | None = None, ca_bundle: str | None = None,
@@ -468,7 +480,13 @@ class AzureGateway:
         if not isinstance(graph, str) or not graph.startswith("https://"):
             raise AzureOperationError(f"{self.conn.endpoint}/metadata/endpoints names no Microsoft Graph endpoint; "
                                       f"set {ENV_GRAPH}")
-        return graph.rstrip("/")
+        graph = graph.rstrip("/")
+        # the token for it goes to that host (a static token is the same for every scope): only the
+        # ARM endpoint's own host (the emulator's /msgraph) or a cloud's Graph, never one it chooses
+        if graph not in GRAPH.values() and _origin(graph) != _origin(self.conn.endpoint):
+            raise AzureOperationError(f"{self.conn.endpoint}/metadata/endpoints names Microsoft Graph on another "
+                                      f"host; not used (set {ENV_GRAPH} to trust it)")
+        return graph
 
     @property
     def graph(self):
@@ -496,6 +514,8 @@ class AzureGateway:
     def graph_members(self, group_id: str) -> list[dict]:
         """The direct members of a group (every page)."""
         action = f"read the members of group {group_id} from Microsoft Graph"
+        if not _GROUP_ID.fullmatch(group_id):  # an id from an answer: never a path of its own ("../../me")
+            raise AzureOperationError(f"{action}: not a group id (a GUID)")
         return self._call(action, lambda: list(self.graph.pages(
             f"/v1.0/groups/{group_id}/members", action=action, api_version=None, next_key="@odata.nextLink",
             query={"$select": "id,displayName,userPrincipalName,appDisplayName"})))

@@ -12,6 +12,7 @@ import importlib
 import io
 import logging
 import os
+import re
 import sys
 
 import click
@@ -148,19 +149,28 @@ def _wants_terraform_exit(args: list[str]) -> bool:
     return "--detailed-exitcode" in (rest[: rest.index("--")] if "--" in rest else rest)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(message: str) -> str:
+    """One error line with no control character: an answer from Azure (or a file name) must not
+    move the cursor, rewrite earlier lines or reach the clipboard (OSC 52) of the terminal."""
+    return _CONTROL.sub("?", redact_configured(message))
+
+
 class OneLineUsageError(click.UsageError):
     """A usage error (exit 2) as one line, with where to find help, instead of click's usage banner."""
 
     def show(self, file=None) -> None:
         where = self.ctx.command_path if self.ctx is not None else "rbactool"
-        click.echo(redact_configured(f"Error: {self.format_message()} (see '{where} -h')"), err=True, file=file)
+        click.echo(_printable(f"Error: {self.format_message()} (see '{where} -h')"), err=True, file=file)
 
 
 class CliError(click.ClickException):
     """A ClickException with the exit code of the domain error it wraps."""
 
     def __init__(self, message: str, exit_code: int = EXIT_INVALID_INPUT):
-        super().__init__(redact_configured(message))  # no secret in any error line
+        super().__init__(_printable(message))  # no secret, no control character in any error line
         self.exit_code = exit_code
 
 

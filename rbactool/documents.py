@@ -189,6 +189,13 @@ def _collect(shape: str, items: list[tuple[str, Any]], role_shape: str | None, p
 # --------------------------------------------------------------------------- Bicep
 
 
+#: What makes `bicep build` read another file or a registry: load*() functions (loadTextContent,
+#: loadFileAsBase64, loadJsonContent, ... also as sys.load...), modules, compile-time imports,
+#: extensions. Case-insensitive and anywhere (a comment or string too): refusing errs on the safe side.
+_BICEP_OUTSIDE = re.compile(r"\bload\w*\s*\(|^\s*(?:module|import|extension|provider|using|extends)\b",
+                            re.IGNORECASE | re.MULTILINE)
+
+
 def bicep_executable() -> str | None:
     return shutil.which("bicep")
 
@@ -206,6 +213,10 @@ def compile_bicep(path: str) -> str:
     exe = bicep_executable()
     if exe is None:
         raise InputError(bicep_hint(path))
+    found = _BICEP_OUTSIDE.search(read_file(path, what="Bicep file", error=RoleFormatError))
+    if found:  # `bicep build` would embed another file (or fetch a module) into the template rbactool reads
+        raise RoleFormatError(f"{path}: the Bicep file reads other files or registries ({shorten(found.group(), 40)}): "
+                              "not compiled; compile it yourself and pass the .json")
     with tempfile.TemporaryDirectory(prefix="rbactool-bicep-") as tmp:
         out = Path(tmp) / "main.json"
         try:

@@ -26,7 +26,7 @@ from typing import Any
 
 from rbactool.errors import InputError, OutputError
 from rbactool.model import Permission, RoleDefinition, role_from_dict, to_az_dict
-from rbactool.readers import clip
+from rbactool.readers import clip, loads_json
 from rbactool.scopes import (
     MANAGEMENT_GROUP,
     RESOURCE,
@@ -180,10 +180,27 @@ def _permissions_json(blocks: Iterable[Permission]) -> str:
                        for p in blocks])
 
 
-def _permissions_of(text: str) -> tuple[Permission, ...]:
-    return tuple(Permission(tuple(p.get("actions", ())), tuple(p.get("notActions", ())),
-                            tuple(p.get("dataActions", ())), tuple(p.get("notDataActions", ())))
-                 for p in json.loads(text))
+def _json(text: Any, where: str, kind: type) -> Any:
+    """A JSON column of a snapshot (which may be crafted): *kind* or a one-line InputError."""
+    doc = loads_json(text, where, InputError) if isinstance(text, str) else None
+    if not isinstance(doc, kind):
+        raise InputError(f"{where}: not a JSON {kind.__name__}")
+    return doc
+
+
+def _string_list(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"{where}: not a list of strings")
+    return tuple(value)
+
+
+def _permissions_of(text: str, where: str = "permissions") -> tuple[Permission, ...]:
+    blocks = _json(text, where, list)
+    if not all(isinstance(p, dict) for p in blocks):
+        raise InputError(f"{where}: not a list of permission blocks")
+    return tuple(Permission(*(_string_list(p.get(k, []), f"{where}: {k}")
+                              for k in ("actions", "notActions", "dataActions", "notDataActions")))
+                 for p in blocks)
 
 
 def write_estate(estate: Estate, path: str | os.PathLike) -> Path:
@@ -264,7 +281,7 @@ class EstateDB:
         except sqlite3.DatabaseError as e:
             raise InputError(f"{path}: not an rbactool snapshot ({e})") from None
         self.path = str(path)
-        self.meta = {k: json.loads(v) for k, v in rows.items()}
+        self.meta = {k: _json(v, f"{path}: meta {clip(k)}", object) for k, v in rows.items()}
         if self.meta.get("schema_version") != SCHEMA_VERSION:
             raise InputError(f"{path}: snapshot schema version {clip(self.meta.get('schema_version'))}, "
                              f"this rbactool reads version {SCHEMA_VERSION} (take the snapshot again)")
@@ -306,7 +323,8 @@ class EstateDB:
         guid = guid.lower()
         if guid not in self._roles:
             row = self.con.execute("SELECT document FROM role_definitions WHERE id = ?", (guid,)).fetchone()
-            self._roles[guid] = role_from_dict(json.loads(row[0]), source=self.path) if row else None
+            self._roles[guid] = role_from_dict(_json(row[0], f"{self.path}: role definition {clip(guid)}", dict),
+                                               source=self.path) if row else None
         return self._roles[guid]
 
     def roles(self) -> list[RoleDefinition]:
@@ -341,8 +359,9 @@ class EstateDB:
 
     def denies_at(self, keys: Sequence[str]) -> list[DenyAssignment]:
         marks = ",".join("?" * len(keys))
-        return [DenyAssignment(r[0], r[2], _permissions_of(r[4]), tuple(json.loads(r[5])), tuple(json.loads(r[6])),
-                               bool(r[7]), r[1] or "")
+        where = f"{self.path}: deny assignment"
+        return [DenyAssignment(r[0], r[2], _permissions_of(r[4], where), _string_list(_json(r[5], where, list), where),
+                               _string_list(_json(r[6], where, list), where), bool(r[7]), r[1] or "")
                 for r in self.con.execute(f"SELECT * FROM deny_assignments WHERE scope_key IN ({marks}) ORDER BY id",
                                           list(keys))]
 

@@ -178,7 +178,8 @@ class PendingParse:
             kwargs["preexec_fn"] = _limit_memory
         self.data = text.encode("utf-8")
         try:
-            self.proc = subprocess.Popen([sys.executable, "-E", "-c", _WORKER], stdin=subprocess.PIPE,
+            # -I: `-c` would put the working directory first on sys.path (a repository's json.py ran)
+            self.proc = subprocess.Popen([sys.executable, "-I", "-c", _WORKER], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
         except OSError as e:
             self.error = RoleFormatError(f"{where}: cannot run the HCL parser: {e.strerror or e}")

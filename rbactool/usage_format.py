@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,7 +24,16 @@ def _t(value: object) -> str:
     return text if text.isprintable() else text.encode("unicode_escape", "backslashreplace").decode("ascii")
 
 
+_MD_PUNCT = re.compile(r"([\\\[\]*_~|])")
+
+
 def _md(value: object) -> str:
+    """Prose or a table cell: no link, image, emphasis or HTML from a name in the logs or snapshot."""
+    return _MD_PUNCT.sub(r"\\\1", _t(value)).replace("`", "'").replace("<", "&lt;")
+
+
+def _mdc(value: object) -> str:
+    """Inside a code span (in a table): only a backtick or a pipe could end it."""
     return _t(value).replace("|", "\\|").replace("`", "'")
 
 
@@ -47,7 +57,7 @@ def _log_lines(log: dict) -> list[str]:
 def usage_text(r: UsageReport) -> str:
     lines = _log_lines(r.log)
     for i in r.identities:
-        who = f"{_t(i.principal_name)} ({i.principal_id})" if i.principal_name else i.principal_id
+        who = f"{_t(i.principal_name)} ({_t(i.principal_id)})" if i.principal_name else _t(i.principal_id)
         kind = f" {i.principal_type}" if i.principal_type else ""
         lines.append("")
         lines.append(f"{who}{kind}: used {i.used_observable:,} of {i.observable:,} observable operations granted "
@@ -65,7 +75,7 @@ def usage_text(r: UsageReport) -> str:
                  f"{len(r.assignments):,}")
     for a in unobserved[:MAX_LISTED]:
         cover = "" if a.covered else "  [logs do not cover its subscription]"
-        lines.append(f"  {_t(a.role)} at {_t(a.assignment.scope)} -> {a.assignment.principal_id}{cover}")
+        lines.append(f"  {_t(a.role)} at {_t(a.assignment.scope)} -> {_t(a.assignment.principal_id)}{cover}")
     if len(unobserved) > MAX_LISTED:
         lines.append(f"  ... and {len(unobserved) - MAX_LISTED:,} more")
     lines.append("")
@@ -87,14 +97,14 @@ def usage_markdown(r: UsageReport) -> str:
             ""]
     if unobserved:
         out += ["| role | scope | principal |", "| --- | --- | --- |"]
-        out += [f"| {_md(a.role)} | `{_md(a.assignment.scope)}` | {_md(a.assignment.principal_id)} |"
+        out += [f"| {_md(a.role)} | `{_mdc(a.assignment.scope)}` | {_md(a.assignment.principal_id)} |"
                 for a in unobserved[:MAX_LISTED * 4]]
     out += ["", "**Limits**", ""] + [f"- {_md(t)}" for t in r.limits]
     return "\n".join(out) + "\n"
 
 
 def rightsize_text(r: Rightsizing) -> str:
-    who = f"{_t(r.principal_name)} ({r.principal_id})" if r.principal_name else r.principal_id
+    who = f"{_t(r.principal_name)} ({_t(r.principal_id)})" if r.principal_name else _t(r.principal_id)
     lines = _log_lines(r.log)
     lines.append("")
     lines.append(f"Proposed role for {who}: {_t(r.role.name)}")
@@ -134,10 +144,10 @@ def rightsize_markdown(r: Rightsizing) -> str:
     eff = r.diff.effective
     out = [f"**rbactool rightsize: {_md(r.principal_name or r.principal_id)}** — {r.diff.verdict} "
            f"({_md(r.diff.summary())})", "",
-           f"Proposed `{_md(r.role.name)}`, assignable at `{_md(r.role.assignable_scopes[0])}`, assigned at "
-           f"`{_md(r.assignment_scope)}`.", "", "| kept (used) | calls |", "| --- | ---: |"]
-    out += [f"| `{_md(k['operation'])}` | {k['calls']:,} |" for k in r.kept]
-    out += [f"| `{_md(a['operation'])}` (added: not granted in the snapshot) | {a['calls']:,} |" for a in r.added]
+           f"Proposed `{_mdc(r.role.name)}`, assignable at `{_mdc(r.role.assignable_scopes[0])}`, assigned at "
+           f"`{_mdc(r.assignment_scope)}`.", "", "| kept (used) | calls |", "| --- | ---: |"]
+    out += [f"| `{_mdc(k['operation'])}` | {k['calls']:,} |" for k in r.kept]
+    out += [f"| `{_mdc(a['operation'])}` (added: not granted in the snapshot) | {a['calls']:,} |" for a in r.added]
     out += ["", f"Removed: {len(eff.removed):,} operations; added: {len(eff.added):,}.", "", "**Limits**", ""]
     out += [f"- {_md(t)}" for t in r.limits]
     return "\n".join(out) + "\n"

@@ -206,3 +206,58 @@ def test_an_operation_with_a_typo_is_refused_with_the_close_match(run, snapshot)
 def test_a_malformed_scope_for_access_is_one_line(run, snapshot):
     r = run("access", "alice", "--snapshot", snapshot, "--scope", "/subscriptions/1111/resourceGroups/")
     assert r.exit_code == 3 and "not a GUID" in r.stderr and r.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE meta SET value = '{' WHERE key = 'schema_version'",
+    "UPDATE role_definitions SET document = '['",
+    "UPDATE role_definitions SET document = '" + "[" * 100_000 + "'",
+    "UPDATE role_definitions SET document = 7",
+    "UPDATE role_assignments SET scope_key = '/'",  # every assignment read at the root
+    "UPDATE deny_assignments SET permissions = '[1]'",
+    "UPDATE deny_assignments SET principals = '{'",
+    "UPDATE deny_assignments SET exclude_principals = '5'",
+])
+def test_a_crafted_snapshot_with_bad_json_is_one_line_exit_3(run, snapshot, tmp_path, sql):
+    evil = tmp_path / "evil.db"
+    evil.write_bytes(snapshot.read_bytes())
+    con = sqlite3.connect(evil)
+    con.execute(sql)
+    con.commit()
+    con.close()
+    for argv in (["escalations"], ["who-can", f"{ML}/read", "--scope", EP]):
+        r = run(*argv, "--snapshot", evil)
+        assert r.exit_code in (0, 1, 3) and "Traceback" not in r.stderr, r.stderr
+        if r.exit_code == 3:
+            assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1 and "evil.db" in r.stderr
+
+
+HOSTILE_NAME = "[Approved by security](https://evil.example) ![x](https://evil.example/p.png) <img src=x> **ok** \u202eevil"
+
+
+@pytest.fixture()
+def hostile(snapshot, tmp_path):
+    """A snapshot whose names come from a hostile directory (display names are self-chosen)."""
+    evil = tmp_path / "hostile.db"
+    evil.write_bytes(snapshot.read_bytes())
+    con = sqlite3.connect(evil)
+    con.execute("UPDATE principals SET name = ?", (HOSTILE_NAME,))
+    con.execute("UPDATE role_assignments SET principal_id = ? WHERE principal_id = ?", ("\x1b]52;c;eA==\x07" + DAVE, DAVE))
+    con.commit()
+    con.close()
+    return evil
+
+
+@pytest.mark.parametrize("argv", [["who-can", f"{ML}/score/action", "--scope", EP], ["escalations"],
+                                  ["access", ALICE]])
+def test_names_from_the_estate_cannot_inject_markdown_or_terminal_escapes(run, hostile, argv):
+    md = run(*argv, "--snapshot", hostile, "--format", "markdown")
+    assert md.exit_code in (0, 1), md.stderr
+    import re
+
+    prose = re.sub(r"`[^`\n]*`", "", md.stdout)  # a code span shows its text as it is
+    assert "](" not in prose.replace("\\](", "") and "<img" not in prose and "\u202e" not in md.stdout
+    assert "**ok**" not in prose
+    text = run(*argv, "--snapshot", hostile)
+    assert text.exit_code in (0, 1), text.stderr
+    assert not any(c in text.stdout for c in "\x1b\x07\u202e")

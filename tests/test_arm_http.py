@@ -234,3 +234,140 @@ def test_request_counts_of_assign_and_list_by_name(run, emulator):  # noqa: F811
     emulator.clear_requests()
     assert run("list", "definitions", "-n", "Reader", env=env).exit_code == 0
     assert len(emulator.requests()) == 1
+
+
+class _NoUnboundedRead:
+    """A reader that fails the test if asked to read to the end of the stream (a negative size)."""
+
+    def __init__(self, raw: bytes):
+        import io
+
+        self._f = io.BytesIO(raw)
+
+    def readline(self, n=-1):
+        return self._f.readline(n)
+
+    def read(self, n=-1):
+        assert n is not None and n >= 0, f"read({n}) would read until the server closes"
+        return self._f.read(n)
+
+
+@pytest.mark.parametrize("size", [b"-1", b"-ffffff", b"+2", b"0x2", b"2_0", b" -0"])
+def test_a_chunk_size_that_is_not_plain_hex_is_refused_before_reading(size):
+    from rbactool.arm_http import _Connection
+
+    c = _Connection("h", 443, None, None)
+    c._file = _NoUnboundedRead(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + size + b"\r\n{}\r\n0\r\n\r\n")
+    with pytest.raises(OSError):
+        c._response("GET")
+
+
+def test_endless_interim_answers_are_refused():
+    import io
+
+    from rbactool.arm_http import _Connection
+
+    c = _Connection("h", 443, None, None)
+    c._file = io.BytesIO(b"HTTP/1.1 100 Continue\r\n\r\n" * 1000 + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    with pytest.raises(OSError):
+        c._response("GET")
+
+
+@pytest.mark.parametrize("named", ["https://evil.example", "https://evil.example/msgraph",
+                                   "https://127.0.0.1.evil.example/msgraph", "https://127.0.0.1:1/msgraph"])
+def test_metadata_naming_graph_on_another_host_gets_no_token(named, monkeypatch):
+    """A (hostile) ARM endpoint's /metadata/endpoints must not send the Graph token elsewhere: with
+    RBACTOOL_ACCESS_TOKEN every scope gets the same token, so the ARM token would go to that host."""
+    from rbactool.azure_adapter import AzureGateway, StaticTokenCredential, connection_settings
+
+    monkeypatch.delenv("RBACTOOL_GRAPH_ENDPOINT", raising=False)
+    gw = AzureGateway(connection_settings(endpoint="https://127.0.0.1:8443"), credential=StaticTokenCredential("t"))
+    monkeypatch.setattr(gw, "get_json", lambda path, version, params=None: {"graph": named})
+    with pytest.raises(AzureOperationError, match="RBACTOOL_GRAPH_ENDPOINT"):
+        gw.graph_endpoint()
+
+
+@pytest.mark.parametrize("named", ["https://127.0.0.1:8443/msgraph/", "https://graph.microsoft.com/"])
+def test_metadata_naming_graph_on_the_same_host_or_a_cloud_graph_is_used(named, monkeypatch):
+    from rbactool.azure_adapter import AzureGateway, StaticTokenCredential, connection_settings
+
+    monkeypatch.delenv("RBACTOOL_GRAPH_ENDPOINT", raising=False)
+    gw = AzureGateway(connection_settings(endpoint="https://127.0.0.1:8443"), credential=StaticTokenCredential("t"))
+    monkeypatch.setattr(gw, "get_json", lambda path, version, params=None: {"graph": named})
+    assert gw.graph_endpoint() == named.rstrip("/")
+
+
+def test_an_arm_error_message_cannot_send_terminal_escapes(run, emulator):  # noqa: F811
+    emulator.add_fault(method="GET", path_contains="roleDefinitions", status=400, code="Bad\x1b[31m",
+                       message="\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2K\rapplied: 0 changes\x9b1A", times=0)
+    r = run("list", "definitions", "-o", "json", env=emulator.env())
+    assert r.exit_code == 4, r.stderr
+    assert r.stderr.startswith("Error: ") and not any(c in r.stderr for c in "\x1b\x07\r\x9b")
+
+
+def test_a_next_link_on_the_same_host_is_sent_as_one_ascii_request_target(emulator):  # noqa: F811
+    c = client(emulator)
+    target = c._target(f"{emulator.base_url}/x\u0100 HTTP/1.1 y?a=b c&$skiptoken=%41\u20ac", None)
+    assert target.isascii() and " " not in target and target.startswith("/x%C4%80%20HTTP/1.1%20y?a=b%20c&")
+    assert c._target(f"{emulator.base_url}/s/x?api-version=1&$skiptoken=a%3D%3D", None) == \
+        "/s/x?api-version=1&$skiptoken=a%3D%3D"  # Azure's own links unchanged
+
+
+def test_a_deeply_nested_error_body_is_an_http_error_not_a_crash():
+    assert error_of(400, "Bad Request", b"[" * 200_000) == (None, "Operation returned an invalid status 'Bad Request'")
+    assert error_of(400, "Bad", b'{"error": ' * 100_000)[0] is None
+
+
+@pytest.mark.parametrize("gid", ["../../me/memberOf", "x/../../../users", "a0000000-0000-0000-0000-000000000001/.."])
+def test_a_group_id_from_an_answer_cannot_steer_the_graph_path(gid):
+    from rbactool.azure_adapter import AzureGateway, StaticTokenCredential, connection_settings
+
+    gw = AzureGateway(connection_settings(endpoint="https://127.0.0.1:8443"), credential=StaticTokenCredential("t"))
+    sent = []
+
+    class Graph:
+        def pages(self, path, **kw):
+            sent.append(path)
+            return iter(())
+
+    gw._graph = Graph()
+    with pytest.raises(AzureOperationError, match="not a group id"):
+        gw.graph_members(gid)
+    assert sent == []
+    assert gw.graph_members("A0000000-0000-0000-0000-000000000001") == [] and len(sent) == 1
+
+
+def test_an_answer_trickled_byte_by_byte_ends_at_the_answer_deadline(monkeypatch):
+    """Each byte within the socket timeout, forever: the answer as a whole has a deadline."""
+    import socket
+    import threading
+    import time
+
+    import rbactool.arm_http as arm_http
+
+    monkeypatch.setattr(arm_http, "TIMEOUT_S", 0.5)
+    monkeypatch.setattr(arm_http, "ANSWER_TIMEOUT_S", 1.0)
+    ours, theirs = socket.socketpair()
+    stop = threading.Event()
+
+    def trickle():
+        theirs.recv(65536)
+        theirs.sendall(b"HTTP/1.1 200 OK\r\nX: ")
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                theirs.sendall(b"y")
+            time.sleep(0.05)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    c = arm_http._Connection("h", 443, None, None)
+    c._sock = ours
+    c._file = arm_http._reader(ours)
+    started = time.monotonic()
+    try:
+        with pytest.raises(OSError):
+            c.request("GET", "/x", None, {})
+    finally:
+        stop.set()
+        c.close()
+        theirs.close()
+    assert time.monotonic() - started < 5

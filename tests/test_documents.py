@@ -194,6 +194,19 @@ def test_template_without_roles_and_parameters_file(run, tmp_path):
     assert [f["code"] for f in data["findings"]] == ["NO_ROLE_DEFINITIONS", "NO_ROLE_DEFINITIONS"]
 
 
+@pytest.mark.parametrize("expression", ["[format('{" + "9" * 5000 + "}', 'x')]", "[format('{" + "0" * 5000 + "}', 'x')]"])
+def test_a_format_index_too_long_for_int_is_unresolved_not_a_crash(run, tmp_path, expression):
+    doc = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+           "contentVersion": "1.0.0.0", "resources": [{
+               "type": "Microsoft.Authorization/roleDefinitions", "apiVersion": "2022-04-01",
+               "name": "11111111-2222-4333-8444-555555555555",
+               "properties": {"roleName": expression, "description": "d", "type": "CustomRole",
+                              "permissions": [{"actions": ["Microsoft.Storage/*/read"]}],
+                              "assignableScopes": [f"/subscriptions/{SUB}"]}}]}
+    r, data = validate(run, write(tmp_path / "t.json", doc))
+    assert ("UNRESOLVED_EXPRESSION", "/resources/0/properties/roleName") in found(data), r.stderr
+
+
 # --------------------------------------------------------------------------- Terraform
 
 
@@ -207,6 +220,19 @@ def test_terraform_file(run):
     assert ("UNRESOLVED_EXPRESSION", f"{base}/vm_operator/assignable_scopes/0") in found(data)
     assert "MISSING_ASSIGNABLE_SCOPES" not in {f["code"] for f in data["findings"]}
     assert r.exit_code == 1
+
+
+@pytest.mark.parametrize("module", ["json.py", "lark.py", "importlib/__init__.py"])
+def test_the_hcl_child_imports_nothing_from_the_working_directory(run, tmp_path, monkeypatch, module):
+    """A repository with a json.py (or lark, ...) next to its .tf must not run code in the HCL child."""
+    marker = tmp_path / "ran"
+    (tmp_path / module).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / module).write_text(f"import pathlib\npathlib.Path({str(marker)!r}).write_text('x')\n")
+    shutil.copy(DOCS / "main.tf", tmp_path / "main.tf")
+    monkeypatch.chdir(tmp_path)
+    r, data = validate(run, "main.tf", "--catalog", CATALOG)
+    assert not marker.exists()
+    assert data["summary"]["roles"] >= 1, r.stderr
 
 
 def test_terraform_references_resolved_from_the_scope_options(run):
@@ -331,6 +357,29 @@ def test_bicep_on_path_compiles(run, tmp_path):
     assert r.exit_code == 0, r.stderr  # DataActions ["*"]: a SECURITY_WARNING (ARM accepts it), not an ERROR
     assert r.json()["inputs"][0]["shape"] == "bicep" and r.json()["summary"]["roles"] == 1
     assert "ALL_DATA_ACTIONS" in {f["code"] for f in r.json()["findings"]}
+
+
+@pytest.mark.parametrize("source", [
+    "var t = loadTextContent('/etc/passwd')\n",
+    "var t = sys.loadFileAsBase64('../../.azure/msal_token_cache.json')\n",
+    "var t = LOADJSONCONTENT ('x.json')\n",
+    "module m './other.bicep' = {\n  name: 'm'\n}\n",
+    "module m 'br:evil.azurecr.io/bicep/x:1' = {\n  name: 'm'\n}\n",
+    "import * as x from 'types.bicep'\n",
+    "extension microsoftGraphV1\n",
+])
+def test_bicep_that_reads_other_files_or_registries_is_not_compiled(run, tmp_path, source):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    ran = tmp_path / "bicep-ran"
+    fake = bindir / "bicep"
+    fake.write_text(f'#!/bin/sh\ntouch "{ran}"\nexit 1\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    main = tmp_path / "main.bicep"
+    main.write_text(source)
+    r = run("validate", main, env={"PATH": f"{bindir}{os.pathsep}/usr/bin:/bin"})
+    assert r.exit_code == 3 and r.stderr.count("\n") == 1 and "reads other files" in r.stderr, r.stderr
+    assert not ran.exists()
 
 
 # --------------------------------------------------------------------------- lenient JSON

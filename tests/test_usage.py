@@ -340,3 +340,32 @@ def test_a_caller_known_only_by_name_is_matched_to_the_snapshots_principal(tmp_p
     assert log.caller_sources == {"caller-name": 1}
     report = rbactool.usage(known, log)
     assert report.identity(DAVE).used_observable == 1
+
+
+def test_a_hostile_caller_name_or_snapshot_id_cannot_inject_markdown_or_escapes(run, tmp_path, known):
+    import re
+    import sqlite3
+
+    con = sqlite3.connect(known)
+    con.execute("UPDATE role_assignments SET principal_id = ? WHERE principal_id = ?", ("\x1b[2J" + CAROL, CAROL))
+    con.commit()
+    con.close()
+    upn = "[Approved](https://evil.example) <img src=x> **x**@contoso.com"
+    log = write_log(tmp_path, [event(f"{ML}/write", EP, oid=None, caller=upn)])
+    md = run("usage", log, "--snapshot", known, "--format", "markdown")
+    assert md.exit_code == 0, md.stderr
+    prose = re.sub(r"`[^`\n]*`", "", md.stdout)
+    assert "](" not in prose.replace("\\](", "") and "<img" not in prose and "**x**" not in prose
+    text = run("usage", log, "--snapshot", known)
+    assert text.exit_code == 0 and "\x1b" not in text.stdout
+
+
+def test_an_export_of_endless_distinct_uses_is_refused_in_one_line(run, tmp_path, known, monkeypatch):
+    from rbactool import activity
+
+    monkeypatch.setattr(activity, "MAX_USES", 50)
+    log = write_log(tmp_path, [event(f"{ML}/write", f"{EP}/deployments/d{i}") for i in range(60)])
+    r = run("usage", log, "--snapshot", known)
+    assert r.exit_code == 3 and r.stderr.count("\n") == 1 and "distinct" in r.stderr, r.stderr
+    ok = write_log(tmp_path, [event(f"{ML}/write", EP) for _ in range(60)], "same.json")
+    assert run("usage", ok, "--snapshot", known).exit_code == 0
