@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -341,12 +342,25 @@ def format_text(
 # --------------------------------------------------------------------------- markdown
 
 
+_MD_PUNCT = re.compile(r"([\\\[\]*_~|])")
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Text from a role file as markdown text (a table cell, a heading): markdown punctuation
+    escaped, no HTML, no code span, one line -- a name such as ``[Approved](https://x)`` shows as
+    written instead of becoming a link in a pull-request comment."""
+    return _MD_PUNCT.sub(r"\\\1", " ".join(text.splitlines())).replace("`", "'").replace("<", "&lt;")
 
 
 def _md_code(text: str) -> str:
-    return f"``{text}``" if "`" in text else f"`{text}`"
+    """*text* as one markdown code span, whatever backticks it holds (the fence is one backtick longer
+    than its longest run, as CommonMark requires), on one line: a role name from a pull request
+    cannot close the span and write markdown of its own."""
+    text = " ".join(str(text).splitlines())
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _fold(summary: str, body: list[str], count: int) -> list[str]:

@@ -492,3 +492,15 @@ def test_a_roles_spec_given_as_a_role_file_points_to_roles(run, command):
     r = run(command, spec, spec) if command == "diff" else run(command, spec)
     assert r.exit_code == 3
     assert "a roles spec?" in r.stderr and f"`{command} --roles`" in r.stderr and "not valid JSON" not in r.stderr
+
+
+def test_a_role_name_with_backticks_cannot_leave_its_code_span_in_markdown(run, tmp_path):
+    name = "x `` [Approved](https://evil.example) ``"
+    role = {"Name": name, "IsCustom": True, "Description": "d", "Actions": ["Microsoft.Compute/virtualMachines/read"],
+            "NotActions": [], "AssignableScopes": ["/subscriptions/11111111-1111-1111-1111-111111111111"]}
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(role))
+    new.write_text(json.dumps({**role, "Actions": ["Microsoft.Compute/virtualMachines/*"]}))
+    md = run("diff", old, new, "--format", "markdown").stdout
+    assert "\\[Approved\\](https://evil.example)" in md  # shown as written, never a link
+    assert "[Approved](" not in md.replace("\\[Approved\\](", "")
