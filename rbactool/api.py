@@ -747,8 +747,16 @@ class Azure:
 
     def list_assignments(self, scope: str | None = None, *, principal_id: str | None = None,
                          role: str | None = None, below: bool = True):
-        """Role assignments at, above and (with *below*) below *scope* (default: the subscription)."""
+        """Role assignments at, above and (with *below*) below *scope* (default: the subscription);
+        *principal_id* is an object id (a GUID: no directory lookup), else InputError."""
         from rbactool.operations import list_assignments
+        from rbactool.scopes import is_guid
+
+        if principal_id is not None and not is_guid(principal_id):
+            from rbactool.errors import InputError
+
+            raise InputError(f"principal {principal_id!r}: expected an object id (a GUID); rbactool looks up "
+                             "no names in the directory (az ad user show --id NAME --query id)")
 
         return list_assignments(self.gateway, scope or self._subscription_scope(), principal_id=principal_id,
                                 role=role, below=below)

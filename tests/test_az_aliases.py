@@ -122,3 +122,10 @@ def test_the_aliases_are_in_the_help(run, argv, aliases):
     r = run(*argv, "--help")
     assert r.exit_code == 0
     assert [a for a in aliases if a not in r.stdout] == []
+
+
+def test_list_assignments_assignee_takes_an_object_id_only(az, emulator):  # noqa: F811
+    emulator.clear_requests()
+    r = az("list", "assignments", "--assignee", "bob", "--scope", az.rg)
+    assert r.exit_code == 3 and "object id" in r.stderr and r.stderr.count("\n") == 1
+    assert emulator.requests() == []
