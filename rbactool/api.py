@@ -502,12 +502,14 @@ def find_escalations(snapshot: EstateDB | PathLike) -> EscalationReport:
 
 
 def report(*, snapshot: EstateDB | PathLike | None = None, paths: Sequence[str] = (), specs: Sequence[PathLike] = (),
-           catalog: Catalog | None = None, config: Config | None = None) -> ReportPage:
+           catalog: Catalog | None = None, config: Config | None = None,
+           logs: Iterable[PathLike] = ()) -> ReportPage:
     """One self-contained HTML page (``.html``; ``.summary`` holds the figures it shows): of a
     snapshot (escalation paths, privileged principals, risky grants, the scope tree, who-can and
     principal views answered in the page, every custom role with its validator findings), or of
     the custom roles in role files (*paths*, as ``document_names`` takes them) and roles specs
-    (*specs*), without Azure. See docs/report.md."""
+    (*specs*), without Azure; *logs* (Activity Log exports, with a snapshot) add a "Used vs granted"
+    view (``usage``). See docs/report.md."""
     from rbactool import html_report as _report
 
     catalog = catalog or load_catalog()
@@ -515,6 +517,9 @@ def report(*, snapshot: EstateDB | PathLike | None = None, paths: Sequence[str] 
     def effective(role):
         return effective_operations(role, catalog=catalog)
 
+    logs = list(logs)
+    if logs and snapshot is None:
+        raise RbactoolError("report: Activity Log exports (logs) need a snapshot")
     if snapshot is not None:
         if paths or specs:
             raise RbactoolError("report: give a snapshot or role files and specs, not both")
@@ -523,6 +528,8 @@ def report(*, snapshot: EstateDB | PathLike | None = None, paths: Sequence[str] 
         validation = validate_roles(customs, catalog=catalog, config=config, fail_on="none") if customs else None
         data = _report.estate_data(db, catalog, effective=effective, validation=validation,
                                    escalations=find_escalations(db))
+        if logs:  # used vs granted (Activity Log exports): a "Used vs granted" view
+            data["usage"] = _report.usage_data(usage(db, logs, catalog=catalog).to_dict())
     else:
         docs = read_role_documents(document_names(list(paths)), specs)
         validation = validate_roles(docs.roles, catalog=catalog, config=config, fail_on="none",

@@ -265,3 +265,34 @@ def test_the_report_of_role_files_opens_and_lists_their_findings(browser, tmp_pa
         page.screenshot(path=str(SHOTS / f"roles-{view}.png"), full_page=True)
     assert page.errors == [] and all(u.startswith("file://") for u in page.requests)
     page.close()
+
+
+def test_used_vs_granted_from_activity_logs_in_the_page(browser, estate, run, tmp_path):
+    """With --activity-log the page has a "Used vs granted" view whose numbers are `rbactool usage`'s."""
+    import json
+
+    db, _ = estate
+    log = tmp_path / "activity.json"
+    log.write_text(json.dumps([{
+        "authorization": {"action": f"{ML}/write", "scope": EP},
+        "claims": {"http://schemas.microsoft.com/identity/claims/objectidentifier": DAVE},
+        "eventTimestamp": "2026-11-02T10:00:00Z", "status": {"value": "Succeeded"},
+        "category": {"value": "Administrative"}}]))
+    html = tmp_path / "report.html"
+    r = run("report", "--snapshot", db, "--activity-log", log, "-o", html)
+    assert r.exit_code == 0, r.stderr
+    used = rbactool.usage(db, [log]).identity(DAVE)
+    page = browser.page(html.as_uri())
+    page.click("#tab-usage")
+    row = page.locator("#view-usage tbody tr", has_text="dave")
+    expect(row).to_have_count(1)
+    cells = row.locator("td").all_text_contents()
+    assert cells[0] == "dave" and int(cells[4]) == used.used_observable == 1
+    assert cells[5] == f"{100 * used.ratio:.1f} %" and f"{ML}/write" in cells[6]
+    assert page.errors == [] and all(u.startswith("file://") for u in page.requests)
+    page.close()
+
+
+def test_activity_logs_need_a_snapshot(run, tmp_path):
+    r = run("report", "roles/", "--activity-log", tmp_path / "a.json", "-o", tmp_path / "r.html")
+    assert r.exit_code == 2 and "--activity-log needs --snapshot" in r.stderr

@@ -270,6 +270,21 @@ def render_html(data: dict[str, Any]) -> str:
     return page
 
 
+def usage_data(doc: dict[str, Any], limit: int = 5000) -> dict[str, Any]:
+    """The "Used vs granted" view's rows from ``UsageReport.to_dict()``: one row per identity (at
+    most *limit*, the lowest ratios first), and the honest limits of what the Activity Log shows."""
+    rows = []
+    for i in doc.get("identities", []):
+        used = [o["operation"] for o in i.get("operations", []) if o.get("calls") and o.get("granted")]
+        rows.append([i.get("principalId", ""), i.get("principalType", ""), i.get("principalName", ""),
+                     i.get("grantedActions", 0), i.get("observable", 0), i.get("usedObservable", 0),
+                     i.get("ratio"), used[:50], len(used), list(i.get("notGranted", []))[:20]])
+    rows.sort(key=lambda r: (r[6] if r[6] is not None else 2, r[0]))
+    unobserved = sum(1 for a in doc.get("assignments", []) if a.get("unobserved"))
+    return {"rows": rows[:limit], "total": len(rows), "unobserved_assignments": unobserved,
+            "limits": list(doc.get("limits", []))}
+
+
 def page(data: dict[str, Any]) -> ReportPage:
     return ReportPage(render_html(data), dict(data["summary"]), data["kind"])
 

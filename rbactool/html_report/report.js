@@ -771,6 +771,27 @@
         form, out, el("h2", {text: "Every principal"}), tbl);
   }
 
+  function usageView(root) {
+    var U = D.usage;
+    add(root, el("p", {cls: "muted", text: "What each identity did in the Activity Log exports given to the report, against what the snapshot grants it. Ratio: observable operations used / granted (writes, deletes and actions; reads and data actions leave no trace in the Activity Log)."}));
+    add(root, el("p", null, fmt(U.total) + " identities; " + fmt(U.unobserved_assignments) + " role assignments with no use at all in the logs."));
+    var pct = function (r) { return r[6] === null || r[6] === undefined ? "" : (100 * r[6]).toFixed(1) + " %"; };
+    add(root, table([
+      {label: "principal", value: function (r) { return r[2] || r[0]; }},
+      {label: "type", value: function (r) { return r[1]; }},
+      {label: "granted actions", value: function (r) { return r[3]; }, num: true},
+      {label: "observable granted", value: function (r) { return r[4]; }, num: true},
+      {label: "used", value: function (r) { return r[5]; }, num: true},
+      {label: "used / granted", value: function (r) { return r[6] === null || r[6] === undefined ? -1 : r[6]; }, num: true,
+       node: function (r) { return document.createTextNode(pct(r)); }},
+      {label: "operations used", value: function (r) { return r[7].join(" "); }, mono: true,
+       node: function (r) { return document.createTextNode(r[7].join(", ") + (r[8] > r[7].length ? " \u2026" : "")); }},
+      {label: "used without a grant", value: function (r) { return r[9].join(" "); }, mono: true}
+    ], U.rows, {label: "used vs granted", sort: 5}));
+    add(root, el("h3", {text: "What the Activity Log does not show"}),
+        el("ul", null, (U.limits || []).map(function (t) { return el("li", {text: t}); })));
+  }
+
   function rolesView(root) {
     var custom = D.roles.filter(function (r) { return r.custom; });
     var opsName = function (i) { return D.catalog.names[i]; };
@@ -853,6 +874,7 @@
       section("scopes", "Scope tree", scopesView);
       section("who-can", "Who can", whoCanView);
       section("principals", "Principals", principalsView);
+      if (D.usage) section("usage", "Used vs granted", usageView);
     }
     section("roles", "Custom roles", rolesView);
     section("charts", "Charts", chartsView);
