@@ -80,6 +80,7 @@ class LazyGroup(click.Group):
         return super().resolve_command(ctx, args)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = _verbose_first(args)
         ctx.meta[_TERRAFORM_EXIT] = _wants_terraform_exit(args)
         try:
             return super().parse_args(ctx, args)
@@ -138,6 +139,20 @@ def _silence_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError, AttributeError):  # no real file descriptor (e.g. CliRunner)
         pass
+
+
+_VERBOSE = re.compile(r"^-v+$")
+
+
+def _verbose_first(args: list[str]) -> list[str]:
+    """``-v``/``-vv``/``--verbose`` anywhere before ``--`` (``rbactool validate -v x.json``) is the
+    group's option: moved to the front, where click reads it. No command has a ``-v`` of its own."""
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if _VERBOSE.match(a) or a == "--verbose"]
+    if not flags:
+        return args
+    rest = [a for a in args[:end] if not (_VERBOSE.match(a) or a == "--verbose")]
+    return [*flags, *rest, *args[end:]]
 
 
 def _wants_terraform_exit(args: list[str]) -> bool:

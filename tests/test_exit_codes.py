@@ -89,3 +89,10 @@ def test_confirmations_that_cannot_be_asked_are_usage_errors(run, emulator):  # 
     r = run("delete", "Custom role for scoring - online endpoint", "-s", sub, "--with-assignments", "--yes", env=env)
     assert r.exit_code == 0, r.stderr
     assert emulator.state()["assignments"] == [] and emulator.state()["customRoles"] == []
+
+
+@pytest.mark.parametrize("argv", [["templates", "-v"], ["templates", "-vv"], ["-v", "templates"],
+                                  ["templates", "--verbose"]])
+def test_verbose_is_accepted_after_the_command_too(run, argv):
+    r = run(*argv)
+    assert r.exit_code == 0, r.stderr
