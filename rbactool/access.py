@@ -119,6 +119,7 @@ class Directory:
     def __init__(self, db: EstateDB):
         self.db = db
         self._groups_of: dict[str, frozenset[str]] = {}
+        self._paths: dict[str, dict[str, tuple[str, ...]]] = {}
         self._names: dict[str, tuple[str, str]] = {}
 
     def describe(self, pid: str, fallback_type: str = "") -> tuple[str, str]:
@@ -148,18 +149,29 @@ class Directory:
                 return
             frontier = nxt
 
-    def groups_of(self, pid: str) -> frozenset[str]:
-        """Every group *pid* belongs to, transitively."""
-        if pid not in self._groups_of:
-            found: set[str] = set()
-            frontier = [pid]
+    def group_paths(self, pid: str) -> dict[str, tuple[str, ...]]:
+        """Every group *pid* belongs to, transitively -> the shortest path from that group down to
+        *pid*'s own group (breadth first, cycle-safe, bounded in depth)."""
+        if pid not in self._paths:
+            paths: dict[str, tuple[str, ...]] = {}
+            frontier: list[tuple[str, tuple[str, ...]]] = [(pid, ())]
             for _ in range(MAX_GROUP_DEPTH):
-                nxt = [g for m in frontier for g in self.db.groups_of(m) if g not in found]
-                found.update(nxt)
+                nxt = []
+                for member, below in frontier:
+                    for g in self.db.groups_of(member):
+                        if g not in paths:
+                            paths[g] = (g, *below)
+                            nxt.append((g, paths[g]))
                 if not nxt:
                     break
                 frontier = nxt
-            self._groups_of[pid] = frozenset(found)
+            self._paths[pid] = paths
+        return self._paths[pid]
+
+    def groups_of(self, pid: str) -> frozenset[str]:
+        """Every group *pid* belongs to, transitively."""
+        if pid not in self._groups_of:
+            self._groups_of[pid] = frozenset(self.group_paths(pid))
         return self._groups_of[pid]
 
 
@@ -311,7 +323,7 @@ def principal_access(db: EstateDB, principal: str, catalog: Catalog, *, scope: s
     directory = _Directory(db)
     ptype, name = directory.describe(pid)
     groups = directory.groups_of(pid)
-    paths = _group_paths(db, pid)
+    paths = directory.group_paths(pid)
     chain = set(db.ancestry(scope)) if scope else set()
     scope_k = scope_key(scope) if scope else None
     out = PrincipalAccess(pid, ptype, name, sorted(groups), scope=scope, snapshot=_snapshot_info(db),
@@ -383,23 +395,6 @@ def _principal_id(db: EstateDB, principal: str) -> str:
     if len(rows) > 1:
         raise InputError(f"principal {principal!r}: {len(rows)} principals have that name; give the object id")
     raise InputError(f"principal {principal!r} is not in the snapshot {db.path} (no assignment, no directory entry)")
-
-
-def _group_paths(db: EstateDB, pid: str) -> dict[str, tuple[str, ...]]:
-    """group -> the path from that group down to *pid*'s own group (shortest)."""
-    paths: dict[str, tuple[str, ...]] = {}
-    frontier = [(pid, ())]
-    for _ in range(MAX_GROUP_DEPTH):
-        nxt = []
-        for member, below in frontier:
-            for g in db.groups_of(member):
-                if g not in paths:
-                    paths[g] = (g, *below)
-                    nxt.append((g, (g, *below)))
-        if not nxt:
-            break
-        frontier = nxt
-    return paths
 
 
 # --------------------------------------------------------------------------- escalations
