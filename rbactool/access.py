@@ -181,7 +181,11 @@ _Directory = Directory
 def _deny_applies(deny: DenyAssignment, target_key: str, pid: str, groups: frozenset[str]) -> bool:
     if deny.do_not_apply_to_child_scopes and scope_key(deny.scope) != target_key:
         return False
-    who = {pid} | groups
+    return _deny_names(deny, {pid} | groups)
+
+
+def _deny_names(deny: DenyAssignment, who: set[str]) -> bool:
+    """Whether *deny* names one of *who* (a principal and its groups), or everyone, and excludes none."""
     if not (EVERYONE in deny.principals or who & set(deny.principals)):
         return False
     return not who & set(deny.exclude_principals)
@@ -356,7 +360,7 @@ def principal_access(db: EstateDB, principal: str, catalog: Catalog, *, scope: s
         if scope_k is not None and scope_key(d.scope) not in chain and not scope_key(d.scope).startswith(
                 scope_k.rstrip("/") + "/"):
             continue  # neither at, above nor below --scope
-        if (EVERYONE in d.principals or who & set(d.principals)) and not who & set(d.exclude_principals):
+        if _deny_names(d, who):
             out.denies.append({"id": d.id, "scope": d.scope, "doNotApplyToChildScopes": d.do_not_apply_to_child_scopes,
                                "actions": sorted({x for b in d.permissions for x in b.actions}),
                                "dataActions": sorted({x for b in d.permissions for x in b.data_actions})})
