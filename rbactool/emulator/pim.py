@@ -164,14 +164,19 @@ def list_eligible(b: Backend, call: Call) -> Response:
         return Response(200, page_records(call, recs, b.config.page_size, lambda r: render_eligible(r, view)))
 
 
-def get_eligible(b: Backend, call: Call) -> Response:
+def _get_one(b: Backend, call: Call, records: dict, kind: str, render) -> Response:
+    """One instance by name at its own scope (404 in the API's words otherwise)."""
     b.require(call.caller, READ, str(call.scope), call.path)
     name = call.name or ""
     with b.state.lock:
-        rec = b.state.eligibilities.get(name.lower())
+        rec = records.get(name.lower())
         if rec is None or rec.scope.lower() != str(call.scope).lower():
-            raise _not_found(ELIGIBLE, name)
-        return Response(200, render_eligible(rec, _View(b, call, set(), str(call.scope))))
+            raise _not_found(kind, name)
+        return Response(200, render(rec, _View(b, call, set(), str(call.scope))))
+
+
+def get_eligible(b: Backend, call: Call) -> Response:
+    return _get_one(b, call, b.state.eligibilities, ELIGIBLE, render_eligible)
 
 
 def list_active(b: Backend, call: Call) -> Response:
@@ -185,10 +190,4 @@ def list_active(b: Backend, call: Call) -> Response:
 
 
 def get_active(b: Backend, call: Call) -> Response:
-    b.require(call.caller, READ, str(call.scope), call.path)
-    name = call.name or ""
-    with b.state.lock:
-        rec = b.state.assignments.get(name.lower())
-        if rec is None or rec.scope.lower() != str(call.scope).lower():
-            raise _not_found(ACTIVE, name)
-        return Response(200, render_active(rec, _View(b, call, set(), str(call.scope))))
+    return _get_one(b, call, b.state.assignments, ACTIVE, render_active)
